@@ -1,0 +1,40 @@
+// Creates the etcd3 client every part of fleet-ts uses, with settings that fix etcd3's defaults:
+// - every unary call gets a deadline (etcd3 has none: a put during an etcd pause hangs forever);
+// - no per-host circuit breaker (the default one refuses every call for ~5 s after an etcd restart);
+// - one global retry of recoverable errors, and a constant 500 ms watch reconnect backoff
+//   (the default backoff grows to 30 s). See ../shared/reference/dependencies.md §2.
+import { readFileSync } from 'node:fs';
+import { ConstantBackoff, handleWhen, noop, retry } from 'cockatiel';
+import { Etcd3, type IOptions, isRecoverableError } from 'etcd3';
+import type { EtcdConnectionOptions } from './types.js';
+
+export function etcdClientOptions(opts: EtcdConnectionOptions): IOptions {
+  const options: IOptions = {
+    hosts: [...opts.endpoints],
+    dialTimeout: Math.max(1000, opts.requestTimeoutMs),
+    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + opts.requestTimeoutMs }),
+    faultHandling: {
+      host: () => noop,
+      global: retry(handleWhen(isRecoverableError), { maxAttempts: 1 }),
+      // etcd3's .d.ts types watchBackoff as IBackoff, but the code calls it as a cockatiel 3 backoff factory.
+      watchBackoff: new ConstantBackoff(500) as unknown as NonNullable<
+        IOptions['faultHandling']
+      >['watchBackoff'],
+    },
+  };
+  if (opts.caFile || opts.certFile || opts.keyFile) {
+    options.credentials = {
+      rootCertificate: readFileSync(opts.caFile ?? '/etc/ssl/certs/ca-certificates.crt'),
+      ...(opts.keyFile ? { privateKey: readFileSync(opts.keyFile) } : {}),
+      ...(opts.certFile ? { certChain: readFileSync(opts.certFile) } : {}),
+    };
+  }
+  if (opts.username) {
+    options.auth = { username: opts.username, password: opts.password ?? '' };
+  }
+  return options;
+}
+
+export function createEtcdClient(opts: EtcdConnectionOptions): Etcd3 {
+  return new Etcd3(etcdClientOptions(opts));
+}

@@ -1,0 +1,107 @@
+// The registry: fleet-ts's shared state in etcd v3, used by engine, agent, CLI and API.
+//
+// Key layout under the prefix (default `/_coreos.com/fleet/`):
+//
+//   unit/<sha1>                      serialized unit file (fleet's Serialize), stored once per hash, create-only
+//   job/<unit>                       JSON JobRecord {name, hash, desiredState, origin?}  (written by CLI/API/watcher)
+//   schedule/<machineID>/<unit>      JSON ScheduleRecord {hash, desiredState, global?}   (written by the engine
+//                                    leader only, in transactions guarded by the leader key's create revision)
+//   machines/<machineID>/object      JSON MachineState                                   (under the machine's lease)
+//   machines/<machineID>/metadata/<k> dynamic metadata value; "" is a tombstone          (PATCH /machines, no lease)
+//   state/<machineID>/<unit>         JSON StateRecord {hash, load, active, sub, agentState} (under the machine's lease)
+//   engine/leader                    machine ID of the engine leader                     (under the leader's lease)
+//
+// Why per-machine schedule keys: an agent watches only `schedule/<its id>/` and is never woken by
+// another machine's placements (fleet woke every agent on every change). Global units are fanned out
+// by the engine into the schedule of every machine that may run them, so agents have one watch.
+
+import type {
+  DesiredState,
+  MachineState,
+  Placement,
+  SystemdState,
+  UnitOption,
+  UnitSpec,
+  UnitStateReport,
+} from '../types.js';
+
+export const DEFAULT_KEY_PREFIX = '/_coreos.com/fleet/';
+
+/** Connection settings for etcd, shared by fleetd and fleetctl. */
+export interface EtcdConnectionOptions {
+  /** e.g. ['http://127.0.0.1:2379'] */
+  readonly endpoints: readonly string[];
+  readonly keyPrefix: string;
+  /** Deadline of every unary call. */
+  readonly requestTimeoutMs: number;
+  readonly caFile?: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+  readonly username?: string;
+  readonly password?: string;
+}
+
+/** What the agent of one machine is told to run. */
+export interface ScheduleRecord {
+  readonly hash: string;
+  readonly desiredState: 'loaded' | 'launched';
+  readonly global?: boolean;
+}
+
+/** A unit together with where it is scheduled (non-global units: at most one machine). */
+export interface UnitWithTarget extends UnitSpec {
+  /** Target machine of a non-global unit, undefined when unscheduled or global. */
+  readonly machineID?: string;
+  readonly global: boolean;
+}
+
+/** Thrown when a write guarded by leadership is rejected because leadership was lost. */
+export class NotLeaderError extends Error {
+  constructor(message = 'engine leadership lost; write rejected') {
+    super(message);
+    this.name = 'NotLeaderError';
+  }
+}
+
+/** Thrown for an unknown unit. */
+export class UnitNotFoundError extends Error {
+  constructor(readonly unit: string) {
+    super(`Unit ${unit} not found`);
+    this.name = 'UnitNotFoundError';
+  }
+}
+
+/** Read side, used by everybody. */
+export interface RegistryReader {
+  listUnits(): Promise<UnitWithTarget[]>;
+  getUnit(name: string): Promise<UnitWithTarget | null>;
+  /** Options stored under unit/<hash>, null when absent. */
+  getUnitOptions(hash: string): Promise<UnitOption[] | null>;
+  listMachines(): Promise<MachineState[]>;
+  listSchedule(): Promise<Placement[]>;
+  /** All state reports, sorted by (unit, machineID). */
+  listUnitStates(): Promise<UnitStateReport[]>;
+}
+
+/** Write side for users (CLI, API, watched directory). */
+export interface UnitWriter {
+  /**
+   * Store the contents under unit/<hash> (if absent) and create job/<name>.
+   * Returns false (and changes nothing) when the unit already exists, unless `replace` is set,
+   * in which case the unit's hash is replaced atomically (desired state as given).
+   */
+  createUnit(spec: UnitSpec, opts?: { replace?: boolean }): Promise<boolean>;
+  /** Throws UnitNotFoundError for an unknown unit. */
+  setDesiredState(name: string, state: DesiredState): Promise<void>;
+  /** Returns false when the unit did not exist. */
+  destroyUnit(name: string): Promise<boolean>;
+  /** PATCH /machines: set ("" = tombstone) dynamic metadata. */
+  setMachineMetadata(machineID: string, key: string, value: string): Promise<void>;
+}
+
+/** Everything the CLI and API need. */
+export interface Registry extends RegistryReader, UnitWriter {
+  close(): Promise<void>;
+}
+
+export type { DesiredState, MachineState, Placement, SystemdState, UnitOption, UnitSpec, UnitStateReport };

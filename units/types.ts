@@ -1,0 +1,81 @@
+// Shared data model of fleet-ts: plain data only, no I/O. Every other part
+// (engine, agent, CLI, API) speaks in these types.
+
+/** One `Name=Value` line of a unit file, in file order. Repeated keys are kept. */
+export interface UnitOption {
+  readonly section: string;
+  readonly name: string;
+  readonly value: string;
+}
+
+/** fleet's desired ("target") states. */
+export type DesiredState = 'inactive' | 'loaded' | 'launched';
+export const DESIRED_STATES: readonly DesiredState[] = ['inactive', 'loaded', 'launched'];
+
+/** systemd's state triple as `systemctl` reports it (`loaded`/`active`/`running`, ...). */
+export interface SystemdState {
+  readonly load: string;
+  readonly active: string;
+  readonly sub: string;
+}
+
+/**
+ * The [X-Fleet] requirements of a unit, as written (specifiers not yet expanded).
+ * Produced by `parseRequirements` in units/xfleet.ts.
+ */
+export interface Requirements {
+  /** First MachineID value (fleet uses only the first); full or 8-char short id. */
+  readonly machineID?: string;
+  /** MachineOf peers: exact unit names. */
+  readonly machineOf: readonly string[];
+  /** MachineMetadata: key -> accepted values (same key = OR, different keys = AND). */
+  readonly metadata: Readonly<Record<string, readonly string[]>>;
+  /** Conflicts globs (Go path.Match syntax), already split on whitespace. */
+  readonly conflicts: readonly string[];
+  /** Global=true|yes|1|on|t (case-insensitive, last value wins). */
+  readonly global: boolean;
+  /** Replaces globs. */
+  readonly replaces: readonly string[];
+  /** Unknown [X-Fleet] keys, for a warning. */
+  readonly unknownKeys: readonly string[];
+}
+
+/** A machine as announced by its agent (plus metadata patched through the API). */
+export interface MachineState {
+  readonly id: string;
+  readonly publicIP: string;
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly version: string;
+  /** true when this machine never campaigns for engine leadership. */
+  readonly disableEngine: boolean;
+}
+
+/** A unit as the user submitted it: name, contents, desired state. */
+export interface UnitSpec {
+  readonly name: string;
+  /** SHA1 hex (40 chars) of the serialized options. */
+  readonly hash: string;
+  readonly options: readonly UnitOption[];
+  readonly desiredState: DesiredState;
+  /** Where the unit came from: undefined for fleetctl/API, `watch:<dir>` for a watched directory. */
+  readonly origin?: string;
+}
+
+/** One entry of the schedule: unit placed on a machine. */
+export interface Placement {
+  readonly unit: string;
+  readonly machineID: string;
+}
+
+/**
+ * What an agent reports for one unit it runs: systemd's triple plus what the agent
+ * has done with it (loaded into systemd, or loaded and started).
+ */
+export interface UnitStateReport {
+  readonly unit: string;
+  readonly machineID: string;
+  readonly hash: string;
+  readonly systemd: SystemdState;
+  /** What the agent achieved: 'loaded' (linked, not started) or 'launched' (start requested). */
+  readonly agentState: 'loaded' | 'launched';
+}
