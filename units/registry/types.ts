@@ -53,6 +53,12 @@ export interface UnitWithTarget extends UnitSpec {
   /** Target machine of a non-global unit, undefined when unscheduled or global. */
   readonly machineID?: string;
   readonly global: boolean;
+  /**
+   * fleet's derived current state: 'inactive' when unscheduled or the target machine has not reported
+   * the unit, otherwise what that agent achieved ('loaded' or 'launched'). Undefined for global units
+   * (fleet shows `-`).
+   */
+  readonly currentState?: DesiredState;
 }
 
 /** Thrown when a write guarded by leadership is rejected because leadership was lost. */
