@@ -1,0 +1,23 @@
+// The narrow port between the agent and systemd. The agent never talks to systemd any other way, so
+// the real driver (systemctl.ts) and the in-memory fake (fake.ts) are interchangeable.
+import type { SystemdState } from '../../units/types.js';
+
+export interface SystemdDriver {
+  daemonReload(): Promise<void>;
+  /** `systemctl enable --runtime --force` (units with an [Install] section). */
+  enableUnit(name: string): Promise<void>;
+  /** `systemctl disable --runtime`. */
+  disableUnit(name: string): Promise<void>;
+  /**
+   * Returns when the start job is queued/done. The state must be read afterwards: starting a unit
+   * that fails at once still "succeeds".
+   */
+  startUnit(name: string): Promise<void>;
+  stopUnit(name: string): Promise<void>;
+  resetFailed(name: string): Promise<void>;
+  /** LoadState/ActiveState/SubState for the names (unknown: not-found/inactive/dead). One systemctl call for all. */
+  unitStates(names: readonly string[]): Promise<Map<string, SystemdState>>;
+}
+
+/** What systemd reports for a unit it does not know. */
+export const UNKNOWN_UNIT_STATE: SystemdState = { load: 'not-found', active: 'inactive', sub: 'dead' };

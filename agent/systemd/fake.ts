@@ -1,0 +1,107 @@
+// An in-memory systemd for tests and the benchmark (100 simulated agents): units become active/running
+// at once on start, every call is recorded, and a unit can be told to fail. Kept cheap on purpose.
+import type { SystemdState } from '../../units/types.js';
+import { type SystemdDriver, UNKNOWN_UNIT_STATE } from './driver.js';
+
+export type FakeSystemdCall =
+  | { readonly op: 'daemonReload' }
+  | {
+      readonly op: 'enableUnit' | 'disableUnit' | 'startUnit' | 'stopUnit' | 'resetFailed';
+      readonly name: string;
+    };
+
+/** How a unit told to fail behaves: its start "succeeds" but it ends up failed (as systemctl does). */
+export type FakeFailure = 'fails-on-start' | 'start-throws';
+
+export class InMemorySystemd implements SystemdDriver {
+  readonly calls: FakeSystemdCall[] = [];
+  /** Names that systemd "knows" (a linked unit file), set by the test or by `knowUnit`. */
+  private readonly known = new Set<string>();
+  private readonly active = new Map<string, SystemdState>();
+  private readonly failures = new Map<string, FakeFailure>();
+  /** When false, calls are not recorded (benchmark mode). */
+  constructor(private readonly record = true) {}
+
+  /** Marks a unit as loadable (its file is linked). Units not known still start (systemd autoloads). */
+  knowUnit(name: string): void {
+    this.known.add(name);
+  }
+
+  forgetUnit(name: string): void {
+    this.known.delete(name);
+  }
+
+  failUnit(name: string, how: FakeFailure = 'fails-on-start'): void {
+    this.failures.set(name, how);
+  }
+
+  /** Names currently active (running). */
+  running(): string[] {
+    return [...this.active.entries()]
+      .filter(([, s]) => s.active === 'active')
+      .map(([n]) => n)
+      .sort();
+  }
+
+  isRunning(name: string): boolean {
+    return this.active.get(name)?.active === 'active';
+  }
+
+  private log(call: FakeSystemdCall): void {
+    if (this.record) this.calls.push(call);
+  }
+
+  async daemonReload(): Promise<void> {
+    this.log({ op: 'daemonReload' });
+  }
+
+  async enableUnit(name: string): Promise<void> {
+    this.log({ op: 'enableUnit', name });
+  }
+
+  async disableUnit(name: string): Promise<void> {
+    this.log({ op: 'disableUnit', name });
+  }
+
+  async startUnit(name: string): Promise<void> {
+    this.log({ op: 'startUnit', name });
+    const failure = this.failures.get(name);
+    if (failure === 'start-throws') throw new Error(`Failed to start ${name}: simulated failure`);
+    this.active.set(
+      name,
+      failure === 'fails-on-start'
+        ? { load: 'loaded', active: 'failed', sub: 'failed' }
+        : { load: 'loaded', active: 'active', sub: 'running' },
+    );
+  }
+
+  async stopUnit(name: string): Promise<void> {
+    this.log({ op: 'stopUnit', name });
+    if (this.active.get(name)?.active !== 'failed') this.active.delete(name);
+  }
+
+  async resetFailed(name: string): Promise<void> {
+    this.log({ op: 'resetFailed', name });
+    if (this.active.get(name)?.active === 'failed') this.active.delete(name);
+  }
+
+  async unitStates(names: readonly string[]): Promise<Map<string, SystemdState>> {
+    const out = new Map<string, SystemdState>();
+    for (const name of names) {
+      const s = this.active.get(name);
+      if (s) out.set(name, s);
+      else if (this.known.has(name)) out.set(name, { load: 'loaded', active: 'inactive', sub: 'dead' });
+      else out.set(name, UNKNOWN_UNIT_STATE);
+    }
+    return out;
+  }
+
+  /** Calls recorded so far as short strings (`startUnit a.service`), for readable assertions. */
+  callLog(): string[] {
+    return this.calls.map((c) => (c.op === 'daemonReload' ? 'daemonReload' : `${c.op} ${c.name}`));
+  }
+
+  clearCalls(): void {
+    this.calls.length = 0;
+  }
+}
