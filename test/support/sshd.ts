@@ -27,6 +27,8 @@ export interface SshdServer {
   restart(opts?: { newHostKey?: boolean }): Promise<void>;
   /** Generate another client key that is NOT authorized (for negative tests). */
   makeUnauthorizedKey(): string;
+  /** Kill the per-connection sshd processes (by PID), cutting every open SSH connection. */
+  dropConnections(): void;
   /** Kill and remove the temp dir. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -42,6 +44,19 @@ export interface StartSshdOptions {
 }
 
 const running = new Set<ChildProcess>();
+
+/** PIDs of the direct children of `pid` (sshd forks one per connection). */
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter((x) => x !== '')
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
 process.on('exit', () => {
   for (const p of running) if (p.pid && p.exitCode === null) p.kill('SIGKILL');
 });
@@ -121,9 +136,24 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<SshdServer
     }
   };
 
+  const dropConnections = () => {
+    const pid = child?.pid;
+    if (!pid || child?.exitCode !== null) return;
+    for (const p of childPids(pid)) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  };
+
+  // sshd's per-connection processes outlive a SIGTERM to the listener, so a restart drops them
+  // explicitly: a restarted server must not keep serving old connections.
   const kill = async () => {
     const c = child;
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    dropConnections();
     const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
     c.kill('SIGTERM');
     await exited;
@@ -147,6 +177,7 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<SshdServer
       await launch();
     },
     makeUnauthorizedKey: () => generateKey(join(dir, `other_key_${++extraKeys}`)),
+    dropConnections,
     stop: async () => {
       if (stopped) return;
       stopped = true;
