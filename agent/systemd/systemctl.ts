@@ -1,0 +1,280 @@
+// The real SystemdDriver: runs `systemctl` and `journalctl` as child processes.
+//
+// Why the CLI and not D-Bus: systemctl talks to systemd over its private socket (no dbus-daemon
+// needed), is stateless (nothing to reconnect after `systemctl daemon-reexec` or a bus restart) and has
+// stable machine-readable output (`show -p`). A call costs a few ms; the agent batches state reads into
+// one `systemctl show` for all of its units.
+//
+// An optional command prefix (e.g. `nsenter -t PID -a`) runs every command inside another machine;
+// the tests use it to drive the systemd of an nspawn container from the host.
+import { execFile, spawn } from 'node:child_process';
+import type { Writable } from 'node:stream';
+import type { SystemdState } from '../../units/types.js';
+import { type SystemdDriver, UNKNOWN_UNIT_STATE } from './driver.js';
+
+export interface SystemctlOptions {
+  /** fleet's `systemd_user`: talk to the user's systemd instance (`--user`). */
+  readonly user?: boolean;
+  /** Argv prepended to every command, e.g. ['nsenter', '-t', '1234', '-a']. */
+  readonly commandPrefix?: readonly string[];
+  /** Deadline of ordinary calls (default 30 s). `stop` gets `stopTimeoutMs`. */
+  readonly timeoutMs?: number;
+  /** Deadline of `systemctl stop`, which waits for the unit to go down (default 120 s). */
+  readonly stopTimeoutMs?: number;
+  readonly systemctlPath?: string;
+  readonly journalctlPath?: string;
+}
+
+export interface CommandResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** A systemctl/journalctl call that failed; `message` is one line and carries systemctl's stderr. */
+export class SystemctlError extends Error {
+  constructor(
+    message: string,
+    readonly argv: readonly string[],
+    readonly exitCode: number | null,
+    readonly stderr: string,
+  ) {
+    super(message);
+    this.name = 'SystemctlError';
+  }
+}
+
+export interface JournalOptions {
+  /** `-n N` (default 10, fleetctl's default). */
+  readonly lines?: number;
+  /** `-f`: keep streaming until `signal` aborts or journalctl exits. */
+  readonly follow?: boolean;
+  /** `--output MODE` (short, json, cat, verbose, ...). Default: short. */
+  readonly output?: string;
+  /** When given, stdout is streamed here instead of being collected into the result. */
+  readonly out?: Writable;
+  readonly signal?: AbortSignal;
+}
+
+/** Unit names are passed after `--`, but a `/` would make systemctl treat the argument as a path. */
+function checkUnitName(name: string): void {
+  if (name.length === 0 || name.includes('/') || name.includes('\0')) {
+    throw new Error(`invalid unit name ${JSON.stringify(name)}`);
+  }
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/** Most names systemctl gets per `show` call; keeps argv far below ARG_MAX. */
+const SHOW_BATCH = 1000;
+
+/** systemd's "unit not loaded" exit status (LSB "program is not installed"). */
+const EXIT_NOT_LOADED = 5;
+
+const CHILD_ENV = {
+  ...process.env,
+  SYSTEMD_PAGER: '',
+  SYSTEMD_COLORS: '0',
+  SYSTEMD_LESS: '',
+  LC_ALL: 'C',
+};
+
+/**
+ * Parses `systemctl show -p Id,LoadState,ActiveState,SubState a b c`: one block of `Key=Value`
+ * lines per requested unit, in request order, blocks separated by a blank line. Blocks are matched
+ * to names by position (an alias reports its target's Id), with Id as fallback if the counts differ.
+ */
+export function parseShowOutput(text: string, names: readonly string[]): Map<string, SystemdState> {
+  const blocks = text
+    .split(/\n\s*\n/)
+    .map((b) => b.trim())
+    .filter((b) => b.length > 0)
+    .map((b) => {
+      const props = new Map<string, string>();
+      for (const line of b.split('\n')) {
+        const eq = line.indexOf('=');
+        if (eq > 0) props.set(line.slice(0, eq), line.slice(eq + 1));
+      }
+      return props;
+    });
+  const toState = (p: Map<string, string>): SystemdState => ({
+    load: p.get('LoadState') || UNKNOWN_UNIT_STATE.load,
+    active: p.get('ActiveState') || UNKNOWN_UNIT_STATE.active,
+    sub: p.get('SubState') || UNKNOWN_UNIT_STATE.sub,
+  });
+  const out = new Map<string, SystemdState>();
+  if (blocks.length === names.length) {
+    names.forEach((n, i) => {
+      const b = blocks[i];
+      out.set(n, b ? toState(b) : UNKNOWN_UNIT_STATE);
+    });
+    return out;
+  }
+  const byId = new Map<string, SystemdState>();
+  for (const b of blocks) {
+    const id = b.get('Id');
+    if (id) byId.set(id, toState(b));
+  }
+  for (const n of names) out.set(n, byId.get(n) ?? UNKNOWN_UNIT_STATE);
+  return out;
+}
+
+/** Argv of `journalctl` for fleetctl's `journal` command (without the command prefix). */
+export function journalArgs(unit: string, opts: JournalOptions = {}, user = false): string[] {
+  const args = [...(user ? ['--user'] : []), '--unit', unit, '--no-pager', '-n', String(opts.lines ?? 10)];
+  if (opts.output) args.push('--output', opts.output);
+  if (opts.follow) args.push('-f');
+  return args;
+}
+
+export class SystemctlDriver implements SystemdDriver {
+  private readonly prefix: readonly string[];
+  private readonly timeoutMs: number;
+  private readonly stopTimeoutMs: number;
+  private readonly systemctl: string;
+  private readonly journalctl: string;
+  private readonly user: boolean;
+
+  constructor(opts: SystemctlOptions = {}) {
+    this.prefix = opts.commandPrefix ?? [];
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.stopTimeoutMs = opts.stopTimeoutMs ?? 120_000;
+    this.systemctl = opts.systemctlPath ?? 'systemctl';
+    this.journalctl = opts.journalctlPath ?? 'journalctl';
+    this.user = opts.user ?? false;
+  }
+
+  async daemonReload(): Promise<void> {
+    await this.systemctlOk(['daemon-reload']);
+  }
+
+  async enableUnit(name: string): Promise<void> {
+    checkUnitName(name);
+    await this.systemctlOk(['enable', '--runtime', '--force', '--', name]);
+  }
+
+  /** Idempotent: disabling a unit systemd does not know is not an error. */
+  async disableUnit(name: string): Promise<void> {
+    checkUnitName(name);
+    await this.systemctlOk(['disable', '--runtime', '--', name], { notLoadedIsOk: true });
+  }
+
+  async startUnit(name: string): Promise<void> {
+    checkUnitName(name);
+    await this.systemctlOk(['start', '--no-block', '--', name]);
+  }
+
+  /** Waits until the unit is down. Idempotent: stopping a unit that is not loaded succeeds. */
+  async stopUnit(name: string): Promise<void> {
+    checkUnitName(name);
+    await this.systemctlOk(['stop', '--', name], { timeoutMs: this.stopTimeoutMs, notLoadedIsOk: true });
+  }
+
+  /** Idempotent: a unit that is not loaded has nothing to reset. */
+  async resetFailed(name: string): Promise<void> {
+    checkUnitName(name);
+    await this.systemctlOk(['reset-failed', '--', name], { notLoadedIsOk: true });
+  }
+
+  async unitStates(names: readonly string[]): Promise<Map<string, SystemdState>> {
+    const unique = [...new Set(names)];
+    for (const n of unique) checkUnitName(n);
+    const out = new Map<string, SystemdState>();
+    for (let i = 0; i < unique.length; i += SHOW_BATCH) {
+      const batch = unique.slice(i, i + SHOW_BATCH);
+      const r = await this.systemctlOk(['show', '-p', 'Id,LoadState,ActiveState,SubState', '--', ...batch]);
+      for (const [k, v] of parseShowOutput(r.stdout, batch)) out.set(k, v);
+    }
+    return out;
+  }
+
+  /**
+   * `systemctl status -l --no-pager UNIT`, as fleetctl prints it. Never throws for systemctl's
+   * own exit codes (3 = inactive, 4 = no such unit): the caller prints the output and the code.
+   */
+  async status(unit: string): Promise<CommandResult> {
+    checkUnitName(unit);
+    const argv = [...this.userFlag(), 'status', '-l', '--no-pager', '--', unit];
+    return this.run(this.systemctl, argv, this.timeoutMs);
+  }
+
+  /** `journalctl --unit U --no-pager -n N [--output MODE] [-f]`. */
+  journal(unit: string, opts: JournalOptions = {}): Promise<CommandResult> {
+    checkUnitName(unit);
+    const argv = [...this.prefix, this.journalctl, ...journalArgs(unit, opts, this.user)];
+    const [cmd, ...args] = argv;
+    return new Promise((resolve, reject) => {
+      const child = spawn(cmd ?? this.journalctl, args, {
+        env: CHILD_ENV,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => {
+        if (opts.out) opts.out.write(d);
+        else stdout += d.toString();
+      });
+      child.stderr.on('data', (d: Buffer) => {
+        stderr = (stderr + d.toString()).slice(-8000);
+      });
+      child.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.name === 'AbortError') return; // follow mode ended by the caller; 'close' resolves
+        reject(new SystemctlError(`${argv.join(' ')}: ${err.message}`, argv, null, stderr));
+      });
+      child.on('close', (code) => resolve({ code: code ?? 0, stdout, stderr }));
+    });
+  }
+
+  private userFlag(): string[] {
+    return this.user ? ['--user'] : [];
+  }
+
+  private async systemctlOk(
+    args: readonly string[],
+    opts: { timeoutMs?: number; notLoadedIsOk?: boolean } = {},
+  ): Promise<CommandResult> {
+    const argv = [...this.userFlag(), ...args];
+    const r = await this.run(this.systemctl, argv, opts.timeoutMs ?? this.timeoutMs);
+    if (r.code === 0) return r;
+    if (opts.notLoadedIsOk && isNotLoaded(r)) return r;
+    const shown = ['systemctl', ...argv.filter((a) => a !== '--')].join(' ');
+    throw new SystemctlError(
+      `${shown} failed (exit ${r.code}): ${oneLine(r.stderr) || oneLine(r.stdout) || 'no output'}`,
+      [...this.prefix, this.systemctl, ...argv],
+      r.code,
+      r.stderr,
+    );
+  }
+
+  /** Runs one command; resolves with its exit code, rejects only if it could not run or timed out. */
+  private run(bin: string, args: readonly string[], timeoutMs: number): Promise<CommandResult> {
+    const argv = [...this.prefix, bin, ...args];
+    const [cmd, ...rest] = argv;
+    return new Promise((resolve, reject) => {
+      execFile(
+        cmd ?? bin,
+        rest,
+        { encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 << 20, env: CHILD_ENV },
+        (err, stdout, stderr) => {
+          if (!err) return resolve({ code: 0, stdout, stderr });
+          const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean };
+          if (e.killed) {
+            return reject(
+              new SystemctlError(`${argv.join(' ')} timed out after ${timeoutMs} ms`, argv, null, stderr),
+            );
+          }
+          if (typeof e.code === 'number') return resolve({ code: e.code, stdout, stderr });
+          const why = e.code === 'ENOENT' ? `${cmd} not found (is systemd installed?)` : e.message;
+          reject(new SystemctlError(`${argv.join(' ')}: ${oneLine(why)}`, argv, null, stderr));
+        },
+      );
+    });
+  }
+}
+
+function isNotLoaded(r: CommandResult): boolean {
+  return r.code === EXIT_NOT_LOADED || /not loaded|does not exist|not found/i.test(r.stderr);
+}
