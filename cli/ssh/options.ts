@@ -1,7 +1,7 @@
 // Settings of fleetctl's SSH features and the small pure helpers that normalise them.
 
-import { existsSync } from 'node:fs';
-import { homedir, userInfo } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 export interface SshOptions {
@@ -40,14 +40,26 @@ export const DEFAULT_SSH_OPTIONS = {
 /** Identity files fleetctl looks for, in this order (like OpenSSH's defaults we support). */
 export const DEFAULT_IDENTITY_NAMES = ['id_ed25519', 'id_ecdsa', 'id_rsa'] as const;
 
+/** Home directory of `user` from /etc/passwd (what Go's user.Lookup reads); undefined when absent. */
+function passwdHome(user: string): string | undefined {
+  try {
+    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+      const f = line.split(':');
+      if (f[0] === user && f[5]) return f[5];
+    }
+  } catch {
+    // no passwd file: fall through
+  }
+  return undefined;
+}
+
 /** Expand a leading `~` or `~user` (fleet's pkg/filepath.go behaviour). */
 export function expandHome(path: string, home: string = process.env.HOME || homedir()): string {
   if (path === '~' || path.startsWith('~/')) return home + path.slice(1);
   const m = /^~([^/]+)(\/.*)?$/.exec(path);
   if (m?.[1]) {
-    // Only the current user's home can be found without reading /etc/passwd; try the usual layout.
-    const user = m[1];
-    const base = user === userInfo().username ? home : user === 'root' ? '/root' : `/home/${user}`;
+    const base = passwdHome(m[1]);
+    if (base === undefined) throw new Error(`cannot expand "${path}": unknown user ${m[1]}`);
     return base + (m[2] ?? '');
   }
   return path;
