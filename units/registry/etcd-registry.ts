@@ -1,0 +1,350 @@
+// The Registry (./types.ts) on etcd v3. Reads are a handful of prefix ranges whatever the number of
+// units (unit contents are cached by hash: they are content-addressed and immutable); every write is a
+// single transaction, so a crash never leaves half a unit behind.
+
+import type { Etcd3, IKeyValue, Namespace } from 'etcd3';
+import { parseUnitFile } from '../parse.js';
+import { serializeUnit, unitHash } from '../serialize.js';
+import type {
+  DesiredState,
+  MachineState,
+  Placement,
+  UnitOption,
+  UnitSpec,
+  UnitStateReport,
+} from '../types.js';
+import { isGlobalUnit } from '../xfleet.js';
+import { createEtcdClient } from './client.js';
+import { deriveCurrentState, mergeMachineMetadata } from './current-state.js';
+import { rangePrefix, UnitContentCache } from './etcd-read.js';
+import {
+  JOB_PREFIX,
+  jobKey,
+  MACHINES_PREFIX,
+  machineMetadataKey,
+  SCHEDULE_PREFIX,
+  STATE_PREFIX,
+  splitMachineUnitKey,
+  unitContentKey,
+} from './keys.js';
+import { assertMachineID, assertUnitName } from './names-guard.js';
+import {
+  decodeJob,
+  decodeMachine,
+  decodeSchedule,
+  decodeState,
+  encodeJob,
+  type JobRecord,
+  type StateRecord,
+} from './records.js';
+import type { EtcdConnectionOptions, Registry, ScheduleRecord, UnitWithTarget } from './types.js';
+import { UnitNotFoundError } from './types.js';
+
+export interface EtcdRegistry extends Registry {
+  /** The namespaced client (keys relative to the prefix), for the engine/agent stores. */
+  readonly ns: Namespace;
+}
+
+/** Attempts of an optimistic read-modify-write before giving up (another writer kept winning). */
+const CAS_ATTEMPTS = 10;
+
+export function openEtcdRegistry(opts: EtcdConnectionOptions): EtcdRegistry {
+  const client: Etcd3 = createEtcdClient(opts);
+  return etcdRegistryOn(client.namespace(opts.keyPrefix), () => client.close());
+}
+
+/** A registry over an existing namespaced client (the caller owns the connection unless `close` is given). */
+export function etcdRegistryOn(ns: Namespace, close: () => void = () => {}): EtcdRegistry {
+  const contents = new UnitContentCache(ns);
+  /** Hashes known to be stored: createUnit then skips rewriting unit/<hash>. */
+  const storedHashes = new Set<string>();
+
+  const optionsOf = async (hashes: Iterable<string>): Promise<Map<string, UnitOption[]>> => {
+    const texts = await contents.getMany(hashes);
+    const out = new Map<string, UnitOption[]>();
+    for (const [h, text] of texts) out.set(h, parseUnitFile(text));
+    return out;
+  };
+
+  const toUnit = (
+    job: JobRecord,
+    options: UnitOption[] | undefined,
+    scheduledOn: readonly { machineID: string; record: ScheduleRecord }[],
+    reportOf: (machineID: string) => StateRecord | undefined,
+  ): UnitWithTarget => {
+    const opts = options ?? [];
+    const global = isGlobalUnit(opts) || scheduledOn.some((s) => s.record.global === true);
+    // Non-global units have at most one placement; the lowest machine ID makes a (should-not-happen)
+    // duplicate show deterministically.
+    const target = global ? undefined : [...scheduledOn].sort((a, b) => cmp(a.machineID, b.machineID))[0];
+    const currentState = deriveCurrentState({
+      global,
+      targetMachine: target?.machineID,
+      reportedByTarget: target ? reportOf(target.machineID)?.agentState : undefined,
+    });
+    return {
+      name: job.name,
+      hash: job.hash,
+      options: opts,
+      desiredState: job.desiredState,
+      ...(job.origin !== undefined ? { origin: job.origin } : {}),
+      ...(target ? { machineID: target.machineID } : {}),
+      global,
+      ...(currentState !== undefined ? { currentState } : {}),
+    };
+  };
+
+  const listUnits = async (): Promise<UnitWithTarget[]> => {
+    const jobs = await rangePrefix(ns, JOB_PREFIX);
+    // Schedule and states at the same revision: one consistent picture.
+    const [schedule, states] = await Promise.all([
+      rangePrefix(ns, SCHEDULE_PREFIX, jobs.revision),
+      rangePrefix(ns, STATE_PREFIX, jobs.revision),
+    ]);
+    const jobRecords = decodeAll(jobs.kvs, decodeJob);
+    const placements = groupByUnit(schedule.kvs, SCHEDULE_PREFIX, decodeSchedule);
+    const reports = groupByUnit(states.kvs, STATE_PREFIX, decodeState);
+    const options = await optionsOf(jobRecords.map((j) => j.hash));
+    return jobRecords
+      .map((job) =>
+        toUnit(
+          job,
+          options.get(job.hash),
+          placements.get(job.name) ?? [],
+          (m) => reports.get(job.name)?.find((r) => r.machineID === m)?.record,
+        ),
+      )
+      .sort((a, b) => cmp(a.name, b.name));
+  };
+
+  const getUnit = async (name: string): Promise<UnitWithTarget | null> => {
+    assertUnitName(name);
+    const kv = await getKv(ns, jobKey(name));
+    if (!kv) return null;
+    const job = decodeJob(jobKey(name), kv.value.toString());
+    // No index from unit to machine: one range over the (small, per-placement) schedule and states.
+    const [schedule, states] = await Promise.all([
+      rangePrefix(ns, SCHEDULE_PREFIX),
+      rangePrefix(ns, STATE_PREFIX),
+    ]);
+    const placements = groupByUnit(schedule.kvs, SCHEDULE_PREFIX, decodeSchedule).get(name) ?? [];
+    const reports = groupByUnit(states.kvs, STATE_PREFIX, decodeState).get(name) ?? [];
+    const options = await optionsOf([job.hash]);
+    return toUnit(
+      job,
+      options.get(job.hash),
+      placements,
+      (m) => reports.find((r) => r.machineID === m)?.record,
+    );
+  };
+
+  const getUnitOptions = async (hash: string): Promise<UnitOption[] | null> => {
+    const text = await contents.get(hash);
+    return text === undefined ? null : parseUnitFile(text);
+  };
+
+  const listMachines = async (): Promise<MachineState[]> => {
+    const { kvs } = await rangePrefix(ns, MACHINES_PREFIX);
+    return machinesFromKvs(kvs);
+  };
+
+  const listSchedule = async (): Promise<Placement[]> => {
+    const { kvs } = await rangePrefix(ns, SCHEDULE_PREFIX);
+    const out: Placement[] = [];
+    for (const kv of kvs) {
+      const parts = splitMachineUnitKey(SCHEDULE_PREFIX, kv.key.toString());
+      if (parts) out.push({ unit: parts.unit, machineID: parts.machineID });
+    }
+    return out.sort((a, b) => cmp(a.unit, b.unit) || cmp(a.machineID, b.machineID));
+  };
+
+  const listUnitStates = async (): Promise<UnitStateReport[]> => {
+    const { kvs } = await rangePrefix(ns, STATE_PREFIX);
+    const out: UnitStateReport[] = [];
+    for (const [unit, reports] of groupByUnit(kvs, STATE_PREFIX, decodeState)) {
+      for (const { machineID, record } of reports) {
+        out.push({
+          unit,
+          machineID,
+          hash: record.hash,
+          systemd: { load: record.load, active: record.active, sub: record.sub },
+          agentState: record.agentState,
+        });
+      }
+    }
+    return out.sort((a, b) => cmp(a.unit, b.unit) || cmp(a.machineID, b.machineID));
+  };
+
+  const createUnit = async (spec: UnitSpec, opts: { replace?: boolean } = {}): Promise<boolean> => {
+    assertUnitName(spec.name);
+    const text = serializeUnit(spec.options);
+    const hash = unitHash(spec.options);
+    if (hash !== spec.hash) {
+      throw new Error(`unit ${spec.name}: hash ${spec.hash} does not match its contents (${hash})`);
+    }
+    const job: JobRecord = {
+      name: spec.name,
+      hash,
+      desiredState: spec.desiredState,
+      ...(spec.origin !== undefined ? { origin: spec.origin } : {}),
+    };
+    // Contents are content-addressed: rewriting an existing unit/<hash> would store identical bytes,
+    // so only hashes not known to be stored are written (in the same transaction as the job).
+    const writes = [ns.put(jobKey(spec.name)).value(encodeJob(job))];
+    if (!storedHashes.has(hash)) writes.unshift(ns.put(unitContentKey(hash)).value(text));
+    if (opts.replace) {
+      // Compare that always holds: the transaction is only there to make both puts atomic.
+      await ns
+        .if(jobKey(spec.name), 'Version', '>', -1)
+        .then(...writes)
+        .commit();
+    } else {
+      const res = await ns
+        .if(jobKey(spec.name), 'Create', '==', 0)
+        .then(...writes)
+        .commit();
+      if (!res.succeeded) return false;
+    }
+    storedHashes.add(hash);
+    contents.remember(hash, text);
+    return true;
+  };
+
+  const setDesiredState = async (name: string, state: DesiredState): Promise<void> => {
+    assertUnitName(name);
+    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+      const kv = await getKv(ns, jobKey(name));
+      if (!kv) throw new UnitNotFoundError(name);
+      const job = decodeJob(jobKey(name), kv.value.toString());
+      if (job.desiredState === state) return;
+      const res = await ns
+        .if(jobKey(name), 'Mod', '==', kv.mod_revision)
+        .then(ns.put(jobKey(name)).value(encodeJob({ ...job, desiredState: state })))
+        .commit();
+      if (res.succeeded) return;
+    }
+    throw new Error(`unit ${name}: desired state not set, the unit kept changing concurrently`);
+  };
+
+  const destroyUnit = async (name: string): Promise<boolean> => {
+    assertUnitName(name);
+    // Only the job: the engine leader unschedules it (schedule keys are written by the leader alone).
+    const res = await ns.delete().key(jobKey(name)).exec();
+    return res.deleted !== '0';
+  };
+
+  const setMachineMetadata = async (machineID: string, key: string, value: string): Promise<void> => {
+    assertMachineID(machineID);
+    if (key === '' || key.includes('/')) throw new Error(`invalid metadata key ${JSON.stringify(key)}`);
+    await ns.put(machineMetadataKey(machineID, key)).value(value);
+  };
+
+  return {
+    ns,
+    listUnits,
+    getUnit,
+    getUnitOptions,
+    listMachines,
+    listSchedule,
+    listUnitStates,
+    createUnit,
+    setDesiredState,
+    destroyUnit,
+    setMachineMetadata,
+    close: async () => close(),
+  };
+}
+
+// ---- helpers (pure over key-values) ----
+
+export function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+async function getKv(ns: Namespace, key: string): Promise<IKeyValue | undefined> {
+  // SingleRangeBuilder.exec() returns prefixed keys; only value/revisions are used here.
+  const res = await ns.get(key).exec();
+  return res.kvs[0];
+}
+
+function decodeAll<T>(kvs: readonly IKeyValue[], decode: (key: string, text: string) => T): T[] {
+  const out: T[] = [];
+  for (const kv of kvs) {
+    const key = kv.key.toString();
+    try {
+      out.push(decode(key, kv.value.toString()));
+    } catch {
+      // A malformed record is skipped on read (it would otherwise make the whole listing fail); the
+      // engine store logs it.
+    }
+  }
+  return out;
+}
+
+/** `schedule/<m>/<u>` or `state/<m>/<u>` key-values grouped by unit name. */
+export function groupByUnit<T>(
+  kvs: readonly IKeyValue[],
+  prefix: string,
+  decode: (key: string, text: string) => T,
+): Map<string, { machineID: string; record: T }[]> {
+  const out = new Map<string, { machineID: string; record: T }[]>();
+  for (const kv of kvs) {
+    const key = kv.key.toString();
+    const parts = splitMachineUnitKey(prefix, key);
+    if (!parts) continue;
+    let record: T;
+    try {
+      record = decode(key, kv.value.toString());
+    } catch {
+      continue;
+    }
+    const list = out.get(parts.unit) ?? [];
+    list.push({ machineID: parts.machineID, record });
+    out.set(parts.unit, list);
+  }
+  return out;
+}
+
+/** Present machines (those with an `object` key) with dynamic metadata merged, sorted by ID. */
+export function machinesFromKvs(kvs: readonly IKeyValue[]): MachineState[] {
+  const objects = new Map<string, MachineState>();
+  const dynamic = new Map<string, Map<string, string>>();
+  for (const kv of kvs) {
+    const key = kv.key.toString();
+    const parsed = parseMachineKey(key);
+    if (!parsed) continue;
+    if (parsed.kind === 'object') {
+      try {
+        objects.set(parsed.machineID, decodeMachine(key, kv.value.toString()));
+      } catch {
+        // skipped: see decodeAll
+      }
+    } else {
+      const md = dynamic.get(parsed.machineID) ?? new Map<string, string>();
+      md.set(parsed.key, kv.value.toString());
+      dynamic.set(parsed.machineID, md);
+    }
+  }
+  return [...objects.entries()]
+    .sort(([a], [b]) => cmp(a, b))
+    .map(([id, m]) => mergeMachineMetadata({ ...m, id }, dynamic.get(id) ?? new Map()));
+}
+
+export type MachineKey =
+  | { kind: 'object'; machineID: string }
+  | { kind: 'metadata'; machineID: string; key: string };
+
+/** Parses `machines/<id>/object` and `machines/<id>/metadata/<k>` (relative keys). */
+export function parseMachineKey(key: string): MachineKey | null {
+  if (!key.startsWith(MACHINES_PREFIX)) return null;
+  const rest = key.slice(MACHINES_PREFIX.length);
+  const slash = rest.indexOf('/');
+  if (slash <= 0) return null;
+  const machineID = rest.slice(0, slash);
+  const tail = rest.slice(slash + 1);
+  if (tail === 'object') return { kind: 'object', machineID };
+  if (tail.startsWith('metadata/') && tail.length > 'metadata/'.length) {
+    return { kind: 'metadata', machineID, key: tail.slice('metadata/'.length) };
+  }
+  return null;
+}

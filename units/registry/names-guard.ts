@@ -1,0 +1,27 @@
+// Guards applied to every name that becomes part of a registry key: a `/` or `..` in a unit name or
+// machine ID would address another key (e.g. `job/../engine/leader`), so such writes are refused.
+
+import { validateUnitName } from '../names.js';
+
+export class InvalidNameError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidNameError';
+  }
+}
+
+export function assertUnitName(name: string): void {
+  const problem = validateUnitName(name);
+  if (problem !== null) throw new InvalidNameError(problem);
+  // Defence in depth, whatever the validator accepts: these would escape the key's directory.
+  if (name.includes('/') || name.includes('..'))
+    throw new InvalidNameError(`invalid unit name ${JSON.stringify(name)}`);
+}
+
+const MACHINE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+export function assertMachineID(id: string): void {
+  if (!MACHINE_ID_RE.test(id) || id.includes('..')) {
+    throw new InvalidNameError(`invalid machine ID ${JSON.stringify(id)}`);
+  }
+}

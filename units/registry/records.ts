@@ -1,0 +1,143 @@
+// JSON values stored in the registry (layout in ./types.ts) and their strict decoders. Every value read
+// from etcd goes through one of these: a malformed record (hand-edited key, older/newer writer) is
+// rejected with a one-line reason instead of flowing into the scheduler as `undefined` fields.
+
+import type { DesiredState, MachineState } from '../types.js';
+import { DESIRED_STATES } from '../types.js';
+import type { ScheduleRecord } from './types.js';
+
+/** job/<unit> */
+export interface JobRecord {
+  readonly name: string;
+  readonly hash: string;
+  readonly desiredState: DesiredState;
+  readonly origin?: string;
+}
+
+/** state/<machineID>/<unit> */
+export interface StateRecord {
+  readonly hash: string;
+  readonly load: string;
+  readonly active: string;
+  readonly sub: string;
+  readonly agentState: 'loaded' | 'launched';
+}
+
+export class RecordDecodeError extends Error {
+  constructor(
+    readonly key: string,
+    reason: string,
+  ) {
+    super(`bad registry record ${key}: ${reason}`);
+    this.name = 'RecordDecodeError';
+  }
+}
+
+type Obj = Record<string, unknown>;
+
+function parseObject(key: string, text: string): Obj {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new RecordDecodeError(key, 'not JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new RecordDecodeError(key, 'not a JSON object');
+  }
+  return value as Obj;
+}
+
+function str(key: string, o: Obj, field: string): string {
+  const v = o[field];
+  if (typeof v !== 'string') throw new RecordDecodeError(key, `field ${field} is not a string`);
+  return v;
+}
+
+const HASH_RE = /^[0-9a-f]{40}$/;
+
+function hash(key: string, o: Obj): string {
+  const h = str(key, o, 'hash');
+  if (!HASH_RE.test(h)) throw new RecordDecodeError(key, 'field hash is not a 40-char sha1 hex');
+  return h;
+}
+
+export function isDesiredState(v: unknown): v is DesiredState {
+  return typeof v === 'string' && (DESIRED_STATES as readonly string[]).includes(v);
+}
+
+export function decodeJob(key: string, text: string): JobRecord {
+  const o = parseObject(key, text);
+  const desiredState = o.desiredState;
+  if (!isDesiredState(desiredState)) throw new RecordDecodeError(key, 'bad desiredState');
+  const origin = o.origin;
+  if (origin !== undefined && typeof origin !== 'string') throw new RecordDecodeError(key, 'bad origin');
+  return {
+    name: str(key, o, 'name'),
+    hash: hash(key, o),
+    desiredState,
+    ...(origin !== undefined ? { origin } : {}),
+  };
+}
+
+export function encodeJob(job: JobRecord): string {
+  return JSON.stringify(job);
+}
+
+export function decodeSchedule(key: string, text: string): ScheduleRecord {
+  const o = parseObject(key, text);
+  const desiredState = o.desiredState;
+  if (desiredState !== 'loaded' && desiredState !== 'launched') {
+    throw new RecordDecodeError(key, 'bad desiredState');
+  }
+  const global = o.global;
+  if (global !== undefined && typeof global !== 'boolean') throw new RecordDecodeError(key, 'bad global');
+  return { hash: hash(key, o), desiredState, ...(global ? { global: true } : {}) };
+}
+
+export function encodeSchedule(rec: ScheduleRecord): string {
+  return JSON.stringify(rec);
+}
+
+export function decodeState(key: string, text: string): StateRecord {
+  const o = parseObject(key, text);
+  const agentState = o.agentState;
+  if (agentState !== 'loaded' && agentState !== 'launched') {
+    throw new RecordDecodeError(key, 'bad agentState');
+  }
+  return {
+    hash: str(key, o, 'hash'),
+    load: str(key, o, 'load'),
+    active: str(key, o, 'active'),
+    sub: str(key, o, 'sub'),
+    agentState,
+  };
+}
+
+export function encodeState(rec: StateRecord): string {
+  return JSON.stringify(rec);
+}
+
+export function decodeMachine(key: string, text: string): MachineState {
+  const o = parseObject(key, text);
+  const md = o.metadata ?? {};
+  if (typeof md !== 'object' || md === null || Array.isArray(md)) {
+    throw new RecordDecodeError(key, 'bad metadata');
+  }
+  const metadata: Record<string, string> = {};
+  for (const [k, v] of Object.entries(md)) {
+    if (typeof v !== 'string') throw new RecordDecodeError(key, `metadata ${k} is not a string`);
+    metadata[k] = v;
+  }
+  return {
+    id: str(key, o, 'id'),
+    publicIP: typeof o.publicIP === 'string' ? o.publicIP : '',
+    metadata,
+    version: typeof o.version === 'string' ? o.version : '',
+    disableEngine: o.disableEngine === true,
+  };
+}
+
+export function encodeMachine(m: MachineState): string {
+  return JSON.stringify(m);
+}
