@@ -1,5 +1,7 @@
 // An in-memory systemd for tests and the benchmark (100 simulated agents): units become active/running
 // at once on start, every call is recorded, and a unit can be told to fail. Kept cheap on purpose.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { SystemdState } from '../../units/types.js';
 import { type SystemdDriver, UNKNOWN_UNIT_STATE } from './driver.js';
 
@@ -19,8 +21,17 @@ export class InMemorySystemd implements SystemdDriver {
   private readonly known = new Set<string>();
   private readonly active = new Map<string, SystemdState>();
   private readonly failures = new Map<string, FakeFailure>();
-  /** When false, calls are not recorded (benchmark mode). */
-  constructor(private readonly record = true) {}
+  private readonly record: boolean;
+  private readonly systemdDir: string | undefined;
+
+  /**
+   * record=false: calls are not recorded (benchmark mode). systemdDir: a unit whose file exists there
+   * (a link into the units directory counts) reports `loaded`, as systemd would after a daemon-reload.
+   */
+  constructor(opts: { record?: boolean; systemdDir?: string } = {}) {
+    this.record = opts.record ?? true;
+    this.systemdDir = opts.systemdDir;
+  }
 
   /** Marks a unit as loadable (its file is linked). Units not known still start (systemd autoloads). */
   knowUnit(name: string): void {
@@ -90,7 +101,8 @@ export class InMemorySystemd implements SystemdDriver {
     for (const name of names) {
       const s = this.active.get(name);
       if (s) out.set(name, s);
-      else if (this.known.has(name)) out.set(name, { load: 'loaded', active: 'inactive', sub: 'dead' });
+      else if (this.known.has(name) || (this.systemdDir && existsSync(join(this.systemdDir, name))))
+        out.set(name, { load: 'loaded', active: 'inactive', sub: 'dead' });
       else out.set(name, UNKNOWN_UNIT_STATE);
     }
     return out;

@@ -1,0 +1,338 @@
+// The agent runtime: announces the machine, follows its own schedule, keeps systemd in line with it,
+// reports unit states, and fences itself when it loses etcd for too long. All decisions are made by
+// the pure planner (plan.ts) and fence rule (fence.ts); this file only wires timers and I/O.
+import { createLogger, type Logger } from '../units/log.js';
+import { validateUnitName } from '../units/names.js';
+import type { AgentStateRecord, AgentStore } from '../units/registry/agent-store.js';
+import type { ScheduleRecord } from '../units/registry/types.js';
+import { type ExecuteDeps, executeTasks, type LoadedUnit, unloadUnit } from './execute.js';
+import { shouldFence } from './fence.js';
+import { type CurrentUnit, type DesiredUnit, hasInstallSection, planAgent } from './plan.js';
+import type { SystemdDriver } from './systemd/driver.js';
+import { AGENT_UNIT_TYPES, type UnitFileStore } from './unit-files.js';
+
+export interface AgentOptions {
+  readonly machineID: string;
+  readonly publicIP: string;
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly store: AgentStore;
+  readonly driver: SystemdDriver;
+  readonly files: UnitFileStore;
+  /** agent_ttl in ms: lease TTL and the base of the self-fencing deadline. */
+  readonly ttlMs: number;
+  readonly log?: Logger;
+  readonly version?: string;
+  readonly disableEngine?: boolean;
+  /** systemd state poll (fleet: 1 s). */
+  readonly pollIntervalMs?: number;
+  /** Coalesces bursts of schedule events into one batch. */
+  readonly debounceMs?: number;
+  /** Safety-net reconcile from memory (fleet: 5 s). */
+  readonly reconcileIntervalMs?: number;
+  /** Full re-read of the schedule, in case a watch event was ever missed. */
+  readonly resyncIntervalMs?: number;
+  readonly fenceCheckIntervalMs?: number;
+}
+
+export interface Agent {
+  /** Resolves once the machine is announced and the first reconcile ran. */
+  readonly ready: Promise<void>;
+  /**
+   * purge=true is fleet's SIGTERM: unload every unit (stop, remove) and leave the cluster (revoke the
+   * lease) so the engine reschedules at once. purge=false (SIGHUP reload) leaves units running.
+   */
+  stop(opts?: { purge?: boolean }): Promise<void>;
+  /** Runs one reconcile and state publication now (tests, SIGHUP). */
+  reconcileNow(): Promise<void>;
+  isFenced(): boolean;
+  /** What the agent has loaded/launched in this run. */
+  loadedUnits(): ReadonlyMap<string, LoadedUnit>;
+}
+
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+const unitType = (name: string): string => name.slice(name.lastIndexOf('.') + 1);
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export function startAgent(opts: AgentOptions): Agent {
+  const { machineID, store, driver, files, ttlMs } = opts;
+  const log = opts.log ?? createLogger('agent');
+  const pollMs = opts.pollIntervalMs ?? 1000;
+  const loaded = new Map<string, LoadedUnit>();
+  const lastPublished = new Map<string, string>();
+  const refused = new Set<string>();
+  let schedule: ReadonlyMap<string, ScheduleRecord> = new Map();
+  let fenced = false;
+  let stopped = false;
+  let queue: Promise<void> = Promise.resolve();
+  let reconcileQueued = false;
+  let publishQueued = false;
+  let debounce: NodeJS.Timeout | undefined;
+  const timers: NodeJS.Timeout[] = [];
+
+  const deps: ExecuteDeps = { driver, files, unitText: (h) => store.getUnitText(h), log, machineID };
+
+  /** Everything that touches systemd or the registry runs one at a time, in order. */
+  const serial = (what: string, fn: () => Promise<void>): Promise<void> => {
+    const next = queue
+      .then(fn)
+      .catch((err) => log.warn({ machine: machineID, err: message(err) }, `${what} failed`));
+    queue = next;
+    return next;
+  };
+
+  const refuse = (unit: string, why: string) => {
+    if (refused.has(unit)) return;
+    refused.add(unit);
+    log.error(
+      { machine: machineID, unit },
+      `refusing unit ${JSON.stringify(unit)} scheduled to ${machineID}: ${why}`,
+    );
+  };
+
+  /** Unit names this agent will not touch: invalid names or types the agent does not manage. */
+  const rejectReason = (unit: string): string | null =>
+    validateUnitName(unit) ??
+    (AGENT_UNIT_TYPES.includes(unitType(unit)) ? null : 'unit type not managed by the agent');
+
+  async function fenceAll(): Promise<void> {
+    for (const [unit, u] of loaded) {
+      if (u.state !== 'launched') continue;
+      try {
+        await driver.stopUnit(unit);
+        loaded.set(unit, { ...u, state: 'loaded' });
+        log.warn({ machine: machineID, unit }, `fenced: stopped ${unit} on ${machineID} (lease not renewed)`);
+      } catch (err) {
+        log.error({ machine: machineID, unit, err: message(err) }, `fencing ${unit} failed; retrying`);
+      }
+    }
+  }
+
+  async function reconcileOnce(): Promise<void> {
+    if (fenced || stopped) return;
+    const desired: DesiredUnit[] = [];
+    const skip = new Set<string>();
+    for (const [name, rec] of schedule) {
+      const bad = rejectReason(name);
+      if (bad) {
+        refuse(name, bad);
+        skip.add(name);
+        continue;
+      }
+      const text = await store.getUnitText(rec.hash);
+      if (text === null) {
+        refuse(`${name}@${rec.hash}`, `contents ${rec.hash} missing from the registry`);
+        skip.add(name); // leave whatever runs alone until the contents show up
+        continue;
+      }
+      desired.push({
+        name,
+        hash: rec.hash,
+        desiredState: rec.desiredState,
+        hasInstall: hasInstallSection(text),
+      });
+    }
+    const onDisk = await files.list();
+    const current = new Map<string, CurrentUnit>();
+    for (const f of onDisk)
+      current.set(f.name, { name: f.name, hash: f.hash, state: loaded.get(f.name)?.state ?? 'inactive' });
+    for (const [name, u] of loaded)
+      if (!current.has(name)) current.set(name, { name, hash: undefined, state: u.state });
+    for (const name of skip) current.delete(name);
+
+    const tasks = planAgent(desired, [...current.values()]);
+    if (tasks.length > 0) {
+      log.debug({ machine: machineID, tasks: tasks.length }, 'applying schedule');
+      await executeTasks(deps, tasks, loaded);
+    }
+    if (fenced) await fenceAll(); // a fence that fired while we ran wins over our starts
+    await publishStates();
+  }
+
+  async function publishStates(): Promise<void> {
+    const names = [...loaded.keys()];
+    const states = names.length > 0 ? await driver.unitStates(names) : new Map();
+    const writes: Promise<void>[] = [];
+    for (const name of names) {
+      const u = loaded.get(name);
+      const s = states.get(name);
+      if (!u || !s) continue;
+      const rec: AgentStateRecord = {
+        hash: u.hash,
+        load: s.load,
+        active: s.active,
+        sub: s.sub,
+        agentState: u.state,
+      };
+      const json = JSON.stringify(rec);
+      if (lastPublished.get(name) === json) continue;
+      writes.push(
+        store.publishState(name, rec).then(
+          () => {
+            lastPublished.set(name, json);
+          },
+          (err) =>
+            log.debug(
+              { machine: machineID, unit: name, err: message(err) },
+              'state publish failed; will retry',
+            ),
+        ),
+      );
+    }
+    for (const name of [...lastPublished.keys()]) {
+      if (loaded.has(name)) continue;
+      writes.push(
+        store.deleteState(name).then(
+          () => {
+            lastPublished.delete(name);
+          },
+          (err) =>
+            log.debug(
+              { machine: machineID, unit: name, err: message(err) },
+              'state delete failed; will retry',
+            ),
+        ),
+      );
+    }
+    await Promise.all(writes);
+  }
+
+  const requestReconcile = () => {
+    if (reconcileQueued || stopped) return;
+    reconcileQueued = true;
+    void serial('reconcile', async () => {
+      reconcileQueued = false;
+      await reconcileOnce();
+    });
+  };
+
+  const onScheduleChange = (s: ReadonlyMap<string, ScheduleRecord>) => {
+    schedule = new Map(s);
+    if (debounce) return;
+    debounce = setTimeout(() => {
+      debounce = undefined;
+      requestReconcile();
+    }, opts.debounceMs ?? 20);
+  };
+
+  const checkFence = () => {
+    if (stopped) return;
+    const must = shouldFence(Date.now(), store.lastKeepaliveAt(), ttlMs);
+    if (must && !fenced) {
+      fenced = true;
+      log.error(
+        { machine: machineID, lastKeepaliveAt: new Date(store.lastKeepaliveAt()).toISOString() },
+        `machine ${machineID} could not renew its lease; stopping its units before they are rescheduled`,
+      );
+      void fenceAll();
+    } else if (!must && fenced) {
+      fenced = false;
+      log.warn({ machine: machineID }, `machine ${machineID} renewed its lease; resuming its units`);
+      requestReconcile();
+    }
+  };
+
+  async function announceUntilDone(): Promise<void> {
+    const machine = {
+      id: machineID,
+      publicIP: opts.publicIP,
+      metadata: { ...opts.metadata },
+      version: opts.version ?? '',
+      disableEngine: opts.disableEngine ?? false,
+    };
+    // fleet's registration backoff: 1 s, doubling, at most 60 s.
+    for (let delay = 1000; ; delay = Math.min(60_000, delay * 2)) {
+      try {
+        await store.announce(machine);
+        return;
+      } catch (err) {
+        if (stopped) throw new Error('agent stopped before it could announce');
+        log.warn(
+          { machine: machineID, err: message(err) },
+          `register machine failed, retrying in ${delay / 1000} sec`,
+        );
+        await sleep(delay);
+        if (stopped) throw new Error('agent stopped before it could announce');
+      }
+    }
+  }
+
+  /** Links left in the systemd directory whose file is gone (fleet#1627): remove them. */
+  async function removeDanglingLinks(): Promise<void> {
+    const onDisk = new Set((await files.list()).map((f) => f.name));
+    for (const name of await files.listLinks()) {
+      if (onDisk.has(name)) continue;
+      await driver.stopUnit(name).catch(() => undefined);
+      await files.remove(name);
+      log.info({ machine: machineID, unit: name }, `removed stale link of ${name}`);
+    }
+  }
+
+  const ready = (async () => {
+    await announceUntilDone();
+    store.onLeaseRenewed(() => {
+      lastPublished.clear(); // publish everything again under the new lease
+      requestReconcile();
+    });
+    await serial('startup cleanup', removeDanglingLinks);
+    await store.watchSchedule(machineID, onScheduleChange);
+    if (debounce) clearTimeout(debounce);
+    debounce = undefined;
+    await serial('initial reconcile', reconcileOnce);
+    if (stopped) return;
+    timers.push(
+      setInterval(() => {
+        if (publishQueued || stopped) return;
+        publishQueued = true;
+        void serial('state poll', async () => {
+          publishQueued = false;
+          if (!fenced) await publishStates();
+        });
+      }, pollMs),
+      setInterval(requestReconcile, opts.reconcileIntervalMs ?? 5000),
+      setInterval(() => {
+        if (!fenced && !stopped) void serial('schedule resync', () => store.resyncSchedule());
+      }, opts.resyncIntervalMs ?? 60_000),
+      setInterval(checkFence, opts.fenceCheckIntervalMs ?? 200),
+    );
+  })();
+  ready.catch(() => undefined); // observed by the caller; never an unhandled rejection
+
+  return {
+    ready,
+    isFenced: () => fenced,
+    loadedUnits: () => loaded,
+    reconcileNow: () => serial('reconcile', reconcileOnce),
+    async stop({ purge = false } = {}) {
+      if (stopped) return;
+      stopped = true;
+      for (const t of timers) clearInterval(t);
+      if (debounce) clearTimeout(debounce);
+      await queue;
+      if (!purge) {
+        await store.close();
+        log.info({ machine: machineID }, 'agent stopped; units left running');
+        return;
+      }
+      const names = new Set([...loaded.keys(), ...(await files.list().catch(() => [])).map((f) => f.name)]);
+      for (const unit of [...names].sort()) {
+        try {
+          await unloadUnit(deps, unit);
+          loaded.delete(unit);
+          log.info({ machine: machineID, unit }, `unloaded ${unit} from ${machineID} (shutdown)`);
+        } catch (err) {
+          log.error({ machine: machineID, unit, err: message(err) }, `unloading ${unit} at shutdown failed`);
+        }
+      }
+      if (names.size > 0) await driver.daemonReload().catch(() => undefined);
+      try {
+        await store.leave();
+      } catch (err) {
+        log.warn(
+          { machine: machineID, err: message(err) },
+          'leaving the cluster failed; the lease will expire',
+        );
+        await store.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,300 @@
+// The agent's side of the registry: the machine's presence and unit states under one lease, the
+// machine's own schedule (and nothing else), and unit contents by hash.
+//
+// Why one lease for presence and states: when the agent leaves (or dies) everything it reported
+// vanishes at once, so the engine and `list-units` never see a ghost. Why only `schedule/<id>/`: an
+// agent must never be woken by another machine's placements (fleet's thundering herd).
+import type { Lease, Namespace, Watcher } from 'etcd3';
+import type { Logger } from '../log.js';
+import type { MachineState } from '../types.js';
+import {
+  machineObjectKey,
+  machineSchedulePrefix,
+  SCHEDULE_PREFIX,
+  splitMachineUnitKey,
+  unitContentKey,
+  unitStateKey,
+} from './keys.js';
+import type { ScheduleRecord } from './types.js';
+
+/** Value of `state/<machineID>/<unit>`. */
+export interface AgentStateRecord {
+  readonly hash: string;
+  readonly load: string;
+  readonly active: string;
+  readonly sub: string;
+  readonly agentState: 'loaded' | 'launched';
+}
+
+/** Called with the whole schedule of this machine after every change (and once at the start). */
+export type ScheduleHandler = (
+  schedule: ReadonlyMap<string, ScheduleRecord>,
+  changed: readonly string[],
+) => void;
+
+/** What the agent runtime needs from the registry; small so that it can be faked. */
+export interface AgentStore {
+  /** Grants the lease and writes `machines/<id>/object` under it. */
+  announce(machine: MachineState): Promise<void>;
+  /** Epoch ms of the last successful lease grant or keepalive (0 before the first). */
+  lastKeepaliveAt(): number;
+  /** Called after the lease was lost and a new one was granted (machine and states re-published). */
+  onLeaseRenewed(cb: () => void): void;
+  /** Range + watch of `schedule/<machineID>/`; resumes from the last seen revision; resyncs on errors. */
+  watchSchedule(machineID: string, handler: ScheduleHandler): Promise<void>;
+  /** Re-reads the whole schedule (a fresh range) and calls the handler. */
+  resyncSchedule(): Promise<void>;
+  /** Serialized unit text stored under `unit/<hash>`, null when absent. Cached: contents are immutable. */
+  getUnitText(hash: string): Promise<string | null>;
+  publishState(unit: string, record: AgentStateRecord): Promise<void>;
+  deleteState(unit: string): Promise<void>;
+  /** Revokes the lease: the machine and all its states vanish at once. */
+  leave(): Promise<void>;
+  /** Stops keepalives and watches without revoking (the lease expires after its TTL). */
+  close(): Promise<void>;
+}
+
+export interface EtcdAgentStoreOptions {
+  /** An etcd3 client namespaced to the key prefix. */
+  readonly etcd: Namespace;
+  readonly machineID: string;
+  /** agent_ttl; the lease TTL in whole seconds (at least 1). */
+  readonly ttlMs: number;
+  readonly log?: Logger;
+}
+
+function parseScheduleRecord(value: string): ScheduleRecord | null {
+  try {
+    const v = JSON.parse(value) as Partial<ScheduleRecord> | null;
+    if (!v || typeof v.hash !== 'string') return null;
+    if (v.desiredState !== 'loaded' && v.desiredState !== 'launched') return null;
+    return { hash: v.hash, desiredState: v.desiredState, ...(v.global ? { global: true } : {}) };
+  } catch {
+    return null;
+  }
+}
+
+const RETRY_MIN_MS = 500;
+const RETRY_MAX_MS = 5000;
+
+export class EtcdAgentStore implements AgentStore {
+  private readonly etcd: Namespace;
+  private readonly machineID: string;
+  private readonly ttlSec: number;
+  private readonly log: Logger | undefined;
+  private lease: Lease | undefined;
+  private machine: MachineState | undefined;
+  private lastKeepalive = 0;
+  private readonly renewedCallbacks: (() => void)[] = [];
+  /** What this store has published, so a new lease can carry it again. */
+  private readonly published = new Map<string, AgentStateRecord>();
+  private readonly unitTexts = new Map<string, string>();
+  private readonly schedule = new Map<string, ScheduleRecord>();
+  private handler: ScheduleHandler | undefined;
+  private watcher: Watcher | undefined;
+  private closed = false;
+  private renewing = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  constructor(opts: EtcdAgentStoreOptions) {
+    this.etcd = opts.etcd;
+    this.machineID = opts.machineID;
+    this.ttlSec = Math.max(1, Math.ceil(opts.ttlMs / 1000));
+    this.log = opts.log;
+  }
+
+  lastKeepaliveAt(): number {
+    return this.lastKeepalive;
+  }
+
+  onLeaseRenewed(cb: () => void): void {
+    this.renewedCallbacks.push(cb);
+  }
+
+  async announce(machine: MachineState): Promise<void> {
+    this.machine = machine;
+    await this.grantAndPublish();
+  }
+
+  /** Grants a new lease, then writes the machine object and every state published so far under it. */
+  private async grantAndPublish(): Promise<void> {
+    const machine = this.machine;
+    if (!machine) throw new Error('announce() must be called first');
+    const lease = this.etcd.lease(this.ttlSec);
+    lease.on('keepaliveSucceeded', () => {
+      if (this.lease === lease) this.lastKeepalive = Date.now();
+    });
+    lease.on('lost', (err: Error) => {
+      if (this.lease !== lease || this.closed) return;
+      this.log?.warn({ machine: this.machineID, err: err.message }, 'machine lease lost; announcing again');
+      this.lease = undefined;
+      this.renew();
+    });
+    try {
+      await lease.grant();
+      await lease.put(machineObjectKey(this.machineID)).value(JSON.stringify(machine));
+      // Same-lease states: they vanish with the machine.
+      await Promise.all(
+        [...this.published].map(([unit, rec]) =>
+          lease.put(unitStateKey(this.machineID, unit)).value(JSON.stringify(rec)),
+        ),
+      );
+    } catch (err) {
+      lease.release();
+      throw err;
+    }
+    if (this.closed) {
+      await lease.revoke().catch(() => undefined);
+      return;
+    }
+    const old = this.lease;
+    this.lease = lease;
+    this.lastKeepalive = Date.now();
+    // A replaced lease (e.g. after a lost event raced with us) must not keep our keys alive twice.
+    old?.release();
+    this.log?.info({ machine: this.machineID, ttl: this.ttlSec }, 'machine announced');
+  }
+
+  /** Re-announce with backoff until it works (or the store closes). */
+  private renew(delay = 0): void {
+    if (this.closed || this.renewing) return;
+    this.renewing = true;
+    this.retryTimer = setTimeout(async () => {
+      try {
+        await this.grantAndPublish();
+        this.renewing = false;
+        if (this.closed) return;
+        await this.resyncSchedule().catch((err: Error) =>
+          this.log?.warn({ machine: this.machineID, err: err.message }, 'schedule resync failed'),
+        );
+        for (const cb of this.renewedCallbacks) cb();
+      } catch (err) {
+        this.renewing = false;
+        this.log?.warn(
+          { machine: this.machineID, err: (err as Error).message },
+          'announcing machine failed; retrying',
+        );
+        this.renew(Math.min(RETRY_MAX_MS, Math.max(RETRY_MIN_MS, delay * 2)));
+      }
+    }, delay);
+  }
+
+  async watchSchedule(machineID: string, handler: ScheduleHandler): Promise<void> {
+    if (machineID !== this.machineID) throw new Error(`store of ${this.machineID} cannot watch ${machineID}`);
+    this.handler = handler;
+    await this.resyncSchedule();
+  }
+
+  async resyncSchedule(): Promise<void> {
+    const prefix = machineSchedulePrefix(this.machineID);
+    const res = await this.etcd.getAll().prefix(prefix).exec();
+    const fresh = new Map<string, ScheduleRecord>();
+    for (const kv of res.kvs) this.applyKv(fresh, kv.key.toString(), kv.value.toString());
+    const changed = new Set<string>([...this.schedule.keys(), ...fresh.keys()]);
+    this.schedule.clear();
+    for (const [k, v] of fresh) this.schedule.set(k, v);
+    await this.startWatch(BigInt(res.header.revision) + 1n);
+    this.handler?.(this.schedule, [...changed].sort());
+  }
+
+  private applyKv(into: Map<string, ScheduleRecord>, key: string, value: string): string | null {
+    const parts = splitMachineUnitKey(SCHEDULE_PREFIX, key);
+    // Our watch covers only our prefix; this check keeps a foreign key out whatever etcd sends.
+    if (!parts || parts.machineID !== this.machineID) return null;
+    const rec = parseScheduleRecord(value);
+    if (!rec) {
+      this.log?.error({ machine: this.machineID, unit: parts.unit }, 'ignoring malformed schedule record');
+      into.delete(parts.unit);
+      return parts.unit;
+    }
+    into.set(parts.unit, rec);
+    return parts.unit;
+  }
+
+  private async startWatch(fromRevision: bigint): Promise<void> {
+    const old = this.watcher;
+    this.watcher = undefined;
+    await old?.cancel().catch(() => undefined);
+    if (this.closed) return;
+    const watcher = await this.etcd
+      .watch()
+      .prefix(machineSchedulePrefix(this.machineID))
+      .startRevision(fromRevision.toString())
+      .create();
+    if (this.closed) {
+      await watcher.cancel().catch(() => undefined);
+      return;
+    }
+    this.watcher = watcher;
+    watcher.on('data', (res) => {
+      if (this.watcher !== watcher) return;
+      const changed: string[] = [];
+      for (const ev of res.events) {
+        const key = ev.kv.key.toString();
+        if (ev.type === 'Put') {
+          const unit = this.applyKv(this.schedule, key, ev.kv.value.toString());
+          if (unit) changed.push(unit);
+        } else {
+          const parts = splitMachineUnitKey(SCHEDULE_PREFIX, key);
+          if (parts && parts.machineID === this.machineID) {
+            this.schedule.delete(parts.unit);
+            changed.push(parts.unit);
+          }
+        }
+      }
+      if (changed.length > 0) this.handler?.(this.schedule, changed);
+    });
+    // A cancelled watch (e.g. the revision was compacted) cannot resume: read everything again.
+    watcher.on('error', (err: Error) => {
+      if (this.watcher !== watcher || this.closed) return;
+      this.log?.warn({ machine: this.machineID, err: err.message }, 'schedule watch failed; resyncing');
+      this.resyncWithRetry();
+    });
+  }
+
+  private resyncWithRetry(delay = RETRY_MIN_MS): void {
+    setTimeout(() => {
+      if (this.closed) return;
+      this.resyncSchedule().catch(() => this.resyncWithRetry(Math.min(RETRY_MAX_MS, delay * 2)));
+    }, delay);
+  }
+
+  async getUnitText(hash: string): Promise<string | null> {
+    const cached = this.unitTexts.get(hash);
+    if (cached !== undefined) return cached;
+    const text = await this.etcd.get(unitContentKey(hash)).string();
+    if (text !== null) this.unitTexts.set(hash, text);
+    return text;
+  }
+
+  async publishState(unit: string, record: AgentStateRecord): Promise<void> {
+    this.published.set(unit, record);
+    const lease = this.lease;
+    if (!lease) throw new Error(`machine ${this.machineID} has no lease; state of ${unit} kept for later`);
+    await lease.put(unitStateKey(this.machineID, unit)).value(JSON.stringify(record));
+  }
+
+  async deleteState(unit: string): Promise<void> {
+    this.published.delete(unit);
+    await this.etcd.delete().key(unitStateKey(this.machineID, unit));
+  }
+
+  async leave(): Promise<void> {
+    const lease = this.lease;
+    await this.close();
+    this.published.clear();
+    if (lease) await lease.revoke();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    const w = this.watcher;
+    this.watcher = undefined;
+    await w?.cancel().catch(() => undefined);
+    const lease = this.lease;
+    this.lease = undefined;
+    // release() only stops keepalives; leave() revokes explicitly.
+    lease?.release();
+  }
+}
