@@ -1,0 +1,342 @@
+// Unit-file parser with the semantics of go-systemd's `unit.Deserialize` as vendored by fleet 1.0,
+// so that a file yields the same options (and therefore the same hash) as it did under fleet.
+//
+// The Go lexer is a chain of steps over a bufio.Reader; we keep the same steps, in the same order,
+// because its 2048-byte line check runs *between* steps (see `checkLineLength`). Work is done on
+// UTF-8 bytes since the limit is in bytes and Go's reader is byte-oriented.
+//
+// Two deliberate departures from go-systemd, both so that `serializeUnit` is a fixed point
+// (a stored unit must read back as the same options, or its hash would change on every read):
+//  1. A backslash continuation on the last line of a file without a final newline behaves as if the
+//     newline were there. go-systemd stored "b\" there, which re-reads as "b\<newline>".
+//  2. A value that ends in a backslash only because trailing whitespace (or a CR) after the backslash
+//     was trimmed is rejected: fleet stored "b\", whose serialization is a continuation line that
+//     swallows the next line when read back. systemd itself would not have joined those lines.
+// The line-length check is also made independent of bufio's 4096-byte buffer position; for files up
+// to 4096 bytes this is exactly go-systemd's behaviour.
+
+import type { UnitOption } from './types.js';
+
+/** systemd's LINE_MAX as go-systemd hard-codes it. */
+export const UNIT_LINE_MAX = 2048;
+
+/** A unit file that cannot be parsed; `line`/`column` are 1-based (column counts characters). */
+export class UnitParseError extends Error {
+  readonly line: number;
+  readonly column: number;
+  /** The message without the position prefix. */
+  readonly detail: string;
+
+  constructor(line: number, column: number, detail: string) {
+    super(`line ${line}, column ${column}: ${detail}`);
+    this.name = 'UnitParseError';
+    this.line = line;
+    this.column = column;
+    this.detail = detail;
+  }
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+const BACKSLASH = 0x5c;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const EQUALS = 0x3d;
+
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8');
+
+/** Go's unicode.IsSpace. Differs from JS `\s`: includes U+0085, excludes U+FEFF. */
+export function isGoSpace(cp: number): boolean {
+  if (cp <= 0xff) {
+    return cp === 0x20 || (cp >= 0x09 && cp <= 0x0d) || cp === 0x85 || cp === 0xa0;
+  }
+  return (
+    cp === 0x1680 ||
+    (cp >= 0x2000 && cp <= 0x200a) ||
+    cp === 0x2028 ||
+    cp === 0x2029 ||
+    cp === 0x202f ||
+    cp === 0x205f ||
+    cp === 0x3000
+  );
+}
+
+/** Go's strings.TrimSpace (every Go space is a single UTF-16 unit, so indexing by unit is safe). */
+export function goTrimSpace(s: string): string {
+  let start = 0;
+  let end = s.length;
+  while (start < end && isGoSpace(s.charCodeAt(start))) start++;
+  while (end > start && isGoSpace(s.charCodeAt(end - 1))) end--;
+  return s.slice(start, end);
+}
+
+/** Byte length of the UTF-8 sequence starting with `lead` (input is always valid UTF-8). */
+function runeSize(lead: number): number {
+  if (lead < 0x80) return 1;
+  if (lead >= 0xf0) return 4;
+  if (lead >= 0xe0) return 3;
+  return 2;
+}
+
+function decodeRune(bytes: Uint8Array, pos: number): number {
+  const b0 = bytes[pos] ?? 0;
+  const size = runeSize(b0);
+  if (size === 1) return b0;
+  const b1 = (bytes[pos + 1] ?? 0) & 0x3f;
+  if (size === 2) return ((b0 & 0x1f) << 6) | b1;
+  const b2 = (bytes[pos + 2] ?? 0) & 0x3f;
+  if (size === 3) return ((b0 & 0x0f) << 12) | (b1 << 6) | b2;
+  const b3 = (bytes[pos + 3] ?? 0) & 0x3f;
+  return ((b0 & 0x07) << 18) | (b1 << 12) | (b2 << 6) | b3;
+}
+
+type Step =
+  | { readonly kind: 'preamble' }
+  | { readonly kind: 'sectionName'; readonly bracketAt: number }
+  | { readonly kind: 'sectionSuffix'; readonly section: string }
+  | { readonly kind: 'body'; readonly section: string }
+  | { readonly kind: 'comment'; readonly resume: Step }
+  | { readonly kind: 'optionName'; readonly section: string }
+  | {
+      readonly kind: 'optionValue';
+      readonly section: string;
+      readonly name: string;
+      readonly partial: readonly Uint8Array[];
+    };
+
+/**
+ * Parse a unit file into its options, in file order (repeated keys and sections are kept).
+ * Throws only UnitParseError.
+ */
+export function parseUnitFile(text: string): UnitOption[] {
+  return new Lexer(utf8.encode(text)).run();
+}
+
+class Lexer {
+  private pos = 0;
+  private readonly out: UnitOption[] = [];
+  /** nextNewline[p]: first index >= p holding CR or LF (or the length), for O(1) line checks. */
+  private readonly nextNewline: Uint32Array;
+
+  constructor(private readonly bytes: Uint8Array) {
+    const n = bytes.length;
+    this.nextNewline = new Uint32Array(n + 1);
+    this.nextNewline[n] = n;
+    for (let i = n - 1; i >= 0; i--) {
+      const b = bytes[i];
+      this.nextNewline[i] = b === LF || b === CR ? i : (this.nextNewline[i + 1] ?? n);
+    }
+  }
+
+  run(): UnitOption[] {
+    let step: Step | null = { kind: 'preamble' };
+    while (step !== null) {
+      this.checkLineLength();
+      step = this.step(step);
+    }
+    return this.out;
+  }
+
+  private step(step: Step): Step | null {
+    switch (step.kind) {
+      case 'preamble':
+        return this.preamble();
+      case 'sectionName':
+        return this.sectionName(step.bracketAt);
+      case 'sectionSuffix':
+        return this.sectionSuffix(step.section);
+      case 'body':
+        return this.body(step.section);
+      case 'comment':
+        return this.comment(step.resume);
+      case 'optionName':
+        return this.optionName(step.section);
+      case 'optionValue':
+        return this.optionValue(step.section, step.name, step.partial);
+    }
+  }
+
+  /**
+   * go-systemd refuses a line of 2048+ bytes, checked before every lexer step when its reader has
+   * 2048+ bytes buffered. The reader is empty before the first step, so position 0 is never checked.
+   */
+  private checkLineLength(): void {
+    const p = this.pos;
+    const n = this.bytes.length;
+    if (p === 0 || n - p < UNIT_LINE_MAX) return;
+    if ((this.nextNewline[p] ?? n) - p >= UNIT_LINE_MAX) {
+      throw this.error(p, `line too long (max ${UNIT_LINE_MAX} bytes)`);
+    }
+  }
+
+  /** Before the first section: everything but `[` and comments is ignored, one character per step. */
+  private preamble(): Step | null {
+    if (this.pos >= this.bytes.length) return null;
+    const at = this.pos;
+    const b = this.bytes[at] ?? 0;
+    this.pos += runeSize(b);
+    if (b === OPEN_BRACKET) return { kind: 'sectionName', bracketAt: at };
+    if (isCommentByte(b)) return { kind: 'comment', resume: { kind: 'preamble' } };
+    return { kind: 'preamble' };
+  }
+
+  /** Section name: everything up to the first `]` (newlines included, as in go-systemd). */
+  private sectionName(bracketAt: number): Step {
+    const end = this.bytes.indexOf(CLOSE_BRACKET, this.pos);
+    if (end === -1) {
+      throw this.error(bracketAt, 'unable to find end of section: missing "]"');
+    }
+    const section = this.decode(this.pos, end);
+    this.pos = end + 1;
+    return { kind: 'sectionSuffix', section };
+  }
+
+  /** Only whitespace may follow `]` on its line. */
+  private sectionSuffix(section: string): Step {
+    const start = this.pos;
+    const { line } = this.toEOL();
+    const text = utf8Decoder.decode(line);
+    const trimmed = goTrimSpace(text);
+    if (trimmed.length > 0) {
+      // Point at the first non-space character of the garbage.
+      let lead = 0;
+      while (isGoSpace(text.charCodeAt(lead))) lead++;
+      const offset = start + utf8.encode(text.slice(0, lead)).length;
+      throw this.error(offset, `garbage after section header [${section}]: ${JSON.stringify(trimmed)}`);
+    }
+    return { kind: 'body', section };
+  }
+
+  /** Between options: skip whitespace (one character per step), then a section, comment or option. */
+  private body(section: string): Step | null {
+    if (this.pos >= this.bytes.length) return null;
+    const at = this.pos;
+    const b = this.bytes[at] ?? 0;
+    const cp = decodeRune(this.bytes, at);
+    this.pos += runeSize(b);
+    if (isGoSpace(cp)) return { kind: 'body', section };
+    if (b === OPEN_BRACKET) return { kind: 'sectionName', bracketAt: at };
+    if (isCommentByte(b)) return { kind: 'comment', resume: { kind: 'body', section } };
+    this.pos = at; // unread: the character starts an option name
+    return { kind: 'optionName', section };
+  }
+
+  /** A comment runs to the end of the line, and on while a line ends in `\` (one space allowed after it). */
+  private comment(resume: Step): Step {
+    for (;;) {
+      let { line } = this.toEOL();
+      if (line.length > 0 && line[line.length - 1] === 0x20) line = line.subarray(0, line.length - 1);
+      if (line.length === 0 || line[line.length - 1] !== BACKSLASH) return resume;
+    }
+  }
+
+  /** Option name: everything up to `=` on the same line, trimmed. */
+  private optionName(section: string): Step {
+    const start = this.pos;
+    const n = this.bytes.length;
+    let i = start;
+    while (i < n) {
+      const b = this.bytes[i];
+      if (b === LF || b === CR) {
+        const name = goTrimSpace(this.decode(start, i));
+        throw this.error(i, `missing "=" after option name ${JSON.stringify(name)}`);
+      }
+      if (b === EQUALS) break;
+      i++;
+    }
+    if (i >= n) {
+      const name = goTrimSpace(this.decode(start, n));
+      throw this.error(n, `missing "=" after option name ${JSON.stringify(name)} at end of file`);
+    }
+    const name = goTrimSpace(this.decode(start, i));
+    this.pos = i + 1;
+    return { kind: 'optionValue', section, name, partial: [] };
+  }
+
+  /**
+   * Option value: the rest of the line; a line ending in `\` continues the value on the next line,
+   * keeping the backslash and the newline. A blank line ends the value.
+   */
+  private optionValue(section: string, name: string, partial: readonly Uint8Array[]): Step {
+    const lineStart = this.pos;
+    const { line } = this.toEOL();
+    let parts = partial;
+    if (!isBlank(line)) {
+      parts = [...partial, line];
+      if (line[line.length - 1] === BACKSLASH) {
+        // Departure 1: the newline is kept even at end of file (go-systemd dropped it there).
+        return { kind: 'optionValue', section, name, partial: [...parts, NEWLINE] };
+      }
+    }
+    const raw = utf8Decoder.decode(concat(parts));
+    const value = raw.endsWith('\n') ? `${goTrimSpace(raw)}\n` : goTrimSpace(raw);
+    if (value.endsWith('\\')) {
+      // Departure 2: see the header comment. Only reachable when this line was kept (a blank line
+      // leaves a trailing newline), so the offending backslash is the last one on this line.
+      const backslashAt = lineStart + line.lastIndexOf(BACKSLASH);
+      throw this.error(
+        backslashAt,
+        `value of ${JSON.stringify(name)} ends in "\\" followed by whitespace; ` +
+          'remove the whitespace to continue the line, or the "\\" to end it',
+      );
+    }
+    this.out.push({ section, name, value });
+    return { kind: 'body', section };
+  }
+
+  /** Read to the end of the line. Like go-systemd, a CR is stripped only when the file ends without LF. */
+  private toEOL(): { line: Uint8Array; eof: boolean } {
+    const n = this.bytes.length;
+    const lf = this.bytes.indexOf(LF, this.pos);
+    if (lf === -1) {
+      let end = n;
+      if (end > this.pos && this.bytes[end - 1] === CR) end--;
+      const line = this.bytes.subarray(this.pos, end);
+      this.pos = n;
+      return { line, eof: true };
+    }
+    const line = this.bytes.subarray(this.pos, lf);
+    this.pos = lf + 1;
+    return { line, eof: false };
+  }
+
+  private decode(from: number, to: number): string {
+    return utf8Decoder.decode(this.bytes.subarray(from, to));
+  }
+
+  private error(offset: number, detail: string): UnitParseError {
+    const lineStart = offset === 0 ? 0 : this.bytes.lastIndexOf(LF, offset - 1) + 1;
+    const lineNo = countByte(this.bytes, LF, 0, lineStart) + 1;
+    const column = [...utf8Decoder.decode(this.bytes.subarray(lineStart, offset))].length + 1;
+    return new UnitParseError(lineNo, column, detail);
+  }
+}
+
+const NEWLINE = new Uint8Array([LF]);
+
+function isCommentByte(b: number): boolean {
+  return b === 0x23 /* # */ || b === 0x3b /* ; */;
+}
+
+function isBlank(line: Uint8Array): boolean {
+  return goTrimSpace(utf8Decoder.decode(line)).length === 0;
+}
+
+function countByte(bytes: Uint8Array, byte: number, from: number, to: number): number {
+  let count = 0;
+  for (let i = from; i < to; i++) if (bytes[i] === byte) count++;
+  return count;
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const p of parts) total += p.length;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

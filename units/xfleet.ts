@@ -1,0 +1,262 @@
+// The [X-Fleet] section: fleet's scheduling requirements (job/job.go) and option validation
+// (api.ValidateOptions), over plain option lists.
+
+import { globMatch } from './glob.js';
+import { goTrimSpace, parseUnitFile, UnitParseError } from './parse.js';
+import { serializeUnit } from './serialize.js';
+import { expandSpecifiers } from './specifiers.js';
+import type { Requirements, UnitOption } from './types.js';
+
+export const XFLEET_SECTION = 'X-Fleet';
+
+/** Every key fleet understands, including the deprecated `X-`/`X-Condition` spellings. */
+export const KNOWN_XFLEET_KEYS: readonly string[] = [
+  'MachineID',
+  'X-ConditionMachineID',
+  'X-ConditionMachineBootID',
+  'MachineOf',
+  'X-ConditionMachineOf',
+  'MachineMetadata',
+  'X-ConditionMachineMetadata',
+  'Conflicts',
+  'X-Conflicts',
+  'Global',
+  'Replaces',
+];
+
+/**
+ * fleet's parseMultivalueLine: a value that starts and ends with `"` is split on spaces outside
+ * quotes and the quotes are dropped (`"a=b" "c=d"` gives `a=b`, `c=d`); any other value is one item.
+ * Like fleet, consecutive spaces give empty items.
+ */
+export function parseMultivalue(value: string): string[] {
+  if (!value.startsWith('"') || !value.endsWith('"')) return [value];
+  const values: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (const ch of value) {
+    if (ch === '"') {
+      quoted = !quoted;
+    } else if (ch === ' ' && !quoted) {
+      values.push(current);
+      current = '';
+    } else {
+      current += ch;
+    }
+  }
+  values.push(current);
+  return values;
+}
+
+/** [X-Fleet] values by key, each value already split by parseMultivalue; keys in first-seen order. */
+function xfleetValues(options: readonly UnitOption[]): Map<string, string[]> {
+  const byKey = new Map<string, string[]>();
+  for (const opt of options) {
+    if (opt.section !== XFLEET_SECTION) continue;
+    const list = byKey.get(opt.name) ?? [];
+    list.push(...parseMultivalue(opt.value));
+    byKey.set(opt.name, list);
+  }
+  return byKey;
+}
+
+/** Go's strings.Fields. */
+function fields(s: string): string[] {
+  return goTrimSpace(s)
+    .split(/[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/u)
+    .filter((f) => f !== '');
+}
+
+/** A `key=value` metadata requirement, or null when fleet would ignore it (not exactly one `=`, or an empty side). */
+function splitMetadata(pair: string): [string, string] | null {
+  const parts = pair.split('=');
+  if (parts.length !== 2) return null;
+  const [key, value] = parts as [string, string];
+  if (key === '' || value === '') return null;
+  return [key, value];
+}
+
+function isTruthy(value: string): boolean {
+  return ['true', 'yes', '1', 'on', 't'].includes(value.toLowerCase());
+}
+
+/** The requirements of a unit as written (specifiers not expanded). */
+export function parseRequirements(options: readonly UnitOption[]): Requirements {
+  const byKey = xfleetValues(options);
+  const get = (key: string): string[] => byKey.get(key) ?? [];
+
+  // fleet looks at MachineID, then X-ConditionMachineID, then X-ConditionMachineBootID; first value only.
+  const machineID =
+    get('MachineID')[0] ?? get('X-ConditionMachineID')[0] ?? get('X-ConditionMachineBootID')[0];
+
+  const metadata: Record<string, string[]> = Object.create(null);
+  for (const pair of [...get('X-ConditionMachineMetadata'), ...get('MachineMetadata')]) {
+    const kv = splitMetadata(pair);
+    if (kv === null) continue;
+    const [key, value] = kv;
+    const values = metadata[key] ?? [];
+    if (!values.includes(value)) values.push(value);
+    metadata[key] = values;
+  }
+
+  const globals = get('Global');
+  const last = globals[globals.length - 1];
+
+  return {
+    ...(machineID !== undefined ? { machineID } : {}),
+    machineOf: [...get('X-ConditionMachineOf'), ...get('MachineOf')],
+    metadata,
+    conflicts: [...get('X-Conflicts'), ...get('Conflicts')].flatMap(fields),
+    global: last !== undefined && isTruthy(last),
+    replaces: get('Replaces'),
+    unknownKeys: [...byKey.keys()].filter((k) => !KNOWN_XFLEET_KEYS.includes(k)),
+  };
+}
+
+/**
+ * Requirements with %n %N %p %i expanded against the unit's name, as fleet evaluates them.
+ * fleet expands before splitting, so metadata pairs and conflicts that expand to nothing are dropped
+ * (e.g. `MachineMetadata=host=%i` on a non-instance unit imposes no constraint).
+ */
+export function resolveRequirements(req: Requirements, unitName: string): Requirements {
+  const x = (v: string): string => expandSpecifiers(v, unitName);
+  const metadata: Record<string, string[]> = Object.create(null);
+  for (const [key, values] of Object.entries(req.metadata)) {
+    for (const value of values) {
+      const kv = splitMetadata(`${x(key)}=${x(value)}`);
+      if (kv === null) continue;
+      const list = metadata[kv[0]] ?? [];
+      if (!list.includes(kv[1])) list.push(kv[1]);
+      metadata[kv[0]] = list;
+    }
+  }
+  return {
+    ...(req.machineID !== undefined ? { machineID: x(req.machineID) } : {}),
+    machineOf: req.machineOf.map(x),
+    metadata,
+    conflicts: req.conflicts.map(x).flatMap(fields),
+    global: req.global,
+    replaces: req.replaces.map(x),
+    unknownKeys: req.unknownKeys,
+  };
+}
+
+/** Is this a global unit (Global= truthy, last value wins)? */
+export function isGlobalUnit(options: readonly UnitOption[]): boolean {
+  return parseRequirements(options).global;
+}
+
+/**
+ * fleet's api.ValidateOptions: the first problem, or null. Messages are fleet's, in fleet's order.
+ * Stricter than fleet in two ways:
+ *  - options must read back unchanged after serialization (fleet stores the serialized text, so a
+ *    value with surrounding whitespace or a trailing backslash would silently change);
+ *  - every MachineMetadata value must be `key=value` with exactly one `=` and both sides non-empty
+ *    (fleet silently ignored other values, which dropped the constraint).
+ */
+export function validateOptions(options: readonly UnitOption[]): string | null {
+  const text = serializeUnit(options);
+  let reread: UnitOption[];
+  try {
+    reread = parseUnitFile(text);
+  } catch (err) {
+    if (err instanceof UnitParseError) return err.message;
+    throw err;
+  }
+  const changed = findChangedOption(options, reread);
+  if (changed !== null) return changed;
+
+  const req = parseRequirements(options);
+  const peers = unique(req.machineOf);
+  const conflicts = unique(req.conflicts);
+  const replaces = unique(req.replaces);
+  for (const peer of peers) {
+    for (const conflict of conflicts) {
+      if (globMatch(conflict, peer)) {
+        return `unresolvable requirements: peer ${JSON.stringify(peer)} matches conflict ${JSON.stringify(conflict)}`;
+      }
+    }
+    for (const replace of replaces) {
+      if (globMatch(replace, peer)) {
+        return `unresolvable requirements: peer ${JSON.stringify(peer)} matches replace ${JSON.stringify(replace)}`;
+      }
+    }
+  }
+  const hasTarget = req.machineID !== undefined;
+  const hasPeers = peers.length > 0;
+  const hasConflicts = conflicts.length > 0;
+  const hasReplaces = replaces.length > 0;
+  if (hasTarget && hasPeers) return 'MachineID cannot be used with Peers';
+  if (hasTarget && hasConflicts) return 'MachineID cannot be used with Conflicts';
+  if (hasTarget && req.global) return 'MachineID cannot be used with Global';
+  if (hasTarget && hasReplaces) return 'MachineID cannot be used with Replaces';
+  if (req.global && hasPeers) return 'Global cannot be used with Peers';
+  if (req.global && hasReplaces) return 'Global cannot be used with Replaces';
+  if (hasConflicts && hasReplaces) return 'Conflicts cannot be used with Replaces';
+
+  const byKey = xfleetValues(options);
+  for (const key of ['X-ConditionMachineMetadata', 'MachineMetadata']) {
+    for (const pair of byKey.get(key) ?? []) {
+      if (splitMetadata(pair) === null) {
+        return `invalid ${key} value ${JSON.stringify(pair)}: expected key=value with exactly one "=" and a non-empty key and value`;
+      }
+    }
+  }
+  return null;
+}
+
+function findChangedOption(original: readonly UnitOption[], reread: readonly UnitOption[]): string | null {
+  // Serialization groups options by section, so compare in that order.
+  const grouped = parseUnitFileOrder(original);
+  for (let i = 0; i < Math.max(grouped.length, reread.length); i++) {
+    const a = grouped[i];
+    const b = reread[i];
+    if (a === undefined) return 'options do not survive serialization';
+    if (b === undefined || a.section !== b.section || a.name !== b.name || a.value !== b.value) {
+      return (
+        `option ${JSON.stringify(a.name)} in section [${a.section}] would not read back unchanged ` +
+        '(surrounding whitespace, a trailing backslash, or "=", newline or "]" where they cannot be stored)'
+      );
+    }
+  }
+  return null;
+}
+
+/** Options in the order serializeUnit writes them (grouped by section, first-seen section order). */
+function parseUnitFileOrder(options: readonly UnitOption[]): UnitOption[] {
+  const bySection = new Map<string, UnitOption[]>();
+  for (const opt of options) {
+    const list = bySection.get(opt.section) ?? [];
+    list.push(opt);
+    bySection.set(opt.section, list);
+  }
+  return [...bySection.values()].flat();
+}
+
+function unique(values: readonly string[]): string[] {
+  return [...new Set(values)];
+}
+
+/**
+ * Does a machine with this metadata satisfy the unit's MachineMetadata?
+ * Values of one key are alternatives (OR); different keys must all hold (AND); exact string match;
+ * a machine without a required key fails.
+ */
+export function machineMatchesMetadata(
+  req: Requirements,
+  metadata: Readonly<Record<string, string>>,
+): boolean {
+  for (const [key, accepted] of Object.entries(req.metadata)) {
+    if (!Object.hasOwn(metadata, key)) return false;
+    const local = metadata[key];
+    if (local === undefined || !accepted.includes(local)) return false;
+  }
+  return true;
+}
+
+/** Does the machine satisfy MachineID (none set: any machine)? Full ID or its first 8 characters. */
+export function machineMatchesID(req: Requirements, machineID: string): boolean {
+  if (req.machineID === undefined) return true;
+  const shortID = machineID.length <= 8 ? machineID : machineID.slice(0, 8);
+  return req.machineID === machineID || req.machineID === shortID;
+}
