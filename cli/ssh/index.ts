@@ -19,5 +19,6 @@ export {
   parseHostPort,
   type SshOptions,
 } from './options.js';
+export { terminalPrompt } from './prompt.js';
 export { type JournalCommandOptions, journalCommand, shellQuote, statusCommand } from './remote-commands.js';
 export { openTunnel, type Tunnel } from './tunnel.js';

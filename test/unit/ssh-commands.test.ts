@@ -1,8 +1,10 @@
 // Remote command quoting and SSH option helpers.
 import { execFileSync } from 'node:child_process';
+import { PassThrough } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { expandHome, parseHostPort, resolveIdentityFiles } from '../../cli/ssh/options.js';
+import { terminalPrompt } from '../../cli/ssh/prompt.js';
 import { journalCommand, shellCommand, shellQuote, statusCommand } from '../../cli/ssh/remote-commands.js';
 
 describe('remote commands', () => {
@@ -82,5 +84,28 @@ describe('SSH addresses', () => {
   it('offers only identity files that exist under ~/.ssh by default', () => {
     expect(resolveIdentityFiles({}, '/nonexistent-home')).toEqual([]);
     expect(resolveIdentityFiles({ identityFiles: ['~/k'] }, '/h')).toEqual(['/h/k']);
+  });
+});
+
+describe('terminalPrompt', () => {
+  it('is absent when stdin is not a terminal, so unknown hosts fail instead of hanging', () => {
+    expect(terminalPrompt(new PassThrough(), new PassThrough())).toBeUndefined();
+  });
+
+  it('writes the question and resolves with the typed line; end of input means no', async () => {
+    const input = Object.assign(new PassThrough(), { isTTY: true });
+    const output = new PassThrough();
+    let shown = '';
+    output.on('data', (d: Buffer) => {
+      shown += d.toString();
+    });
+    const prompt = terminalPrompt(input, output)!;
+    const answer = prompt('Continue (yes/no)? ');
+    input.write('yes\n');
+    expect(await answer).toBe('yes');
+    expect(shown).toBe('Continue (yes/no)? ');
+    const second = prompt('Again? ');
+    input.end();
+    expect(await second).toBe('');
   });
 });
