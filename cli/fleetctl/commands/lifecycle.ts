@@ -1,0 +1,312 @@
+// submit, load, start, stop, unload, restart, destroy: change desired states and (unless --no-block)
+// wait for the cluster to get there, printing fleet's lines. Return value = exit code.
+import type { UnitWithTarget } from '../../../units/registry/types.js';
+import type { DesiredState } from '../../../units/types.js';
+import type { CommandContext } from '../context.js';
+import { assertSafeUnitName, lazyCreateUnits } from '../create.js';
+import type { FleetClient } from '../driver.js';
+import { CliError } from '../io.js';
+import { type WaitContext, waitForSystemdActive, waitForUnitStates, waitForUnitsGone } from '../wait.js';
+
+export interface BlockOptions {
+  /** commander's `--no-block` sets this to false. */
+  readonly block?: boolean;
+  readonly blockAttempts?: number;
+}
+export interface CreateOptions extends BlockOptions {
+  readonly replace?: boolean;
+}
+
+/** Go's `%v` of a string slice. */
+const goList = (names: readonly string[]): string => `[${names.join(' ')}]`;
+
+function noUnits(ctx: CommandContext, args: readonly string[]): boolean {
+  if (args.length > 0) return false;
+  ctx.print.err('No units given');
+  return true;
+}
+
+function waitCtx(ctx: CommandContext, client: FleetClient): WaitContext {
+  return { client, io: ctx.io, print: ctx.print };
+}
+
+/** fleet's findUnits: the named units that exist, in argument order (unknown names are skipped). */
+async function findUnits(
+  ctx: CommandContext,
+  client: FleetClient,
+  args: readonly string[],
+): Promise<UnitWithTarget[]> {
+  const names = args.map((a) => ctx.model.mangle(a));
+  for (const n of names) assertSafeUnitName(ctx, n);
+  const all = new Map((await client.listUnits()).map((u) => [u.name, u]));
+  const seen = new Set<string>();
+  const out: UnitWithTarget[] = [];
+  for (const n of names) {
+    const u = all.get(n);
+    if (u && !seen.has(n)) {
+      seen.add(n);
+      out.push(u);
+    }
+  }
+  return out;
+}
+
+/**
+ * fleet's setTargetStateOfUnits: sets `state` on every named unit whose desired state differs; returns
+ * the units it changed. Templates cannot be activated (the API's 400 in fleet).
+ */
+async function setTargetStates(
+  ctx: CommandContext,
+  client: FleetClient,
+  names: readonly string[],
+  state: DesiredState,
+  verb: string,
+): Promise<UnitWithTarget[]> {
+  const units: UnitWithTarget[] = [];
+  for (const name of names) {
+    const u = await client.getUnit(name);
+    if (!u) throw new CliError(`Error ${verb} units: unable to find unit ${name}`);
+    if (state !== 'inactive' && ctx.model.isTemplate(name)) {
+      throw new CliError(`Error ${verb} units: cannot activate template "${name}"`);
+    }
+    units.push(u);
+  }
+  const triggered: UnitWithTarget[] = [];
+  for (const u of units) {
+    if (u.desiredState === state) continue;
+    await client.setDesiredState(u.name, state);
+    triggered.push(u);
+  }
+  return triggered;
+}
+
+export async function runSubmit(
+  ctx: CommandContext,
+  args: readonly string[],
+  opts: CreateOptions,
+): Promise<number> {
+  if (noUnits(ctx, args)) return 0;
+  await lazyCreateUnits(ctx, 'submit', args, { replace: opts.replace ?? false, attempts: attemptsOf(opts) });
+  return 0;
+}
+
+function attemptsOf(opts: BlockOptions): number {
+  if (opts.block === false) return -1;
+  return opts.blockAttempts && opts.blockAttempts > 0 ? opts.blockAttempts : 0;
+}
+
+/** Prints the errors of a wait and turns them into the command's failure. */
+function failOnWaitErrors(ctx: CommandContext, errors: readonly string[], summary: string): void {
+  if (errors.length === 0) return;
+  for (const e of errors) ctx.print.err(`Error waiting for units: ${e}`);
+  throw new CliError(
+    `${summary}: ${errors[0]}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}`,
+  );
+}
+
+export async function runLoad(
+  ctx: CommandContext,
+  args: readonly string[],
+  opts: CreateOptions,
+): Promise<number> {
+  if (noUnits(ctx, args)) return 0;
+  const attempts = attemptsOf(opts);
+  const names = await lazyCreateUnits(ctx, 'load', args, { replace: opts.replace ?? false, attempts });
+  const client = await ctx.client();
+  // Unlike fleet, `load` never stops a launched unit: it only loads units that are inactive.
+  const toLoad: string[] = [];
+  for (const n of names) {
+    const u = await client.getUnit(n);
+    if (u?.desiredState !== 'launched') toLoad.push(n);
+  }
+  const triggered = await setTargetStates(ctx, client, toLoad, 'loaded', 'loading');
+  return finishTransition(
+    ctx,
+    client,
+    triggered,
+    'loaded',
+    'load',
+    attempts,
+    'Error waiting for unit states, exit status',
+  );
+}
+
+async function finishTransition(
+  ctx: CommandContext,
+  client: FleetClient,
+  triggered: readonly UnitWithTarget[],
+  state: DesiredState,
+  verb: 'load' | 'start' | 'stop' | 'unload',
+  attempts: number,
+  failure: string,
+): Promise<number> {
+  const waiting: string[] = [];
+  for (const u of triggered) {
+    if (u.global) ctx.print.out(`Triggered global unit ${u.name} ${verb}`);
+    else waiting.push(u.name);
+  }
+  if (attempts < 0) {
+    for (const n of waiting) ctx.print.out(`Triggered unit ${n} ${verb}`);
+    return 0;
+  }
+  const { errors, reached } = await waitForUnitStates(waitCtx(ctx, client), waiting, state, attempts);
+  failOnWaitErrors(ctx, errors, failure);
+  if (verb === 'start') {
+    const sysErrors = await waitForSystemdActive(waitCtx(ctx, client), reached, attempts);
+    failOnWaitErrors(ctx, sysErrors, 'Error waiting for systemd unit states');
+  }
+  return 0;
+}
+
+export async function runStart(
+  ctx: CommandContext,
+  args: readonly string[],
+  opts: CreateOptions,
+): Promise<number> {
+  if (noUnits(ctx, args)) return 0;
+  const attempts = attemptsOf(opts);
+  const names = await lazyCreateUnits(ctx, 'start', args, { replace: opts.replace ?? false, attempts });
+  const client = await ctx.client();
+  const triggered = await setTargetStates(ctx, client, names, 'launched', 'starting');
+  return finishTransition(
+    ctx,
+    client,
+    triggered,
+    'launched',
+    'start',
+    attempts,
+    'Error waiting for unit states, exit status',
+  );
+}
+
+export async function runStop(
+  ctx: CommandContext,
+  args: readonly string[],
+  opts: BlockOptions,
+): Promise<number> {
+  if (noUnits(ctx, args)) return 0;
+  const client = await ctx.client();
+  const units = await findUnits(ctx, client, args);
+  if (units.length === 0) {
+    ctx.print.err('Units not found in registry');
+    return 0;
+  }
+  // Checked for all units before changing any, so a refused stop changes nothing.
+  for (const u of units) {
+    if (!u.global && (u.currentState ?? 'inactive') === 'inactive') {
+      throw new CliError(`Unable to stop unit ${u.name} in state inactive`);
+    }
+  }
+  const triggered: UnitWithTarget[] = [];
+  for (const u of units) {
+    if (!u.global && u.currentState === 'loaded' && u.desiredState !== 'launched') continue;
+    await client.setDesiredState(u.name, 'loaded');
+    triggered.push(u);
+  }
+  const stopping = triggered.filter((u) => !u.global).map((u) => u.name);
+  try {
+    await finishTransition(ctx, client, triggered, 'loaded', 'stop', attemptsOf(opts), 'wait failed');
+  } catch (err) {
+    throw new CliError(`Failed to stop units ${goList(stopping)}. err: ${(err as Error).message}`);
+  }
+  ctx.print.err(`Successfully stopped units ${goList(stopping)}.`);
+  return 0;
+}
+
+export async function runUnload(
+  ctx: CommandContext,
+  args: readonly string[],
+  opts: BlockOptions,
+): Promise<number> {
+  if (noUnits(ctx, args)) return 0;
+  const client = await ctx.client();
+  const units = await findUnits(ctx, client, args);
+  if (units.length === 0) {
+    ctx.print.err('Units not found in registry');
+    return 0;
+  }
+  const triggered: UnitWithTarget[] = [];
+  for (const u of units) {
+    if (!u.global && (u.currentState ?? 'inactive') === 'inactive' && u.desiredState === 'inactive') continue;
+    await client.setDesiredState(u.name, 'inactive');
+    triggered.push(u);
+  }
+  const waiting = triggered.filter((u) => !u.global).map((u) => u.name);
+  try {
+    await finishTransition(ctx, client, triggered, 'inactive', 'unload', attemptsOf(opts), 'wait failed');
+  } catch (err) {
+    throw new CliError(`Failed to unload units ${goList(waiting)}. err: ${(err as Error).message}`);
+  }
+  ctx.print.err(`Successfully unloaded units ${goList(waiting)}.`);
+  return 0;
+}
+
+export async function runDestroy(
+  ctx: CommandContext,
+  args: readonly string[],
+  opts: BlockOptions,
+): Promise<number> {
+  if (noUnits(ctx, args)) return 0;
+  const client = await ctx.client();
+  const units = await findUnits(ctx, client, args);
+  if (units.length === 0) {
+    ctx.print.err('Units not found in registry');
+    return 0;
+  }
+  const destroyed: string[] = [];
+  for (const u of units) {
+    if (await client.destroyUnit(u.name)) destroyed.push(u.name);
+    ctx.print.out(`Destroyed ${u.name}`);
+  }
+  // Unlike fleet (which inverted --no-block here), wait until the agents have unloaded the units.
+  const errors = await waitForUnitsGone(waitCtx(ctx, client), destroyed, attemptsOf(opts));
+  failOnWaitErrors(ctx, errors, 'Error destroying units');
+  return 0;
+}
+
+export async function runRestart(
+  ctx: CommandContext,
+  args: readonly string[],
+  opts: BlockOptions,
+): Promise<number> {
+  if (noUnits(ctx, args)) return 0;
+  const attempts = attemptsOf(opts);
+  const names = await lazyCreateUnits(ctx, 'restart', args, { replace: false, attempts });
+  const client = await ctx.client();
+  const w = waitCtx(ctx, client);
+  const failed: string[] = [];
+  for (const name of names) {
+    const u = await client.getUnit(name);
+    if (!u) throw new CliError(`Unit ${name} not found`);
+    if (u.global) {
+      // A global unit runs everywhere: restart it by cycling its desired state cluster-wide.
+      await client.setDesiredState(name, 'loaded');
+      await client.setDesiredState(name, 'launched');
+      ctx.print.out(`Triggered global unit ${name} restart`);
+      continue;
+    }
+    const current = u.currentState ?? 'inactive';
+    if (current === 'inactive') {
+      ctx.print.err(`Unable to restart unit ${name} in state inactive`);
+      failed.push(name);
+      continue;
+    }
+    if (current === 'launched') {
+      // Really stop first: wait until the agent reports the unit loaded (stopped) before starting it.
+      await client.setDesiredState(name, 'loaded');
+      const stop = await waitForUnitStates(w, [name], 'loaded', Math.max(attempts, 0));
+      failOnWaitErrors(ctx, stop.errors, `Error restarting unit ${name}`);
+    }
+    await client.setDesiredState(name, 'launched');
+    if (attempts < 0) {
+      ctx.print.out(`Triggered unit ${name} restart`);
+      continue;
+    }
+    const start = await waitForUnitStates(w, [name], 'launched', attempts);
+    failOnWaitErrors(ctx, start.errors, `Error restarting unit ${name}`);
+    const sys = await waitForSystemdActive(w, start.reached, attempts);
+    failOnWaitErrors(ctx, sys, `Error restarting unit ${name}`);
+  }
+  if (failed.length > 0) throw new CliError(`Failed to restart units ${goList(failed)}.`);
+  return 0;
+}

@@ -1,0 +1,148 @@
+// fleet's unit creation algorithm (lazyCreateUnits / checkUnitCreation / getUnitFile, §1.6): used by
+// submit, load, start and restart before they change desired states.
+import { dirname, join } from 'node:path';
+import type { UnitOption } from '../../units/types.js';
+import { type CommandContext, type CreatingCommand, REPLACE_ALLOWED } from './context.js';
+import type { FleetClient } from './driver.js';
+import { CliError } from './io.js';
+import { waitForUnitStates } from './wait.js';
+
+/** Rejects names that could escape a directory or confuse the registry's key layout. */
+export function assertSafeUnitName(ctx: CommandContext, name: string): void {
+  if (name.includes('/') || name.includes('..') || name.startsWith('.')) {
+    throw new CliError(
+      `Error: invalid unit name "${name}": it must not contain "/" or ".." or start with "."`,
+    );
+  }
+  const bad = ctx.model.validateName(name);
+  if (bad) throw new CliError(`Error: invalid unit name "${name}": ${bad}`);
+}
+
+function readUnitFile(ctx: CommandContext, path: string): UnitOption[] | null {
+  const full = join(ctx.io.cwd, path);
+  let text: string | null;
+  try {
+    text = ctx.io.readLocalFile(full);
+  } catch (err) {
+    throw new CliError(`Error creating units: cannot read ${path}: ${(err as Error).message}`);
+  }
+  if (text === null) return null;
+  try {
+    return ctx.model.parse(text, path);
+  } catch (err) {
+    throw new CliError(`Error creating units: ${(err as Error).message}`);
+  }
+}
+
+/** The local file (or, for an instance, the local template) to compare a registry unit with. */
+function localCounterpart(
+  ctx: CommandContext,
+  argPath: string,
+  name: string,
+): { path: string; options: UnitOption[] } | null {
+  const own = readUnitFile(ctx, argPath);
+  if (own) return { path: argPath, options: own };
+  const template = ctx.model.templateOf(name);
+  if (!template) return null;
+  const tpath = join(dirname(argPath), template);
+  const opts = readUnitFile(ctx, tpath);
+  return opts ? { path: tpath, options: opts } : null;
+}
+
+/** Where a new unit's contents come from (§1.6 steps 2-3). */
+async function findUnitContents(
+  ctx: CommandContext,
+  client: FleetClient,
+  argPath: string,
+  name: string,
+): Promise<UnitOption[]> {
+  const own = readUnitFile(ctx, argPath);
+  if (own) return own;
+  const template = ctx.model.templateOf(name);
+  if (!template)
+    throw new CliError(`Error creating units: unable to find Unit(${name}) in Registry or on filesystem`);
+  const inRegistry = await client.getUnit(template);
+  if (inRegistry) return [...inRegistry.options];
+  const local = readUnitFile(ctx, join(dirname(argPath), template));
+  if (local) return local;
+  throw new CliError(
+    `Error creating units: unable to find template Unit(${template}) in Registry or on filesystem`,
+  );
+}
+
+/**
+ * Creates the units named by `args` that are not yet in the registry (or replaces them with
+ * `--replace` when their contents differ), then waits for the new ones to report `inactive`.
+ * Returns the mangled unit names, in argument order.
+ */
+export async function lazyCreateUnits(
+  ctx: CommandContext,
+  command: CreatingCommand,
+  args: readonly string[],
+  opts: { replace: boolean; attempts: number },
+): Promise<string[]> {
+  const client = await ctx.client();
+  const names: string[] = [];
+  const created: string[] = [];
+  for (const arg of args) {
+    const argPath = ctx.model.withDefaultType(arg);
+    const name = ctx.model.mangle(arg);
+    assertSafeUnitName(ctx, name);
+    names.push(name);
+
+    const existing = await client.getUnit(name);
+    let replace = false;
+    if (existing) {
+      const local = localCounterpart(ctx, argPath, name);
+      const differs = local !== null && ctx.model.hash(local.options) !== existing.hash;
+      if (!opts.replace) {
+        if (differs && local) {
+          ctx.print.err(
+            `WARNING: Unit ${name} in registry differs from local unit file ${local.path}. Add --replace to override.`,
+          );
+        }
+        continue;
+      }
+      if (!local) {
+        throw new CliError(
+          `Error creating units: --replace given but no local unit file ${argPath} to replace Unit(${name}) with`,
+        );
+      }
+      if (!differs) {
+        ctx.print.out(`Found same Unit(${name}) in Registry, nothing to do`);
+        continue;
+      }
+      if (!REPLACE_ALLOWED[command].includes(existing.desiredState)) {
+        ctx.print.err(
+          `Warning: can not replace Unit(${name}) in state '${existing.desiredState}', use the appropriate command`,
+        );
+        continue;
+      }
+      replace = true;
+    }
+
+    const options = replace
+      ? (localCounterpart(ctx, argPath, name)?.options ?? [])
+      : await findUnitContents(ctx, client, argPath, name);
+    const invalid = ctx.model.validateOptions(options);
+    if (invalid) throw new CliError(`Error creating units: ${invalid}`);
+    for (const key of ctx.model.unknownXFleetKeys(options)) {
+      ctx.print.err(`WARNING: Unit ${name}: unrecognized requirement in [X-Fleet] section: "${key}"`);
+    }
+    const spec = { name, hash: ctx.model.hash(options), options, desiredState: 'inactive' as const };
+    const ok = await client.createUnit(spec, { replace });
+    if (ok) created.push(name);
+  }
+
+  const { errors } = await waitForUnitStates(
+    { client, io: ctx.io, print: ctx.print },
+    created,
+    'inactive',
+    opts.attempts,
+  );
+  if (errors.length > 0) {
+    for (const e of errors) ctx.print.err(`Error waiting on unit creation: ${e}`);
+    throw new CliError('Error creating units: One or more errors creating units');
+  }
+  return names;
+}

@@ -1,0 +1,163 @@
+// How fleetctl reaches the cluster. Commands only see `FleetClient` (the part of the Registry they
+// use), so a second driver (the HTTP API, `--driver=API`) plugs in without touching them.
+import type { EtcdConnectionOptions, Registry } from '../../units/registry/types.js';
+import { UnitNotFoundError } from '../../units/registry/types.js';
+import { CliError } from './io.js';
+import type { GlobalOptions } from './options.js';
+
+export type FleetClient = Pick<
+  Registry,
+  | 'listUnits'
+  | 'getUnit'
+  | 'listMachines'
+  | 'listUnitStates'
+  | 'createUnit'
+  | 'setDesiredState'
+  | 'destroyUnit'
+  | 'close'
+>;
+
+export type DriverName = 'api' | 'etcd';
+
+/** fleet's rule: an empty --driver picks etcd for etcd's well-known ports, the API otherwise. */
+export function chooseDriver(g: Pick<GlobalOptions, 'driver' | 'endpoint'>): DriverName {
+  const d = g.driver.toLowerCase();
+  if (d === 'api' || d === 'etcd') return d;
+  if (d === '') {
+    const first = g.endpoint.split(',')[0] ?? '';
+    try {
+      const port = new URL(first).port;
+      return port === '2379' || port === '4001' ? 'etcd' : 'api';
+    } catch {
+      return 'api';
+    }
+  }
+  throw new CliError(`Unable to initialize client: unrecognized driver "${g.driver}"`);
+}
+
+/** etcd endpoints from --endpoint: comma-separated http(s) URLs. */
+export function etcdEndpoints(endpoint: string): string[] {
+  const urls = endpoint
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (urls.length === 0) throw new CliError('Unable to initialize client: --endpoint is empty');
+  for (const u of urls) {
+    let parsed: URL;
+    try {
+      parsed = new URL(u);
+    } catch {
+      throw new CliError(
+        `Unable to initialize client: invalid etcd endpoint "${u}": expected http://host:port`,
+      );
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new CliError(
+        `Unable to initialize client: etcd endpoint "${u}" must be an http:// or https:// URL (with --driver=etcd)`,
+      );
+    }
+  }
+  return urls;
+}
+
+export function etcdConnectionOptions(g: GlobalOptions, endpoints: readonly string[]): EtcdConnectionOptions {
+  return {
+    endpoints,
+    keyPrefix: g.etcdKeyPrefix,
+    requestTimeoutMs: Math.max(1, Math.round(g.requestTimeout * 1000)),
+    ...(g.caFile ? { caFile: g.caFile } : {}),
+    ...(g.certFile ? { certFile: g.certFile } : {}),
+    ...(g.keyFile ? { keyFile: g.keyFile } : {}),
+  };
+}
+
+const UNREACHABLE_NAMES = new Set([
+  'GRPCConnectFailedError',
+  'GRPCUnavailableError',
+  'GRPCDeadlineExceededError',
+  'GRPCCancelledError',
+  'RegistryUnavailableError',
+  'RegistryUnavailable',
+]);
+
+/** Whether an error means "etcd could not be reached / did not answer in time". */
+export function isUnreachable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (UNREACHABLE_NAMES.has(err.name) || UNREACHABLE_NAMES.has(err.constructor.name)) return true;
+  return /UNAVAILABLE|DEADLINE_EXCEEDED|deadline|ECONNREFUSED|No connection established|failed to connect/i.test(
+    err.message,
+  );
+}
+
+const firstLine = (s: string): string => s.split('\n')[0]?.trim() ?? '';
+
+/**
+ * Wraps a client so an unreachable etcd is reported as ONE line that says where and for how long,
+ * instead of a gRPC stack trace. Errors the commands handle themselves pass through unchanged.
+ */
+export function guardClient(client: FleetClient, where: string): FleetClient {
+  const wrap =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      const started = Date.now();
+      try {
+        return await fn(...args);
+      } catch (err) {
+        if (err instanceof UnitNotFoundError || err instanceof CliError || !isUnreachable(err)) throw err;
+        const secs = ((Date.now() - started) / 1000).toFixed(1);
+        throw new CliError(
+          `Error: cannot reach etcd at ${where}: ${firstLine((err as Error).message)} (after ${secs}s)`,
+        );
+      }
+    };
+  return {
+    listUnits: wrap(() => client.listUnits()),
+    getUnit: wrap((name: string) => client.getUnit(name)),
+    listMachines: wrap(() => client.listMachines()),
+    listUnitStates: wrap(() => client.listUnitStates()),
+    createUnit: wrap((spec, opts) => client.createUnit(spec, opts)),
+    setDesiredState: wrap((name, state) => client.setDesiredState(name, state)),
+    destroyUnit: wrap((name: string) => client.destroyUnit(name)),
+    close: () => client.close(),
+  };
+}
+
+/** Opens the client for the global flags. Dependencies are injected so tests can count connections. */
+export interface DriverDeps {
+  openEtcd(opts: EtcdConnectionOptions): Registry | Promise<Registry>;
+  /** Forwards host:port through the `--tunnel` host; returns the local address and a closer. */
+  openTunnel?(
+    g: GlobalOptions,
+    targetHost: string,
+    targetPort: number,
+  ): Promise<{ host: string; port: number; close(): Promise<void> }>;
+}
+
+export async function openClient(g: GlobalOptions, deps: DriverDeps): Promise<FleetClient> {
+  const driver = chooseDriver(g);
+  if (driver === 'api') {
+    throw new CliError(
+      `Unable to initialize client: the API driver (endpoint ${g.endpoint}) is not available in this build yet; use --driver=etcd --endpoint=http://127.0.0.1:2379`,
+    );
+  }
+  let endpoints = etcdEndpoints(g.endpoint);
+  const shown = endpoints.join(',');
+  let closeTunnel: (() => Promise<void>) | undefined;
+  if (g.tunnel) {
+    if (!deps.openTunnel) throw new CliError('Unable to initialize client: --tunnel is not supported here');
+    const target = new URL(endpoints[0] as string);
+    const port = target.port ? Number(target.port) : target.protocol === 'https:' ? 443 : 80;
+    const t = await deps.openTunnel(g, target.hostname, port);
+    closeTunnel = () => t.close();
+    endpoints = [`${target.protocol}//${t.host}:${t.port}`];
+  }
+  const registry = await deps.openEtcd(etcdConnectionOptions(g, endpoints));
+  const guarded = guardClient(registry, g.tunnel ? `${shown} (through tunnel ${g.tunnel})` : shown);
+  return {
+    ...guarded,
+    close: async () => {
+      await registry.close();
+      if (closeTunnel) await closeTunnel();
+    },
+  };
+}
