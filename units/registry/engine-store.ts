@@ -1,0 +1,387 @@
+// What the engine reads and writes in etcd: a consistent snapshot of jobs, machines and the schedule; an
+// event stream over exactly those prefixes that resumes from the last revision it delivered (and falls
+// back to a fresh snapshot when etcd compacted that revision away); and leader-guarded schedule writes.
+
+import type { IKeyValue, IWatchResponse, Namespace, Watcher } from 'etcd3';
+import type { LeaderGuard } from '../../engine/leader.js';
+import type { EngineState, EngineUnit, ScheduleChange } from '../../engine/plan.js';
+import type { Logger } from '../log.js';
+import { parseUnitFile } from '../parse.js';
+import type { MachineState } from '../types.js';
+import { parseRequirements } from '../xfleet.js';
+import { mergeMachineMetadata } from './current-state.js';
+import { MAX_TXN_OPS, prefixEnd, rangePrefix, UnitContentCache } from './etcd-read.js';
+import { parseMachineKey } from './etcd-registry.js';
+import { JOB_PREFIX, MACHINES_PREFIX, SCHEDULE_PREFIX, scheduleKey, splitMachineUnitKey } from './keys.js';
+import { decodeJob, decodeMachine, decodeSchedule, encodeSchedule, type JobRecord } from './records.js';
+import { NotLeaderError, type ScheduleRecord } from './types.js';
+
+/** One change the engine must apply to its in-memory state, at the etcd revision it happened. */
+export type StoreEvent =
+  | {
+      readonly kind: 'unit';
+      readonly name: string;
+      readonly unit: EngineUnit | null;
+      readonly revision: bigint;
+    }
+  | {
+      readonly kind: 'machine';
+      readonly id: string;
+      readonly machine: MachineState | null;
+      readonly revision: bigint;
+    }
+  | {
+      readonly kind: 'schedule';
+      readonly machineID: string;
+      readonly unit: string;
+      readonly record: ScheduleRecord | null;
+      readonly revision: bigint;
+    };
+
+export interface Snapshot {
+  readonly revision: string;
+  readonly state: EngineState;
+}
+
+export interface WatchHandlers {
+  /** Events in revision order; `revision` is the highest revision delivered so far. */
+  onEvents(events: StoreEvent[], revision: string): void;
+  /** The watch could not resume (revision compacted): here is a fresh snapshot, replace your state. */
+  onReset(snapshot: Snapshot): void;
+}
+
+export interface StoreWatch {
+  stop(): Promise<void>;
+}
+
+/** A schedule write was rejected because the schedule in etcd is not what the engine believed. */
+export class StaleScheduleError extends Error {
+  constructor() {
+    super('schedule in etcd differs from the engine view; reload needed');
+    this.name = 'StaleScheduleError';
+  }
+}
+
+export interface ApplyOptions {
+  /** The schedule the changes were planned against: each write also checks its key is as believed. */
+  readonly current?: EngineState['schedule'];
+  /** Checked before every transaction: a leader that cannot prove its lease alive writes nothing. */
+  readonly stillLeader?: () => boolean;
+}
+
+export interface EngineStore {
+  loadSnapshot(): Promise<Snapshot>;
+  /** Watch job/, machines/ and schedule/ from `fromRevision` (exclusive). */
+  watch(fromRevision: string, handlers: WatchHandlers): StoreWatch;
+  /**
+   * Writes the changes, deletes first (so a move never shows a unit on two machines), in transactions of
+   * at most MAX_TXN_OPS - 1 operations, each guarded by the leader key's create revision.
+   * Throws NotLeaderError when leadership is gone (nothing more is written), StaleScheduleError when a
+   * key was not as believed. Returns the revision of the last transaction (null when nothing written).
+   */
+  applyChanges(
+    changes: readonly ScheduleChange[],
+    guard: LeaderGuard,
+    opts?: ApplyOptions,
+  ): Promise<string | null>;
+}
+
+const RETRY_MS = 500;
+
+export function createEngineStore(ns: Namespace, log: Logger): EngineStore {
+  const contents = new UnitContentCache(ns);
+  // Raw machine records: dynamic metadata is merged on every change of either part.
+  const machineObjects = new Map<string, MachineState>();
+  const machineMeta = new Map<string, Map<string, string>>();
+
+  const mergedMachine = (id: string): MachineState | null => {
+    const obj = machineObjects.get(id);
+    return obj ? mergeMachineMetadata({ ...obj, id }, machineMeta.get(id) ?? new Map()) : null;
+  };
+
+  /** Engine view of a job: null when its contents are missing or do not parse (logged, never thrown). */
+  const toEngineUnit = (job: JobRecord, text: string | undefined): EngineUnit | null => {
+    if (text === undefined) {
+      log.warn({ unit: job.name, hash: job.hash }, 'unit contents missing; unit ignored by the engine');
+      return null;
+    }
+    try {
+      const requirements = parseRequirements(parseUnitFile(text));
+      return { name: job.name, hash: job.hash, desiredState: job.desiredState, requirements };
+    } catch (err) {
+      log.warn(
+        { unit: job.name, err: String(err) },
+        'unit contents do not parse; unit ignored by the engine',
+      );
+      return null;
+    }
+  };
+
+  const decodeOrLog = <T>(kv: IKeyValue, decode: (key: string, text: string) => T): T | null => {
+    const key = kv.key.toString();
+    try {
+      return decode(key, kv.value.toString());
+    } catch (err) {
+      log.warn({ key, err: String(err) }, 'malformed registry record ignored');
+      return null;
+    }
+  };
+
+  const loadSnapshot = async (): Promise<Snapshot> => {
+    const jobs = await rangePrefix(ns, JOB_PREFIX);
+    const [machines, schedule] = await Promise.all([
+      rangePrefix(ns, MACHINES_PREFIX, jobs.revision),
+      rangePrefix(ns, SCHEDULE_PREFIX, jobs.revision),
+    ]);
+    const jobRecords = jobs.kvs.map((kv) => decodeOrLog(kv, decodeJob)).filter((j) => j !== null);
+    const texts = await contents.getMany(jobRecords.map((j) => j.hash));
+    const units = new Map<string, EngineUnit>();
+    for (const job of jobRecords) {
+      const u = toEngineUnit(job, texts.get(job.hash));
+      if (u) units.set(u.name, u);
+    }
+    machineObjects.clear();
+    machineMeta.clear();
+    for (const kv of machines.kvs) applyMachineKv(kv, 'PUT');
+    const machineMap = new Map<string, MachineState>();
+    for (const id of machineObjects.keys()) {
+      const m = mergedMachine(id);
+      if (m) machineMap.set(id, m);
+    }
+    const sched = new Map<string, Map<string, ScheduleRecord>>();
+    for (const kv of schedule.kvs) {
+      const parts = splitMachineUnitKey(SCHEDULE_PREFIX, kv.key.toString());
+      const rec = decodeOrLog(kv, decodeSchedule);
+      if (!parts || !rec) continue;
+      const m = sched.get(parts.machineID) ?? new Map<string, ScheduleRecord>();
+      m.set(parts.unit, rec);
+      sched.set(parts.machineID, m);
+    }
+    return { revision: jobs.revision, state: { units, machines: machineMap, schedule: sched } };
+  };
+
+  /** Updates the raw machine maps; returns the affected machine ID. */
+  const applyMachineKv = (kv: IKeyValue, type: 'PUT' | 'DELETE'): string | null => {
+    const parsed = parseMachineKey(kv.key.toString());
+    if (!parsed) return null;
+    if (parsed.kind === 'object') {
+      const m = type === 'PUT' ? decodeOrLog(kv, decodeMachine) : null;
+      if (m) machineObjects.set(parsed.machineID, m);
+      else machineObjects.delete(parsed.machineID);
+    } else {
+      const md = machineMeta.get(parsed.machineID) ?? new Map<string, string>();
+      if (type === 'PUT') md.set(parsed.key, kv.value.toString());
+      else md.delete(parsed.key);
+      machineMeta.set(parsed.machineID, md);
+    }
+    return parsed.machineID;
+  };
+
+  /** Converts one watch response into store events (fetching contents of new unit hashes). */
+  const toStoreEvents = async (res: IWatchResponse): Promise<StoreEvent[]> => {
+    const putJobs = res.events.filter((e) => e.type === 'Put' && e.kv.key.toString().startsWith(JOB_PREFIX));
+    const jobs = new Map<IKeyValue, JobRecord | null>();
+    for (const e of putJobs) jobs.set(e.kv, decodeOrLog(e.kv, decodeJob));
+    const hashes = [...jobs.values()].filter((j) => j !== null).map((j) => j.hash);
+    const texts = await contents.getMany(hashes);
+    const out: StoreEvent[] = [];
+    for (const e of res.events) {
+      const key = e.kv.key.toString();
+      const revision = BigInt(e.kv.mod_revision);
+      const type = e.type === 'Put' ? 'PUT' : 'DELETE';
+      if (key.startsWith(JOB_PREFIX)) {
+        const name = key.slice(JOB_PREFIX.length);
+        const job = type === 'PUT' ? (jobs.get(e.kv) ?? null) : null;
+        out.push({ kind: 'unit', name, unit: job ? toEngineUnit(job, texts.get(job.hash)) : null, revision });
+      } else if (key.startsWith(MACHINES_PREFIX)) {
+        const id = applyMachineKv(e.kv, type);
+        if (id !== null) out.push({ kind: 'machine', id, machine: mergedMachine(id), revision });
+      } else if (key.startsWith(SCHEDULE_PREFIX)) {
+        const parts = splitMachineUnitKey(SCHEDULE_PREFIX, key);
+        if (!parts) continue;
+        const record = type === 'PUT' ? decodeOrLog(e.kv, decodeSchedule) : null;
+        out.push({ kind: 'schedule', machineID: parts.machineID, unit: parts.unit, record, revision });
+      }
+    }
+    return out;
+  };
+
+  const watch = (fromRevision: string, handlers: WatchHandlers): StoreWatch => {
+    let stopped = false;
+    /** Highest revision received from etcd (not necessarily processed yet): where a resume starts. */
+    let received = BigInt(fromRevision);
+    let watcher: Watcher | undefined;
+    let chain: Promise<void> = Promise.resolve();
+
+    // etcd3 resumes a watcher from `header.revision + 1` of the last response. For a watcher catching up
+    // on history, etcd sends the current store revision in that header while more events are still to
+    // come, so that resume point can skip events. We therefore pin the resume revision ourselves after
+    // etcd3's own listeners ran (ours are registered later, so they run later).
+    const pin = (w: Watcher) => {
+      (w as unknown as { request: { start_revision?: string } }).request.start_revision = String(
+        received + 1n,
+      );
+    };
+
+    const retrying = async <T>(what: string, fn: () => Promise<T>): Promise<T | undefined> => {
+      for (;;) {
+        if (stopped) return undefined;
+        try {
+          return await fn();
+        } catch (err) {
+          log.warn({ err: String(err) }, `${what} failed; retrying`);
+          await sleep(RETRY_MS);
+        }
+      }
+    };
+
+    const start = () => {
+      if (stopped) return;
+      const w = ns
+        .watch()
+        .inRange({ start: JOB_PREFIX, end: prefixEnd(SCHEDULE_PREFIX) })
+        .startRevision(String(received + 1n))
+        .watcher();
+      watcher = w;
+      w.on('data', (res: IWatchResponse) => {
+        const last = res.events[res.events.length - 1];
+        if (last) {
+          const rev = BigInt(last.kv.mod_revision);
+          if (rev > received) received = rev;
+        } else if (!res.created && !res.canceled) {
+          // Progress notification: every event up to header.revision was delivered.
+          const rev = BigInt(res.header.revision);
+          if (rev > received) received = rev;
+        }
+        pin(w);
+        if (res.events.length === 0) return;
+        chain = chain.then(async () => {
+          const events = await retrying('reading unit contents', () => toStoreEvents(res));
+          if (events && !stopped && watcher === w) handlers.onEvents(events, String(received));
+        });
+      });
+      w.on('connected', () => pin(w));
+      w.on('disconnected', () => pin(w));
+      w.on('error', (err: unknown) => {
+        // etcd cancelled the watch (typically: the resume revision was compacted). Reload everything.
+        if (stopped || watcher !== w) return;
+        log.warn({ err: String(err) }, 'engine watch cancelled; reloading a full snapshot');
+        watcher = undefined;
+        chain = chain.then(async () => {
+          const snap = await retrying('reloading snapshot', loadSnapshot);
+          if (!snap || stopped) return;
+          received = BigInt(snap.revision);
+          handlers.onReset(snap);
+          start();
+        });
+      });
+    };
+
+    start();
+    return {
+      stop: async () => {
+        stopped = true;
+        const w = watcher;
+        watcher = undefined;
+        if (w) await w.cancel().catch(() => undefined);
+      },
+    };
+  };
+
+  const applyChanges = async (
+    changes: readonly ScheduleChange[],
+    guard: LeaderGuard,
+    opts: ApplyOptions = {},
+  ): Promise<string | null> => {
+    const ordered = [
+      ...changes.filter((c) => c.kind === 'delete'),
+      ...changes.filter((c) => c.kind === 'put'),
+    ];
+    let revision: string | null = null;
+    // etcd limits compares and operations per transaction separately (--max-txn-ops, default 128):
+    // 127 operations, each with at most one key compare, plus the leader compare = 128 compares.
+    const perTxn = MAX_TXN_OPS - 1;
+    for (let i = 0; i < ordered.length; i += perTxn) {
+      if (opts.stillLeader && !opts.stillLeader()) {
+        throw new NotLeaderError('engine leadership not proven alive; schedule write withheld');
+      }
+      const chunk = ordered.slice(i, i + perTxn);
+      let txn = ns.if(guard.key, 'Create', '==', guard.createRevision);
+      for (const c of chunk) {
+        const key = scheduleKey(c.machineID, c.unit);
+        if (opts.current) {
+          const believed = opts.current.get(c.machineID)?.has(c.unit) ?? false;
+          txn = believed ? txn.and(key, 'Version', '>', 0) : txn.and(key, 'Create', '==', 0);
+        }
+      }
+      const ops = chunk.map((c) => {
+        const key = scheduleKey(c.machineID, c.unit);
+        return c.kind === 'put' ? ns.put(key).value(encodeSchedule(c.record)) : ns.delete().key(key);
+      });
+      const res = await txn
+        .then(...ops)
+        .else(ns.get(guard.key))
+        .commit();
+      if (!res.succeeded) {
+        const holder = res.responses[0]?.response_range?.kvs[0];
+        if (holder?.create_revision !== guard.createRevision) throw new NotLeaderError();
+        throw new StaleScheduleError();
+      }
+      revision = res.header.revision;
+    }
+    return revision;
+  };
+
+  return { loadSnapshot, watch, applyChanges };
+}
+
+/** Pure: the engine state after a batch of store events. Copies only the maps it changes. */
+export function applyStoreEvents(state: EngineState, events: readonly StoreEvent[]): EngineState {
+  let units: Map<string, EngineUnit> | undefined;
+  let machines: Map<string, MachineState> | undefined;
+  let schedule: Map<string, ReadonlyMap<string, ScheduleRecord>> | undefined;
+  const copiedMachineSchedules = new Set<string>();
+  for (const ev of events) {
+    if (ev.kind === 'unit') {
+      units ??= new Map(state.units);
+      if (ev.unit) units.set(ev.name, ev.unit);
+      else units.delete(ev.name);
+    } else if (ev.kind === 'machine') {
+      machines ??= new Map(state.machines);
+      if (ev.machine) machines.set(ev.id, ev.machine);
+      else machines.delete(ev.id);
+    } else {
+      schedule ??= new Map(state.schedule);
+      let inner = schedule.get(ev.machineID) as Map<string, ScheduleRecord> | undefined;
+      if (!copiedMachineSchedules.has(ev.machineID)) {
+        inner = new Map(inner ?? []);
+        copiedMachineSchedules.add(ev.machineID);
+      }
+      if (!inner) inner = new Map();
+      if (ev.record) inner.set(ev.unit, ev.record);
+      else inner.delete(ev.unit);
+      if (inner.size === 0) schedule.delete(ev.machineID);
+      else schedule.set(ev.machineID, inner);
+    }
+  }
+  return {
+    units: units ?? state.units,
+    machines: machines ?? state.machines,
+    schedule: schedule ?? state.schedule,
+  };
+}
+
+/** Pure: the schedule after changes the engine wrote itself (as store events at `revision`). */
+export function changesAsEvents(changes: readonly ScheduleChange[], revision: bigint): StoreEvent[] {
+  return changes.map((c) => ({
+    kind: 'schedule' as const,
+    machineID: c.machineID,
+    unit: c.unit,
+    record: c.kind === 'put' ? c.record : null,
+    revision,
+  }));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
