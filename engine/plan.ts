@@ -1,0 +1,301 @@
+// The engine's reconcile planner: (units, machines, current schedule) -> schedule changes.
+// Pure and deterministic: the same state always yields the same plan, whatever the map order.
+//
+// How a plan is built (fleet's engine/reconciler.go, made deterministic):
+//   0. Entries on machines that went away, of destroyed units, or of inactive units are dropped.
+//   1. Keep pass: existing entries are re-admitted onto their own machine, units in name order,
+//      repeated until nothing more is admitted (so a MachineOf follower is kept even when it sorts
+//      before its peer). An entry that no longer fits (MachineID, metadata, peer gone, conflict,
+//      replaced) is dropped. A non-global unit keeps its first admissible entry in machine-ID order;
+//      further entries are duplicates. Existing placements thus win over new ones: nothing running
+//      moves because something new arrived, except through Replaces.
+//   2. Place passes, repeated until a pass places nothing: every global unit (name order) onto every
+//      machine (ID order) it fits, then every unplaced non-global unit (name order) onto the
+//      least-loaded machine able to run it, ties to the lowest ID. Globals go first so they count
+//      toward the load the non-globals are balanced against. Repeating lets followers be placed after
+//      peers that sort later, and lets units evicted by Replaces find a new machine.
+//   3. The target schedule minus the current one gives the changes: all deletes, then all puts.
+//
+// Replaces (our deliberate difference from fleet, where either unit could end up moving): a unit
+// never lands on a machine where a unit replacing it runs, and placing a replacer evicts the units it
+// replaces from that machine. An evicted unit is re-placed by the normal rules (its own MachineID,
+// metadata, peers and conflicts still hold, unlike fleet's DecideReschedule) and, since its replacer
+// is there, never back on the same machine; if nothing fits it stays unscheduled. Circular replaces
+// are ignored (replace-graph.ts).
+//
+// Because the final pass of step 2 changed nothing, planning the applied result again admits every
+// entry in step 1 and places nothing in step 2: a converged state yields an empty plan.
+
+import type { ScheduleRecord } from '../units/registry/types.js';
+import type { DesiredState, MachineState, Requirements } from '../units/types.js';
+import { resolveRequirements } from '../units/xfleet.js';
+import { GlobIndex, isGlob } from './glob-index.js';
+import { effectiveReplaces } from './replace-graph.js';
+import { Cluster, type Eviction, Fit, type MachineSlot, type SchedUnit } from './scheduler.js';
+
+export interface EngineUnit {
+  readonly name: string;
+  readonly hash: string;
+  readonly desiredState: DesiredState;
+  /** As written; specifiers (%n %N %p %i) are expanded here against the unit's name. */
+  readonly requirements: Requirements;
+}
+
+export interface EngineState {
+  readonly units: ReadonlyMap<string, EngineUnit>;
+  /** Present machines; metadata already merged. */
+  readonly machines: ReadonlyMap<string, MachineState>;
+  /** machineID -> unit -> record: the current schedule in etcd. */
+  readonly schedule: ReadonlyMap<string, ReadonlyMap<string, ScheduleRecord>>;
+}
+
+export type ScheduleChange =
+  | {
+      readonly kind: 'put';
+      readonly machineID: string;
+      readonly unit: string;
+      readonly record: ScheduleRecord;
+      readonly reason: string;
+    }
+  | { readonly kind: 'delete'; readonly machineID: string; readonly unit: string; readonly reason: string };
+
+/** Upper bound on repeated passes; only pathological MachineOf/Replaces tangles get near it. */
+export const MAX_PASSES = 64;
+
+const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const entryKey = (machineID: string, unit: string): string => `${machineID}\u0000${unit}`;
+
+/** The record a unit should have on a machine that runs it. */
+export function recordFor(u: EngineUnit, global: boolean): ScheduleRecord {
+  const desiredState = u.desiredState === 'launched' ? 'launched' : 'loaded';
+  return global ? { hash: u.hash, desiredState, global: true } : { hash: u.hash, desiredState };
+}
+
+export function sameRecord(a: ScheduleRecord, b: ScheduleRecord): boolean {
+  return a.hash === b.hash && a.desiredState === b.desiredState && Boolean(a.global) === Boolean(b.global);
+}
+
+function resolveSafely(u: EngineUnit): { req: Requirements; error?: string } {
+  try {
+    return { req: resolveRequirements(u.requirements, u.name) };
+  } catch (err) {
+    return { req: u.requirements, error: `unresolvable requirements: ${(err as Error).message}` };
+  }
+}
+
+/** Resolves requirements and precomputes every relation the scheduler needs, once per plan. */
+export function buildSchedUnits(units: readonly EngineUnit[]): Map<string, SchedUnit> {
+  const resolved = units.map((u) => ({ u, ...resolveSafely(u) }));
+  const conflictIndex = new GlobIndex();
+  const conflictPids = new Map<string, number[]>();
+  const followers = new Map<string, string[]>();
+  for (const { u, req } of resolved) {
+    const pids: number[] = [];
+    for (const c of req.conflicts) if (c !== '' && isGlob(c)) pids.push(conflictIndex.add(c));
+    conflictPids.set(u.name, pids);
+    for (const peer of new Set(req.machineOf)) {
+      const list = followers.get(peer);
+      if (list) list.push(u.name);
+      else followers.set(peer, [u.name]);
+    }
+  }
+  const replaces = effectiveReplaces(
+    resolved.map(({ u, req }) => ({ name: u.name, replaces: req.replaces })),
+  );
+  const out = new Map<string, SchedUnit>();
+  for (const { u, req, error } of resolved) {
+    const targets = replaces.targets.get(u.name) ?? [];
+    let unplaceable = error;
+    if (req.machineOf.includes(u.name)) unplaceable ??= 'MachineOf names the unit itself';
+    const replacedPeer = req.machineOf.find((p) => targets.includes(p));
+    if (replacedPeer !== undefined)
+      unplaceable ??= `unresolvable requirements: peer "${replacedPeer}" is replaced`;
+    out.set(u.name, {
+      name: u.name,
+      global: req.global,
+      req,
+      ...(unplaceable !== undefined ? { unplaceable } : {}),
+      conflictExact: req.conflicts.filter((c) => c !== '' && !isGlob(c)),
+      conflictPids: conflictPids.get(u.name) ?? [],
+      matchedPids: conflictIndex.matching(u.name),
+      replacers: replaces.replacers.get(u.name) ?? [],
+      replaces: targets,
+      followers: (followers.get(u.name) ?? []).sort(byName),
+    });
+  }
+  return out;
+}
+
+export function planReconcile(state: EngineState): ScheduleChange[] {
+  const engineUnits = [...state.units.values()].sort((a, b) => byName(a.name, b.name));
+  const sched = buildSchedUnits(engineUnits);
+  const cluster = new Cluster(state.machines.values(), sched);
+  const dropReason = new Map<string, string>();
+  const noteEvictions = (evictions: readonly Eviction[]): void => {
+    for (const e of evictions) dropReason.set(entryKey(e.machineID, e.unit), e.reason);
+  };
+
+  // Step 0: static drops; collect admissible existing entries per unit, machines in ID order.
+  const existing = new Map<string, string[]>();
+  for (const [machineID, entries] of state.schedule) {
+    for (const unit of entries.keys()) {
+      const u = state.units.get(unit);
+      let reason: string | undefined;
+      if (!state.machines.has(machineID)) reason = `target Machine(${machineID}) went away`;
+      else if (!u) reason = 'unit destroyed';
+      else if (u.desiredState === 'inactive') reason = 'target state inactive';
+      if (reason !== undefined) {
+        dropReason.set(entryKey(machineID, unit), reason);
+        continue;
+      }
+      const list = existing.get(unit);
+      if (list) list.push(machineID);
+      else existing.set(unit, [machineID]);
+    }
+  }
+  const keepOrder = [...existing.keys()].sort(byName);
+  for (const list of existing.values()) list.sort(byName);
+
+  // Step 1: keep passes.
+  for (let pass = 0; pass < MAX_PASSES; pass++) {
+    let admitted = false;
+    for (const name of keepOrder) {
+      const u = sched.get(name)!;
+      if (!u.global && cluster.locate(name)) continue;
+      for (const machineID of existing.get(name)!) {
+        const m = cluster.slot(machineID)!;
+        if (m.units.has(name) || cluster.fit(u, m) !== Fit.OK) continue;
+        noteEvictions(cluster.place(u, m));
+        admitted = true;
+        if (!u.global) break;
+      }
+    }
+    if (!admitted) break;
+  }
+  // Explain every existing entry that was not admitted, against the state that refused it.
+  for (const name of keepOrder) {
+    const u = sched.get(name)!;
+    const kept = u.global ? undefined : cluster.locate(name);
+    for (const machineID of existing.get(name)!) {
+      const m = cluster.slot(machineID)!;
+      const key = entryKey(machineID, name);
+      if (m.units.has(name) || dropReason.has(key)) continue;
+      dropReason.set(
+        key,
+        kept
+          ? `duplicate schedule entry; unit kept on Machine(${kept.id})`
+          : `target Machine(${machineID}) unable to run unit: ${cluster.explain(u, m)}`,
+      );
+    }
+  }
+
+  // Step 2: place passes.
+  const active = engineUnits.filter((u) => u.desiredState !== 'inactive').map((u) => sched.get(u.name)!);
+  const globals = active.filter((u) => u.global && u.unplaceable === undefined);
+  const singles = active.filter((u) => !u.global && u.unplaceable === undefined);
+  for (let pass = 0; pass < MAX_PASSES; pass++) {
+    let placed = false;
+    for (const g of globals) {
+      for (const m of cluster.byID) {
+        if (m.units.has(g.name) || cluster.fit(g, m) !== Fit.OK) continue;
+        noteEvictions(cluster.place(g, m));
+        placed = true;
+      }
+    }
+    for (const u of singles) {
+      if (cluster.locate(u.name)) continue;
+      const m = cluster.decide(u);
+      if (!m) continue;
+      noteEvictions(cluster.place(u, m));
+      placed = true;
+    }
+    if (!placed) break;
+  }
+
+  return diff(state, cluster, sched, dropReason);
+}
+
+/** Target (the cluster) minus current (state.schedule): deletes first, then puts, each by unit then machine. */
+function diff(
+  state: EngineState,
+  cluster: Cluster,
+  sched: ReadonlyMap<string, SchedUnit>,
+  dropReason: ReadonlyMap<string, string>,
+): ScheduleChange[] {
+  const deletes: ScheduleChange[] = [];
+  const puts: ScheduleChange[] = [];
+  const previous = new Map<string, string>(); // unit -> lowest machine ID it was scheduled on
+  for (const [machineID, entries] of state.schedule) {
+    const slot = cluster.slot(machineID);
+    for (const unit of entries.keys()) {
+      const prev = previous.get(unit);
+      if (prev === undefined || machineID < prev) previous.set(unit, machineID);
+      if (slot?.units.has(unit)) continue;
+      const reason = dropReason.get(entryKey(machineID, unit)) ?? 'unit rescheduled';
+      deletes.push({ kind: 'delete', machineID, unit, reason });
+    }
+  }
+  for (const m of cluster.byID) {
+    const current = state.schedule.get(m.id);
+    for (const unit of m.units) {
+      const u = state.units.get(unit)!;
+      const record = recordFor(u, sched.get(unit)!.global);
+      const had = current?.get(unit);
+      if (had && sameRecord(had, record)) continue;
+      puts.push({
+        kind: 'put',
+        machineID: m.id,
+        unit,
+        record,
+        reason: putReason(m, u, record, had, previous),
+      });
+    }
+  }
+  const order = (a: ScheduleChange, b: ScheduleChange): number =>
+    byName(a.unit, b.unit) || byName(a.machineID, b.machineID);
+  return [...deletes.sort(order), ...puts.sort(order)];
+}
+
+function putReason(
+  m: MachineSlot,
+  u: EngineUnit,
+  record: ScheduleRecord,
+  had: ScheduleRecord | undefined,
+  previous: ReadonlyMap<string, string>,
+): string {
+  if (had) {
+    const what: string[] = [];
+    if (had.hash !== record.hash) what.push(`hash ${had.hash.slice(0, 7)} -> ${record.hash.slice(0, 7)}`);
+    if (had.desiredState !== record.desiredState)
+      what.push(`target state ${had.desiredState} -> ${record.desiredState}`);
+    if (Boolean(had.global) !== Boolean(record.global))
+      what.push(record.global ? 'now global' : 'no longer global');
+    return what.join('; ');
+  }
+  if (record.global) return `global unit runs on Machine(${m.id})`;
+  const prev = previous.get(u.name);
+  return prev !== undefined && prev !== m.id ? `rescheduled from Machine(${prev})` : 'unit scheduled';
+}
+
+/** The schedule after applying `changes` (for tests and for an engine that keeps a local copy). */
+export function applyChanges(
+  schedule: ReadonlyMap<string, ReadonlyMap<string, ScheduleRecord>>,
+  changes: readonly ScheduleChange[],
+): Map<string, Map<string, ScheduleRecord>> {
+  const out = new Map<string, Map<string, ScheduleRecord>>();
+  for (const [machineID, entries] of schedule) out.set(machineID, new Map(entries));
+  for (const c of changes) {
+    let entries = out.get(c.machineID);
+    if (c.kind === 'delete') {
+      entries?.delete(c.unit);
+      if (entries && entries.size === 0) out.delete(c.machineID);
+      continue;
+    }
+    if (!entries) {
+      entries = new Map();
+      out.set(c.machineID, entries);
+    }
+    entries.set(c.unit, c.record);
+  }
+  return out;
+}

@@ -1,0 +1,246 @@
+// Property tests: whatever the cluster looks like, the applied plan is a valid schedule and planning
+// it again changes nothing. The checks below re-derive validity independently of the scheduler.
+
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { applyChanges, type EngineState, type EngineUnit, planReconcile } from '../../engine/plan.js';
+import { globMatch } from '../../units/glob.js';
+import type { ScheduleRecord } from '../../units/registry/types.js';
+import type { DesiredState, MachineState } from '../../units/types.js';
+import { machine, mid, req } from './engine-fixtures.js';
+
+const MACHINE_IDS = ['11111111', '22222222', '33333333', '44444444', '55555555'].map(mid);
+const GONE = mid('99999999');
+const NAMES = [
+  'a.service',
+  'b.service',
+  'c.service',
+  'web@1.service',
+  'web@2.service',
+  'web@3.service',
+  'db@1.service',
+  'db@2.service',
+  'side.service',
+  'g1.service',
+  'g2.service',
+];
+const GLOBS = [
+  'web@*.service',
+  'db@?.service',
+  '*.service',
+  'a.service',
+  'b.*',
+  'side.service',
+  'g1.service',
+];
+const STATES: DesiredState[] = ['inactive', 'loaded', 'launched'];
+
+const unitArb = (name: string): fc.Arbitrary<EngineUnit> =>
+  fc
+    .record({
+      desiredState: fc.constantFrom(...STATES),
+      hash: fc.constantFrom('a'.repeat(40), 'b'.repeat(40)),
+      global: fc.boolean(),
+      machineID: fc.option(fc.constantFrom(...MACHINE_IDS, GONE, '22222222', '44444444'), { nil: undefined }),
+      metadataR: fc.option(fc.subarray(['x', 'y'], { minLength: 1 }), { nil: undefined }),
+      machineOf: fc.subarray(NAMES, { maxLength: 2 }),
+      conflicts: fc.subarray(GLOBS, { maxLength: 2 }),
+      replaces: fc.subarray([...GLOBS, ...NAMES], { maxLength: 2 }),
+    })
+    .map((r) => ({
+      name,
+      hash: r.hash,
+      desiredState: r.desiredState,
+      requirements: req({
+        global: r.global,
+        ...(r.machineID !== undefined ? { machineID: r.machineID } : {}),
+        metadata: r.metadataR ? { r: r.metadataR } : {},
+        machineOf: r.machineOf,
+        conflicts: r.conflicts,
+        replaces: r.replaces,
+      }),
+    }));
+
+// Most units are plain; constraints appear often enough to interact.
+const plainOr = (name: string): fc.Arbitrary<EngineUnit> =>
+  fc.oneof(
+    {
+      weight: 2,
+      arbitrary: fc
+        .constantFrom(...STATES)
+        .map((d) => ({ name, hash: 'a'.repeat(40), desiredState: d, requirements: req() })),
+    },
+    { weight: 3, arbitrary: unitArb(name) },
+  );
+
+const stateArb: fc.Arbitrary<EngineState> = fc
+  .record({
+    names: fc.subarray(NAMES),
+    machines: fc.subarray(MACHINE_IDS, { minLength: 0 }),
+    meta: fc.array(fc.option(fc.constantFrom('x', 'y'), { nil: undefined }), { minLength: 5, maxLength: 5 }),
+  })
+  .chain(({ names, machines, meta }) =>
+    fc
+      .record({
+        units: fc.tuple(...names.map(plainOr)),
+        schedule: fc.array(
+          fc.record({
+            machineID: fc.constantFrom(...MACHINE_IDS, GONE),
+            unit: fc.constantFrom(...NAMES),
+            record: fc.record({
+              hash: fc.constantFrom('a'.repeat(40), 'b'.repeat(40)),
+              desiredState: fc.constantFrom('loaded' as const, 'launched' as const),
+              global: fc.constantFrom(undefined, true),
+            }),
+          }),
+          { maxLength: 10 },
+        ),
+      })
+      .map(({ units, schedule }) => {
+        const ms: MachineState[] = machines.map((id) => {
+          const r = meta[MACHINE_IDS.indexOf(id)];
+          return machine(id, r ? { r } : {});
+        });
+        const sched = new Map<string, Map<string, ScheduleRecord>>();
+        for (const e of schedule) {
+          const rec: ScheduleRecord = e.record.global
+            ? { ...e.record, global: true }
+            : { hash: e.record.hash, desiredState: e.record.desiredState };
+          const m = sched.get(e.machineID) ?? new Map<string, ScheduleRecord>();
+          sched.set(e.machineID, m);
+          m.set(e.unit, rec);
+        }
+        return {
+          units: new Map(units.map((u) => [u.name, u])),
+          machines: new Map(ms.map((m) => [m.id, m])),
+          schedule: sched,
+        };
+      }),
+  );
+
+function conflicts(a: EngineUnit, b: EngineUnit): boolean {
+  if (a.name === b.name) return false;
+  return (
+    a.requirements.conflicts.some((p) => globMatch(p, b.name)) ||
+    b.requirements.conflicts.some((p) => globMatch(p, a.name))
+  );
+}
+
+/** Does `from` reach `to` through Replaces edges (patterns matching other existing units)? */
+function replaceReaches(s: EngineState, from: string, to: string): boolean {
+  const seen = new Set<string>([from]);
+  const queue = [from];
+  while (queue.length > 0) {
+    const cur = s.units.get(queue.shift()!);
+    for (const next of s.units.keys()) {
+      if (next === cur?.name || seen.has(next)) continue;
+      if (!cur?.requirements.replaces.some((p) => globMatch(p, next))) continue;
+      if (next === to) return true;
+      seen.add(next);
+      queue.push(next);
+    }
+  }
+  return false;
+}
+
+function checkValid(
+  s: EngineState,
+  schedule: ReadonlyMap<string, ReadonlyMap<string, ScheduleRecord>>,
+): void {
+  const seen = new Map<string, string>();
+  for (const [machineID, entries] of schedule) {
+    const m = s.machines.get(machineID);
+    expect(m, `entry on absent machine ${machineID}`).toBeDefined();
+    if (!m) continue;
+    const here = [...entries.keys()].map((n) => s.units.get(n));
+    for (const [name, record] of entries) {
+      const u = s.units.get(name);
+      expect(u, `destroyed unit ${name} scheduled`).toBeDefined();
+      if (!u) continue;
+      const r = u.requirements;
+      expect(u.desiredState).not.toBe('inactive');
+      expect(record).toEqual({
+        hash: u.hash,
+        desiredState: u.desiredState,
+        ...(r.global ? { global: true } : {}),
+      });
+      if (!r.global) {
+        expect(seen.get(name), `${name} on two machines`).toBeUndefined();
+        seen.set(name, machineID);
+      }
+      if (r.machineID !== undefined) expect([machineID, machineID.slice(0, 8)]).toContain(r.machineID);
+      for (const [key, values] of Object.entries(r.metadata)) expect(values).toContain(m.metadata[key]);
+      for (const peer of r.machineOf) expect(entries.has(peer), `${name} without peer ${peer}`).toBe(true);
+      for (const other of here) {
+        if (other) expect(conflicts(u, other), `${name} conflicts with ${other.name}`).toBe(false);
+        // A unit never shares a machine with a unit replacing it, unless the replacement is circular.
+        if (other && other.name !== name && other.requirements.replaces.some((p) => globMatch(p, name))) {
+          expect(replaceReaches(s, name, other.name), `${other.name} replaces ${name} on one machine`).toBe(
+            true,
+          );
+        }
+      }
+    }
+  }
+}
+
+describe('planReconcile properties', () => {
+  it('the applied plan is valid and re-planning it yields an empty plan', () => {
+    fc.assert(
+      fc.property(stateArb, (s) => {
+        const plan = planReconcile(s);
+        const schedule = applyChanges(s.schedule, plan);
+        checkValid(s, schedule);
+        expect(planReconcile({ ...s, schedule })).toEqual([]);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('plans do not depend on map insertion order', () => {
+    fc.assert(
+      fc.property(stateArb, (s) => {
+        const reversed: EngineState = {
+          units: new Map([...s.units].reverse()),
+          machines: new Map([...s.machines].reverse()),
+          schedule: new Map([...s.schedule].reverse().map(([m, e]) => [m, new Map([...e].reverse())])),
+        };
+        expect(planReconcile(reversed)).toEqual(planReconcile(s));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('an unconstrained active unit is always placed when some machine exists', () => {
+    fc.assert(
+      fc.property(stateArb, (s) => {
+        fc.pre(s.machines.size > 0);
+        const free: EngineUnit = {
+          name: 'free-zz.service',
+          hash: 'c'.repeat(40),
+          desiredState: 'launched',
+          requirements: req(),
+        };
+        // Nobody may conflict with or replace it: strip patterns that could match its name.
+        const units = new Map<string, EngineUnit>(
+          [...s.units].map(([n, u]): [string, EngineUnit] => [
+            n,
+            {
+              ...u,
+              requirements: {
+                ...u.requirements,
+                conflicts: u.requirements.conflicts.filter((p) => !globMatch(p, free.name)),
+                replaces: u.requirements.replaces.filter((p) => !globMatch(p, free.name)),
+              },
+            },
+          ]),
+        );
+        units.set(free.name, free);
+        const schedule = applyChanges(s.schedule, planReconcile({ ...s, units }));
+        const placed = [...schedule.values()].filter((e) => e.has(free.name)).length;
+        expect(placed).toBe(1);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
