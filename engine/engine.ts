@@ -1,0 +1,232 @@
+// The engine runtime: while this machine is the (provable) leader, keep an in-memory copy of jobs,
+// machines and the schedule, fed by etcd watch events, and turn every change into one plan (the pure
+// planReconcile) written as leader-guarded transactions. A periodic pass (engine_reconcile_interval)
+// catches anything time-based, and a periodic full reload guards against any drift.
+//
+// Why one unit is never scheduled twice:
+//  - only the leader writes schedule keys, and every write is guarded by the leader key's create
+//    revision, so two engines never write interleaved (a deposed leader's transactions fail);
+//  - a new leader starts from a snapshot read after its election, so it sees every write of its
+//    predecessors;
+//  - the leader applies its own writes to its copy as soon as they commit and ignores schedule events
+//    up to its last write revision (they are its own, already applied), so its view is exact;
+//  - each written key is compared against that view (absent for a new placement, present for an
+//    update/delete), so a view that is somehow stale fails the transaction and forces a reload instead of
+//    writing a second placement;
+//  - deletes are written before puts: a move split over several transactions never shows both places.
+
+import type { Logger } from '../units/log.js';
+import {
+  applyStoreEvents,
+  changesAsEvents,
+  type EngineStore,
+  type Snapshot,
+  StaleScheduleError,
+  type StoreEvent,
+  type StoreWatch,
+} from '../units/registry/engine-store.js';
+import { NotLeaderError } from '../units/registry/types.js';
+import type { LeaderElection, LeaderGuard } from './leader.js';
+import { type EngineState, planReconcile, type ScheduleChange } from './plan.js';
+
+export interface EngineDeps {
+  readonly store: EngineStore;
+  readonly leader: LeaderElection;
+  readonly log: Logger;
+  /** engine_reconcile_interval: a full planning pass at least this often (fleet: 2 s). */
+  readonly reconcileIntervalMs: number;
+  readonly machineID: string;
+  /** Events arriving within this window are planned together (one plan, few transactions). */
+  readonly debounceMs?: number;
+  /** Re-read everything from etcd this often, as a safety net against a drifting copy. */
+  readonly fullReloadIntervalMs?: number;
+}
+
+export interface Engine {
+  stop(): Promise<void>;
+}
+
+export function startEngine(deps: EngineDeps): Engine {
+  let session: LeaderSession | null = null;
+  let stopped = false;
+
+  const onElected = (guard: LeaderGuard) => {
+    if (stopped) return;
+    session?.end();
+    session = new LeaderSession(deps, guard);
+    session.begin();
+  };
+  const onDeposed = (reason: string) => {
+    if (session) deps.log.warn({ machineID: deps.machineID, reason }, 'engine stops acting: not leader');
+    session?.end();
+    session = null;
+  };
+  deps.leader.on('elected', onElected);
+  deps.leader.on('deposed', onDeposed);
+  const current = deps.leader.guard();
+  if (current) onElected(current);
+
+  return {
+    stop: async () => {
+      stopped = true;
+      deps.leader.off('elected', onElected);
+      deps.leader.off('deposed', onDeposed);
+      const s = session;
+      session = null;
+      if (s) await s.end();
+    },
+  };
+}
+
+/** Everything that exists only while this machine leads: the copy of the cluster, watch and timers. */
+class LeaderSession {
+  private state: EngineState | null = null;
+  private watch: StoreWatch | null = null;
+  /** Revision of this engine's newest committed write: schedule events up to it are our own. */
+  private lastWriteRevision = 0n;
+  private needReload = true;
+  private ended = false;
+  private running: Promise<void> | null = null;
+  private rerun = false;
+  private debounceTimer: NodeJS.Timeout | undefined;
+  private passTimer: NodeJS.Timeout | undefined;
+  private reloadTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly deps: EngineDeps,
+    private readonly guard: LeaderGuard,
+  ) {}
+
+  begin(): void {
+    this.passTimer = setInterval(() => this.kick(), this.deps.reconcileIntervalMs);
+    this.reloadTimer = setInterval(() => {
+      this.needReload = true;
+      this.kick();
+    }, this.deps.fullReloadIntervalMs ?? 60_000);
+    this.kick();
+  }
+
+  async end(): Promise<void> {
+    this.ended = true;
+    clearInterval(this.passTimer);
+    clearInterval(this.reloadTimer);
+    clearTimeout(this.debounceTimer);
+    const w = this.watch;
+    this.watch = null;
+    if (w) await w.stop();
+    if (this.running) await this.running;
+  }
+
+  private schedulePass(): void {
+    if (this.ended || this.debounceTimer) return;
+    this.debounceTimer = setTimeout(() => {
+      this.debounceTimer = undefined;
+      this.kick();
+    }, this.deps.debounceMs ?? 30);
+  }
+
+  /** Runs a pass now, or right after the one in progress. */
+  private kick(): void {
+    if (this.ended) return;
+    if (this.running) {
+      this.rerun = true;
+      return;
+    }
+    this.running = this.loop().finally(() => {
+      this.running = null;
+    });
+  }
+
+  private async loop(): Promise<void> {
+    do {
+      this.rerun = false;
+      await this.pass();
+    } while (this.rerun && !this.ended);
+  }
+
+  private isLeader(): boolean {
+    return !this.ended && this.deps.leader.isLeader();
+  }
+
+  private async pass(): Promise<void> {
+    const { log } = this.deps;
+    if (!this.isLeader()) return;
+    try {
+      if (this.needReload || !this.state) await this.reload();
+      const state = this.state;
+      if (!state || !this.isLeader()) return;
+      const changes = planReconcile(state);
+      if (changes.length === 0) return;
+      const revision = await this.deps.store.applyChanges(changes, this.guard, {
+        current: state.schedule,
+        stillLeader: () => this.isLeader(),
+      });
+      if (revision !== null) {
+        const rev = BigInt(revision);
+        // Our writes are in etcd: apply them to the latest copy (events may have arrived meanwhile).
+        if (this.state) this.state = applyStoreEvents(this.state, changesAsEvents(changes, rev));
+        if (rev > this.lastWriteRevision) this.lastWriteRevision = rev;
+      }
+      logChanges(log, changes);
+    } catch (err) {
+      // Whatever failed, some transactions may have committed: the copy is no longer trusted.
+      this.needReload = true;
+      if (err instanceof NotLeaderError) {
+        log.warn({ err: err.message }, 'schedule write rejected: not leader');
+      } else if (err instanceof StaleScheduleError) {
+        log.warn('schedule changed behind the engine; reloading');
+        this.schedulePass();
+      } else {
+        log.warn({ err: String(err) }, 'engine pass failed; retrying at the next pass');
+      }
+    }
+  }
+
+  private async reload(): Promise<void> {
+    const old = this.watch;
+    this.watch = null;
+    if (old) await old.stop();
+    const snap = await this.deps.store.loadSnapshot();
+    if (this.ended) return;
+    this.setState(snap);
+    this.watch = this.deps.store.watch(snap.revision, {
+      onEvents: (events) => this.onEvents(events),
+      onReset: (s) => {
+        this.setState(s);
+        this.schedulePass();
+      },
+    });
+  }
+
+  private setState(snap: Snapshot): void {
+    this.state = snap.state;
+    this.needReload = false;
+    // Everything up to the snapshot revision is in the snapshot.
+    const rev = BigInt(snap.revision);
+    if (rev > this.lastWriteRevision) this.lastWriteRevision = rev;
+  }
+
+  private onEvents(events: StoreEvent[]): void {
+    if (this.ended || !this.state) return;
+    const fresh = events.filter((e) => e.kind !== 'schedule' || e.revision > this.lastWriteRevision);
+    if (fresh.length === 0) return;
+    this.state = applyStoreEvents(this.state, fresh);
+    this.schedulePass();
+  }
+}
+
+function logChanges(log: Logger, changes: readonly ScheduleChange[]): void {
+  for (const c of changes) {
+    if (c.kind === 'put') {
+      log.info(
+        { unit: c.unit, machineID: c.machineID, reason: c.reason },
+        `Scheduled Unit(${c.unit}) to Machine(${c.machineID})`,
+      );
+    } else {
+      log.info(
+        { unit: c.unit, machineID: c.machineID, reason: c.reason },
+        `Unscheduled Unit(${c.unit}) from Machine(${c.machineID})`,
+      );
+    }
+  }
+}
