@@ -28,7 +28,7 @@ export interface SshdServer {
   /** Generate another client key that is NOT authorized (for negative tests). */
   makeUnauthorizedKey(): string;
   /** Kill the per-connection sshd processes (by PID), cutting every open SSH connection. */
-  dropConnections(): void;
+  dropConnections(): Promise<void>;
   /** Kill and remove the temp dir. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -90,8 +90,13 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<SshdServer
   // sshd insists on its privilege-separation directory existing.
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
 
-  generateKey(hostKeyFile, hostKeyType);
-  generateKey(clientKeyFile);
+  try {
+    generateKey(hostKeyFile, hostKeyType);
+    generateKey(clientKeyFile);
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`ssh-keygen failed: ${(err as Error).message}`);
+  }
   writeFileSync(authorizedKeys, readFileSync(`${clientKeyFile}.pub`), { mode: 0o600 });
   writeFileSync(
     configFile,
@@ -136,14 +141,25 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<SshdServer
     }
   };
 
-  const dropConnections = () => {
+  // Kill the per-connection process trees leaf first, waiting for each level to be reaped by its
+  // own parent: an orphan would be re-parented to PID 1, which in a container may never reap it.
+  const dropConnections = async () => {
     const pid = child?.pid;
     if (!pid || child?.exitCode !== null) return;
-    for (const p of childPids(pid)) {
-      try {
-        process.kill(p, 'SIGKILL');
-      } catch {
-        // already gone
+    const levels: number[][] = [];
+    for (let level = childPids(pid); level.length > 0; level = level.flatMap(childPids)) levels.push(level);
+    for (let d = levels.length - 1; d >= 0; d--) {
+      for (const p of levels[d] ?? []) {
+        try {
+          process.kill(p, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      const parents = d === 0 ? [pid] : (levels[d - 1] ?? []);
+      const victims = new Set(levels[d]);
+      for (let i = 0; i < 100 && parents.flatMap(childPids).some((c) => victims.has(c)); i++) {
+        await new Promise((r) => setTimeout(r, 20));
       }
     }
   };
@@ -153,14 +169,21 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<SshdServer
   const kill = async () => {
     const c = child;
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    dropConnections();
+    await dropConnections();
     const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
     c.kill('SIGTERM');
     await exited;
     running.delete(c);
   };
 
-  await launch();
+  try {
+    await launch();
+  } catch (err) {
+    // A server that never came up must not leave a process or a temp dir behind.
+    if (child?.pid && child.exitCode === null) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   let stopped = false;
   let extraKeys = 0;
   return {
