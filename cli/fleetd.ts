@@ -1,0 +1,191 @@
+#!/usr/bin/env node
+// fleetd: the per-host daemon. It always runs the agent and, unless disable_engine is set, takes part
+// in the engine leader election. Signals behave like fleet's:
+//   SIGTERM / SIGINT  unload this machine's units, resign engine leadership, leave the cluster, exit 0;
+//   SIGHUP            re-read the configuration and restart engine and agent without stopping units
+//                     (the new agent re-adopts them);
+//   a second SIGTERM/SIGINT during shutdown exits at once (1).
+import { existsSync, readFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Agent, startAgent } from '../agent/agent.js';
+import { firstNonLoopbackIPv4, MACHINE_ID_FILE, parseMachineID } from '../agent/host.js';
+import { SystemctlDriver } from '../agent/systemd/systemctl.js';
+import { UnitFileStore } from '../agent/unit-files.js';
+import { type Engine, startEngine } from '../engine/engine.js';
+import { createLeaderElection, type LeaderElection } from '../engine/leader.js';
+import { createLogger, type Logger } from '../units/log.js';
+import { EtcdAgentStore } from '../units/registry/agent-store.js';
+import { createEtcdClient } from '../units/registry/client.js';
+import { createEngineStore } from '../units/registry/engine-store.js';
+import {
+  ConfigError,
+  etcdOptionsFromConfig,
+  type FleetdConfig,
+  loadFleetdConfig,
+  logLevelFromConfig,
+} from './fleetd/config.js';
+
+/** fleet-ts' version from the package.json above this file (source tree or dist/). */
+function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    const p = join(dir, 'package.json');
+    if (existsSync(p)) {
+      const pkg = JSON.parse(readFileSync(p, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'fleet-ts' && pkg.version) return pkg.version;
+    }
+    dir = dirname(dir);
+  }
+  return 'unknown';
+}
+
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/** One line on stderr, exit 1. Messages are complete sentences (fleet's wording where it had one). */
+function fail(msg: string): never {
+  process.stderr.write(`${msg}\n`);
+  process.exit(1);
+}
+
+interface Components {
+  /** purge: fleet's SIGTERM behaviour; otherwise units keep running (SIGHUP). */
+  stop(purge: boolean): Promise<void>;
+}
+
+function startComponents(config: FleetdConfig, machineID: string, version: string): Components {
+  const level = process.env.FLEET_LOG_LEVEL ?? logLevelFromConfig(config);
+  const logOpts = level ? { level } : {};
+  const agentLog = createLogger('agent', logOpts);
+  const engineLog = createLogger('engine', logOpts);
+  const client = createEtcdClient(etcdOptionsFromConfig(config));
+  const ns = client.namespace(config.etcdKeyPrefix);
+
+  const publicIP = config.publicIP || firstNonLoopbackIPv4(networkInterfaces());
+  const store = new EtcdAgentStore({ etcd: ns, machineID, ttlMs: config.agentTtlMs, log: agentLog });
+  const agent: Agent = startAgent({
+    machineID,
+    publicIP,
+    metadata: config.metadata,
+    store,
+    driver: new SystemctlDriver({ user: config.systemdUser }),
+    files: new UnitFileStore({ unitsDir: config.unitsDirectory, log: agentLog }),
+    ttlMs: config.agentTtlMs,
+    log: agentLog,
+    version,
+    disableEngine: config.disableEngine,
+  });
+  agent.ready.catch((err) =>
+    agentLog.error({ machine: machineID, err: message(err) }, 'agent failed to start'),
+  );
+
+  let leader: LeaderElection | undefined;
+  let engine: Engine | undefined;
+  if (!config.disableEngine) {
+    // fleet: engine lease TTL = 5 × engine_reconcile_interval.
+    leader = createLeaderElection({
+      ns,
+      machineID,
+      ttlSeconds: Math.max(2, Math.ceil((5 * config.engineReconcileIntervalMs) / 1000)),
+      log: engineLog,
+    });
+    engine = startEngine({
+      store: createEngineStore(ns, engineLog),
+      leader,
+      log: engineLog,
+      reconcileIntervalMs: config.engineReconcileIntervalMs,
+      machineID,
+    });
+    leader.start();
+  }
+  agentLog.info({ machine: machineID, publicIP, engine: !config.disableEngine }, 'fleetd started');
+
+  return {
+    async stop(purge) {
+      await engine?.stop().catch((err) => engineLog.warn({ err: message(err) }, 'engine stop failed'));
+      await leader
+        ?.stop()
+        .catch((err) => engineLog.warn({ err: message(err) }, 'resigning leadership failed'));
+      await agent.stop({ purge }).catch((err) => agentLog.warn({ err: message(err) }, 'agent stop failed'));
+      client.close();
+    },
+  };
+}
+
+function loadConfig(log?: Logger): FleetdConfig {
+  const resolved = loadFleetdConfig();
+  if (resolved.kind === 'version') {
+    process.stdout.write(`fleetd version ${packageVersion()}\n`);
+    process.exit(0);
+  }
+  if (resolved.kind === 'help') {
+    process.stdout.write(`${resolved.usage}\n`);
+    process.exit(0);
+  }
+  const warn = log ?? createLogger('fleetd');
+  for (const w of resolved.warnings) warn.warn(w);
+  return resolved.config;
+}
+
+async function main(): Promise<void> {
+  let config: FleetdConfig;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    fail(err instanceof ConfigError ? err.message : `fleetd: reading configuration failed: ${message(err)}`);
+  }
+  let machineID: string;
+  try {
+    machineID = parseMachineID(readFileSync(MACHINE_ID_FILE, 'utf8'));
+  } catch (err) {
+    fail(
+      message(err).startsWith('unable')
+        ? message(err)
+        : `unable to determine local machine ID: ${message(err)}`,
+    );
+  }
+  const version = packageVersion();
+  const log = createLogger(
+    'fleetd',
+    process.env.FLEET_LOG_LEVEL ? {} : { level: logLevelFromConfig(config) ?? 'warn' },
+  );
+
+  let components = startComponents(config, machineID, version);
+  let busy: Promise<void> = Promise.resolve();
+  let shuttingDown = false;
+
+  const shutdown = (signal: string) => {
+    if (shuttingDown) {
+      process.stderr.write(`fleetd: ${signal} again during shutdown; exiting without cleanup\n`);
+      process.exit(1);
+    }
+    shuttingDown = true;
+    log.warn({ signal }, 'shutting down: unloading units and leaving the cluster');
+    busy = busy.then(async () => {
+      await components.stop(true);
+      process.exit(0);
+    });
+  };
+  const reload = () => {
+    if (shuttingDown) return;
+    busy = busy.then(async () => {
+      let next: FleetdConfig;
+      try {
+        next = loadConfig(log);
+      } catch (err) {
+        log.error({ err: message(err) }, 'SIGHUP: configuration invalid; keeping the running one');
+        return;
+      }
+      log.warn('SIGHUP: reloading configuration; units keep running');
+      await components.stop(false);
+      config = next;
+      components = startComponents(config, machineID, version);
+    });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGHUP', reload);
+}
+
+main().catch((err) => fail(`fleetd: ${message(err)}`));
