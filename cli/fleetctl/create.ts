@@ -1,6 +1,6 @@
 // fleet's unit creation algorithm (lazyCreateUnits / checkUnitCreation / getUnitFile, §1.6): used by
 // submit, load, start and restart before they change desired states.
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { UnitOption } from '../../units/types.js';
 import { type CommandContext, type CreatingCommand, REPLACE_ALLOWED } from './context.js';
 import type { FleetClient } from './driver.js';
@@ -19,7 +19,7 @@ export function assertSafeUnitName(ctx: CommandContext, name: string): void {
 }
 
 function readUnitFile(ctx: CommandContext, path: string): UnitOption[] | null {
-  const full = join(ctx.io.cwd, path);
+  const full = resolve(ctx.io.cwd, path);
   let text: string | null;
   try {
     text = ctx.io.readLocalFile(full);

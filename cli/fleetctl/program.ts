@@ -214,12 +214,7 @@ export async function main(argv: readonly string[], io: CliIO, deps: MainDeps): 
         },
       };
       exitCode = await fn(ctx);
-    });
-    program.configureOutput({
-      writeOut: (s) => io.stdout(s),
-      writeErr: () => {},
-      outputError: () => {},
-    });
+    }, io.stdout);
     if (normalized.length === 0) {
       io.stdout(fleetHelp(program));
       return 0;

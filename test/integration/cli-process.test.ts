@@ -1,0 +1,75 @@
+// The installed entry point as a child process: real exit codes and streams.
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type EtcdServer, startEtcd } from '../support/etcd.js';
+import { unitDir } from './cli-helpers.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+let etcd: EtcdServer;
+let dir: string;
+
+function fleetctl(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', `${ROOT}cli/fleetctl.ts`, ...args], {
+    // tsx resolves from the working directory; unit files are given by absolute path.
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '', HOME: dir, ...env },
+    timeout: 30_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+beforeAll(async () => {
+  etcd = await startEtcd();
+  dir = unitDir({ 'a.service': '[Service]\nExecStart=/bin/sleep 1\n' });
+});
+afterAll(async () => {
+  await etcd?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('fleetctl as a process', () => {
+  it('version exits 0', () => {
+    expect(fleetctl(['version'])).toEqual({ code: 0, stdout: 'fleetctl version 1.0.0-ts\n', stderr: '' });
+    expect(fleetctl(['--version']).code).toBe(0);
+  });
+
+  it('FLEETCTL_ENDPOINT and FLEETCTL_DRIVER select etcd; submit and list-unit-files work', () => {
+    const env = { FLEETCTL_ENDPOINT: etcd.endpoint, FLEETCTL_DRIVER: 'etcd' };
+    expect(fleetctl(['submit', `${dir}/a.service`], env)).toEqual({
+      code: 0,
+      stdout: 'Unit a.service inactive\n',
+      stderr: '',
+    });
+    expect(fleetctl(['list-unit-files', '--no-legend', '--fields=unit,dstate'], env).stdout).toBe(
+      'a.service\tinactive\n',
+    );
+    // A flag wins over its environment variable.
+    const r = fleetctl(['--endpoint', 'http://127.0.0.1:1', '--request-timeout', '0.5', 'list-units'], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^Error: cannot reach etcd at http:\/\/127\.0\.0\.1:1: /);
+  });
+
+  it('unknown command and bad flag exit 1 with one line on stderr', () => {
+    const r = fleetctl(['bogus-cmd']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(fleetctl(['list-units', '--nope']).code).toBe(1);
+  });
+
+  it('the default API driver is refused with a clear error', () => {
+    const r = fleetctl(['list-units']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^Unable to initialize client: the API driver .*--driver=etcd/);
+  });
+
+  it('verify exits 2, no units given exits 0 like fleet', () => {
+    expect(fleetctl(['verify']).code).toBe(2);
+    expect(fleetctl(['start'], { FLEETCTL_DRIVER: 'etcd', FLEETCTL_ENDPOINT: etcd.endpoint })).toEqual({
+      code: 0,
+      stdout: '',
+      stderr: 'No units given\n',
+    });
+  });
+});
