@@ -56,8 +56,6 @@ export function openEtcdRegistry(opts: EtcdConnectionOptions): EtcdRegistry {
 /** A registry over an existing namespaced client (the caller owns the connection unless `close` is given). */
 export function etcdRegistryOn(ns: Namespace, close: () => void = () => {}): EtcdRegistry {
   const contents = new UnitContentCache(ns);
-  /** Hashes known to be stored: createUnit then skips rewriting unit/<hash>. */
-  const storedHashes = new Set<string>();
 
   const optionsOf = async (hashes: Iterable<string>): Promise<Map<string, UnitOption[]>> => {
     const texts = await contents.getMany(hashes);
@@ -188,10 +186,12 @@ export function etcdRegistryOn(ns: Namespace, close: () => void = () => {}): Etc
       desiredState: spec.desiredState,
       ...(spec.origin !== undefined ? { origin: spec.origin } : {}),
     };
-    // Contents are content-addressed: rewriting an existing unit/<hash> would store identical bytes,
-    // so only hashes not known to be stored are written (in the same transaction as the job).
-    const writes = [ns.put(jobKey(spec.name)).value(encodeJob(job))];
-    if (!storedHashes.has(hash)) writes.unshift(ns.put(unitContentKey(hash)).value(text));
+    // Contents are content-addressed: rewriting an existing unit/<hash> stores identical bytes, so the
+    // contents are always written with the job (never trusting a cache that the key still exists).
+    const writes = [
+      ns.put(unitContentKey(hash)).value(text),
+      ns.put(jobKey(spec.name)).value(encodeJob(job)),
+    ];
     if (opts.replace) {
       // Compare that always holds: the transaction is only there to make both puts atomic.
       await ns
@@ -205,7 +205,6 @@ export function etcdRegistryOn(ns: Namespace, close: () => void = () => {}): Etc
         .commit();
       if (!res.succeeded) return false;
     }
-    storedHashes.add(hash);
     contents.remember(hash, text);
     return true;
   };
