@@ -44,7 +44,8 @@ const CLOSE_BRACKET = 0x5d;
 const EQUALS = 0x3d;
 
 const utf8 = new TextEncoder();
-const utf8Decoder = new TextDecoder('utf-8');
+// ignoreBOM: a U+FEFF inside a value is text (Go keeps it), not a byte-order mark to drop.
+const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** Go's unicode.IsSpace. Differs from JS `\s`: includes U+0085, excludes U+FEFF. */
 export function isGoSpace(cp: number): boolean {
@@ -203,7 +204,10 @@ class Lexer {
       let lead = 0;
       while (isGoSpace(text.charCodeAt(lead))) lead++;
       const offset = start + utf8.encode(text.slice(0, lead)).length;
-      throw this.error(offset, `garbage after section header [${section}]: ${JSON.stringify(trimmed)}`);
+      throw this.error(
+        offset,
+        `garbage after section header [${quoteShort(section)}]: "${quoteShort(trimmed)}"`,
+      );
     }
     return { kind: 'body', section };
   }
@@ -240,14 +244,14 @@ class Lexer {
       const b = this.bytes[i];
       if (b === LF || b === CR) {
         const name = goTrimSpace(this.decode(start, i));
-        throw this.error(i, `missing "=" after option name ${JSON.stringify(name)}`);
+        throw this.error(i, `missing "=" after option name "${quoteShort(name)}"`);
       }
       if (b === EQUALS) break;
       i++;
     }
     if (i >= n) {
       const name = goTrimSpace(this.decode(start, n));
-      throw this.error(n, `missing "=" after option name ${JSON.stringify(name)} at end of file`);
+      throw this.error(n, `missing "=" after option name "${quoteShort(name)}" at end of file`);
     }
     const name = goTrimSpace(this.decode(start, i));
     this.pos = i + 1;
@@ -277,7 +281,7 @@ class Lexer {
       const backslashAt = lineStart + line.lastIndexOf(BACKSLASH);
       throw this.error(
         backslashAt,
-        `value of ${JSON.stringify(name)} ends in "\\" followed by whitespace; ` +
+        `value of "${quoteShort(name)}" ends in "\\" followed by whitespace; ` +
           'remove the whitespace to continue the line, or the "\\" to end it',
       );
     }
@@ -314,6 +318,12 @@ class Lexer {
 }
 
 const NEWLINE = new Uint8Array([LF]);
+
+/** Text for an error message: one line (control characters escaped), at most 60 characters. */
+function quoteShort(s: string): string {
+  const clipped = [...s].length > 60 ? `${[...s].slice(0, 57).join('')}...` : s;
+  return JSON.stringify(clipped).slice(1, -1);
+}
 
 function isCommentByte(b: number): boolean {
   return b === 0x23 /* # */ || b === 0x3b /* ; */;
