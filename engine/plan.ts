@@ -71,11 +71,34 @@ export function recordFor(u: EngineUnit, global: boolean): ScheduleRecord {
   return global ? { hash: u.hash, desiredState, global: true } : { hash: u.hash, desiredState };
 }
 
+/** Does `had` already say what `recordFor(u, global)` would (without allocating it)? */
+function upToDate(had: ScheduleRecord, u: EngineUnit, global: boolean): boolean {
+  return (
+    had.hash === u.hash &&
+    had.desiredState === (u.desiredState === 'launched' ? 'launched' : 'loaded') &&
+    Boolean(had.global) === global
+  );
+}
+
 export function sameRecord(a: ScheduleRecord, b: ScheduleRecord): boolean {
   return a.hash === b.hash && a.desiredState === b.desiredState && Boolean(a.global) === Boolean(b.global);
 }
 
+/** True when some [X-Fleet] value could contain a specifier; most units have none. */
+function mayHaveSpecifiers(req: Requirements): boolean {
+  if (req.machineID?.includes('%')) return true;
+  for (const list of [req.machineOf, req.conflicts, req.replaces]) {
+    for (const v of list) if (v.includes('%')) return true;
+  }
+  for (const [key, values] of Object.entries(req.metadata)) {
+    if (key.includes('%') || values.some((v) => v.includes('%'))) return true;
+  }
+  return false;
+}
+
 function resolveSafely(u: EngineUnit): { req: Requirements; error?: string } {
+  // Without a `%`, expansion is the identity: skip it (and its allocations) for the common case.
+  if (!mayHaveSpecifiers(u.requirements)) return { req: u.requirements };
   try {
     return { req: resolveRequirements(u.requirements, u.name) };
   } catch (err) {
@@ -83,44 +106,54 @@ function resolveSafely(u: EngineUnit): { req: Requirements; error?: string } {
   }
 }
 
+const NONE: readonly never[] = [];
+
 /** Resolves requirements and precomputes every relation the scheduler needs, once per plan. */
 export function buildSchedUnits(units: readonly EngineUnit[]): Map<string, SchedUnit> {
   const resolved = units.map((u) => ({ u, ...resolveSafely(u) }));
   const conflictIndex = new GlobIndex();
   const conflictPids = new Map<string, number[]>();
   const followers = new Map<string, string[]>();
+  let anyReplaces = false;
   for (const { u, req } of resolved) {
-    const pids: number[] = [];
-    for (const c of req.conflicts) if (c !== '' && isGlob(c)) pids.push(conflictIndex.add(c));
-    conflictPids.set(u.name, pids);
+    if (req.replaces.length > 0) anyReplaces = true;
+    if (req.conflicts.length > 0) {
+      const pids: number[] = [];
+      for (const c of req.conflicts) if (c !== '' && isGlob(c)) pids.push(conflictIndex.add(c));
+      if (pids.length > 0) conflictPids.set(u.name, pids);
+    }
+    if (req.machineOf.length === 0) continue;
     for (const peer of new Set(req.machineOf)) {
       const list = followers.get(peer);
       if (list) list.push(u.name);
       else followers.set(peer, [u.name]);
     }
   }
-  const replaces = effectiveReplaces(
-    resolved.map(({ u, req }) => ({ name: u.name, replaces: req.replaces })),
-  );
+  const replaces = anyReplaces
+    ? effectiveReplaces(resolved.map(({ u, req }) => ({ name: u.name, replaces: req.replaces })))
+    : undefined;
   const out = new Map<string, SchedUnit>();
   for (const { u, req, error } of resolved) {
-    const targets = replaces.targets.get(u.name) ?? [];
+    const targets = replaces?.targets.get(u.name) ?? NONE;
     let unplaceable = error;
-    if (req.machineOf.includes(u.name)) unplaceable ??= 'MachineOf names the unit itself';
-    const replacedPeer = req.machineOf.find((p) => targets.includes(p));
-    if (replacedPeer !== undefined)
-      unplaceable ??= `unresolvable requirements: peer "${replacedPeer}" is replaced`;
+    if (req.machineOf.length > 0) {
+      if (req.machineOf.includes(u.name)) unplaceable ??= 'MachineOf names the unit itself';
+      const replacedPeer = req.machineOf.find((p) => targets.includes(p));
+      if (replacedPeer !== undefined)
+        unplaceable ??= `unresolvable requirements: peer "${replacedPeer}" is replaced`;
+    }
+    const unitFollowers = followers.get(u.name);
     out.set(u.name, {
       name: u.name,
       global: req.global,
       req,
       ...(unplaceable !== undefined ? { unplaceable } : {}),
-      conflictExact: req.conflicts.filter((c) => c !== '' && !isGlob(c)),
-      conflictPids: conflictPids.get(u.name) ?? [],
-      matchedPids: conflictIndex.matching(u.name),
-      replacers: replaces.replacers.get(u.name) ?? [],
+      conflictExact: req.conflicts.length > 0 ? req.conflicts.filter((c) => c !== '' && !isGlob(c)) : NONE,
+      conflictPids: conflictPids.get(u.name) ?? NONE,
+      matchedPids: conflictIndex.size > 0 ? conflictIndex.matching(u.name) : NONE,
+      replacers: replaces?.replacers.get(u.name) ?? NONE,
       replaces: targets,
-      followers: (followers.get(u.name) ?? []).sort(byName),
+      followers: unitFollowers ? unitFollowers.sort(byName) : NONE,
     });
   }
   return out;
@@ -178,8 +211,9 @@ export function planReconcile(state: EngineState): ScheduleChange[] {
     const kept = u.global ? undefined : cluster.locate(name);
     for (const machineID of existing.get(name)!) {
       const m = cluster.slot(machineID)!;
+      if (m.units.has(name)) continue;
       const key = entryKey(machineID, name);
-      if (m.units.has(name) || dropReason.has(key)) continue;
+      if (dropReason.has(key)) continue;
       dropReason.set(
         key,
         kept
@@ -239,9 +273,10 @@ function diff(
     const current = state.schedule.get(m.id);
     for (const unit of m.units) {
       const u = state.units.get(unit)!;
-      const record = recordFor(u, sched.get(unit)!.global);
+      const global = sched.get(unit)!.global;
       const had = current?.get(unit);
-      if (had && sameRecord(had, record)) continue;
+      if (had && upToDate(had, u, global)) continue;
+      const record = recordFor(u, global);
       puts.push({
         kind: 'put',
         machineID: m.id,
