@@ -29,7 +29,7 @@ function rewriteBool(name: string, value: string): string[] {
 /** Resolves a possibly abbreviated command name; throws fleet's unknown-command error otherwise. */
 export function matchCommand(word: string, commands: readonly string[]): string {
   if (commands.includes(word)) return word;
-  const candidates = commands.filter((c) => c.startsWith(word));
+  const candidates = commands.filter((c) => c.startsWith(word)).sort();
   if (candidates.length === 1) return candidates[0] as string;
   const hint = candidates.length > 1 ? ` (did you mean ${candidates.join(', ')}?)` : '';
   throw new CliError(

@@ -85,11 +85,15 @@ function addGlobalOptions(program: Command): void {
 
 export function buildProgram(
   run: (fn: (ctx: CommandContext) => Promise<number> | number) => Promise<void>,
+  writeOut: (s: string) => void = () => {},
 ): Command {
   const program = new Command('fleetctl')
     .description('fleetctl is a command-line interface to fleet, the cluster-wide CoreOS init system.')
     .exitOverride()
-    .allowExcessArguments(false);
+    .allowExcessArguments(false)
+    // Set before the subcommands are added: they copy these settings when created. Errors are
+    // printed by main() as one line, so commander itself prints none.
+    .configureOutput({ writeOut, writeErr: () => {}, outputError: () => {} });
   addGlobalOptions(program);
 
   const units = (c: Command) => c.argument('[units...]');
