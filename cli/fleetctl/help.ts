@@ -7,7 +7,7 @@ import { tabwrite } from './tabwriter.js';
 
 function flagLines(cmd: Command): string[] {
   return cmd.options
-    .filter((o) => !o.hidden && !o.negate)
+    .filter((o) => !o.hidden)
     .map(
       (o) =>
         `\t${o.flags}\t${o.description}${o.defaultValue !== undefined ? ` (default ${JSON.stringify(o.defaultValue)})` : ''}`,

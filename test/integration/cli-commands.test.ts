@@ -322,6 +322,31 @@ describe('errors: one line on stderr, exit 1, nothing changed', () => {
     expect((await fleetctl('submit', '--sign', 'web.service')).code).toBe(1);
   });
 
+  it('status, journal and ssh resolve their target first (fleet’s messages)', async () => {
+    expect(await fleetctl('status', 'nothere')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'Unit nothere.service does not exist.\n',
+    });
+    expect((await fleetctl('status', 'hello@1.service')).stderr).toBe(
+      'Unit hello@1.service does not appear to be loaded.\n',
+    );
+    expect((await fleetctl('journal', 'hello@1.service')).stderr).toBe(
+      'Unit hello@1.service does not appear to be running.\n',
+    );
+    expect((await fleetctl('journal', 'a', 'b')).stderr).toBe('One unit file must be provided.\n');
+    expect((await fleetctl('ssh', '--machine', 'x', '--unit', 'y')).stderr).toBe(
+      'Both machine and unit flags provided, please specify only one.\n',
+    );
+    expect((await fleetctl('ssh')).stderr).toBe('Unable to proceed: one machine or unit must be provided\n');
+    expect((await fleetctl('ssh', 'zzzz')).stderr).toBe(
+      'Unable to proceed: could not find matching unit or machine\n',
+    );
+    expect((await fleetctl('ssh', '--machine', 'zzzz')).stderr).toBe(
+      'Unable to proceed: machine does not exist\n',
+    );
+  });
+
   it('verify is deprecated: exit 2', async () => {
     const r = await fleetctl('verify', 'x.service');
     expect(r.code).toBe(2);
