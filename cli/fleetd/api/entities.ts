@@ -1,0 +1,109 @@
+// fleet's API v1 JSON entities (schema/v1.json), built from registry data. fleet's generated Go
+// structs marshal fields in alphabetical order and omit empty ones (`omitempty`): every builder
+// below writes keys in that order and leaves out empty strings, empty lists and empty maps, so the
+// bytes match fleet's replies.
+
+import type { UnitWithTarget } from '../../../units/registry/types.js';
+import type { MachineState, UnitOption, UnitStateReport } from '../../../units/types.js';
+
+export interface ApiUnitOption {
+  readonly name?: string;
+  readonly section?: string;
+  readonly value?: string;
+}
+
+export interface ApiUnit {
+  readonly currentState?: string;
+  readonly desiredState?: string;
+  readonly machineID?: string;
+  readonly name?: string;
+  readonly options?: ApiUnitOption[];
+}
+
+export interface ApiUnitState {
+  readonly hash?: string;
+  readonly machineID?: string;
+  readonly name?: string;
+  readonly systemdActiveState?: string;
+  readonly systemdLoadState?: string;
+  readonly systemdSubState?: string;
+}
+
+export interface ApiMachine {
+  readonly id?: string;
+  readonly metadata?: Record<string, string>;
+  readonly primaryIP?: string;
+}
+
+/** Copies `fields` in the given order, dropping empty strings, empty arrays and empty objects. */
+function omitEmpty<T extends object>(fields: [keyof T & string, unknown][]): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of fields) {
+    if (v === undefined || v === '') continue;
+    if (Array.isArray(v) && v.length === 0) continue;
+    if (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0) continue;
+    out[k] = v;
+  }
+  return out as T;
+}
+
+export function apiOption(o: UnitOption): ApiUnitOption {
+  return omitEmpty<ApiUnitOption>([
+    ['name', o.name],
+    ['section', o.section],
+    ['value', o.value],
+  ]);
+}
+
+/** A global unit has no machine and fleet shows its current state as `inactive`. */
+export function apiUnit(u: UnitWithTarget): ApiUnit {
+  return omitEmpty<ApiUnit>([
+    ['currentState', u.currentState ?? 'inactive'],
+    ['desiredState', u.desiredState],
+    ['machineID', u.global ? undefined : u.machineID],
+    ['name', u.name],
+    ['options', u.options.map(apiOption)],
+  ]);
+}
+
+export function apiUnitState(s: UnitStateReport): ApiUnitState {
+  return omitEmpty<ApiUnitState>([
+    ['hash', s.hash],
+    ['machineID', s.machineID],
+    ['name', s.unit],
+    ['systemdActiveState', s.systemd.active],
+    ['systemdLoadState', s.systemd.load],
+    ['systemdSubState', s.systemd.sub],
+  ]);
+}
+
+/** Metadata keys sorted, as Go marshals maps. */
+export function apiMachine(m: MachineState): ApiMachine {
+  const metadata: Record<string, string> = {};
+  for (const k of Object.keys(m.metadata).sort()) metadata[k] = m.metadata[k] as string;
+  return omitEmpty<ApiMachine>([
+    ['id', m.id],
+    ['metadata', metadata],
+    ['primaryIP', m.publicIP],
+  ]);
+}
+
+/** A page: `{}` when empty (fleet omits the empty list); keys alphabetical (`machines` < `nextPageToken` < `states` < `units`). */
+export function apiPage(
+  listKey: 'units' | 'states' | 'machines',
+  items: readonly object[],
+  next?: string,
+): object {
+  const fields: [string, unknown][] = [
+    [listKey, items.length > 0 ? items : undefined],
+    ['nextPageToken', next],
+  ];
+  fields.sort(([a], [b]) => (a < b ? -1 : 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of fields) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+export function apiError(code: number, message: string): { error: { code: number; message: string } } {
+  return { error: { code, message } };
+}
