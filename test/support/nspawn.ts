@@ -252,6 +252,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A timeout for Promise.race that does not keep the process alive once the race is won. */
 const deadline = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
+/** Thrown from a waitFor probe to stop waiting at once (e.g. the machine died). */
+class FatalWait extends Error {}
+
 async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastErr = '';
@@ -260,6 +263,7 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
       const v = await probe();
       if (v !== undefined) return v;
     } catch (err) {
+      if (err instanceof FatalWait) throw new Error(`${what}: ${err.message}`);
       lastErr = (err as Error).message;
     }
     if (Date.now() > deadline)
@@ -335,7 +339,14 @@ export function cleanupStaleCluster(bridge: string): boolean {
   } catch {
     // already gone
   }
-  for (const d of st.cgroupDirs) removeCgroupTree(d);
+  for (const d of st.cgroupDirs) {
+    removeCgroupTree(d);
+    try {
+      rmdirSync(dirname(d));
+    } catch {
+      // in use or gone
+    }
+  }
   rmSync(st.tmpDir, { recursive: true, force: true });
   rmSync(file, { force: true });
   return true;
@@ -459,6 +470,11 @@ export async function createCluster(opts: ClusterOptions): Promise<Cluster> {
     const deadline = Date.now() + 3000;
     for (const d of clusterCgroup) {
       while (!removeCgroupTree(d) && Date.now() < deadline) execFileSync('sleep', ['0.1']);
+      try {
+        rmdirSync(dirname(d)); // the shared fleet-ts/ parent, unless another cluster still uses it
+      } catch {
+        // in use or gone
+      }
     }
     if (hierarchies) releaseHierarchies(hierarchies);
     rmSync(tmpDir, { recursive: true, force: true });
@@ -549,6 +565,13 @@ export async function createCluster(opts: ClusterOptions): Promise<Cluster> {
     const bootMachine = async (spec: MachineSpec): Promise<Machine> => {
       if (!NAME_RE.test(spec.name)) throw new Error(`invalid machine name ${JSON.stringify(spec.name)}`);
       if (machines.get(spec.name)?.running()) throw new Error(`machine ${spec.name} is already running`);
+      // nspawn names the host end of the veth after the machine: names are unique per host, not per cluster.
+      const veth = `vb-${spec.name}`.slice(0, 15);
+      if ((await run('ip', ['link', 'show', veth])).code === 0) {
+        throw new Error(
+          `machine name ${spec.name} is in use on this host (link ${veth} exists): pick another name`,
+        );
+      }
       let ip = spec.ip;
       if (!ip) {
         while (usedIPs.has(`10.231.${subnet}.${nextHost}`)) nextHost++;
@@ -618,7 +641,7 @@ export async function createCluster(opts: ClusterOptions): Promise<Cluster> {
       });
       const bootLog = () => oneLine(readFileSync(join(dir, 'boot.log'), 'utf8').slice(-1500));
       const leaderPid = await waitFor(`container systemd of ${spec.name}`, 20_000, async () => {
-        if (!alive) throw new Error(`systemd-nspawn exited: ${bootLog()}`);
+        if (!alive) throw new FatalWait(`systemd-nspawn exited: ${bootLog()}`);
         for (const c of childrenOf(nspawnPid)) {
           try {
             if (readFileSync(`/proc/${c}/comm`, 'utf8').trim() === 'systemd') return c;
@@ -661,7 +684,7 @@ export async function createCluster(opts: ClusterOptions): Promise<Cluster> {
       await runOk(netns[0] ?? 'nsenter', [...netns.slice(1), 'ip', 'route', 'add', 'default', 'via', hostIP]);
 
       const state = await waitFor(`systemd in ${spec.name} to finish booting`, 90_000, async () => {
-        if (!alive) throw new Error(`machine exited during boot: ${bootLog()}`);
+        if (!alive) throw new FatalWait(`machine exited during boot: ${bootLog()}`);
         const r = await exec(spec.name, ['systemctl', 'is-system-running', '--wait'], { timeoutMs: 90_000 });
         const s = r.stdout.trim();
         return s === 'running' || s === 'degraded' ? s : undefined;
