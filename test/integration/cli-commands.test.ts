@@ -156,6 +156,17 @@ describe('unit lifecycle', () => {
     );
   });
 
+  it('stop and unload process the known units, report each unknown one and exit 1', async () => {
+    const stop = await fleetctl('stop', 'nothere.service', 'hello@3.service');
+    expect(stop).toEqual({
+      code: 1,
+      stdout: 'Unit hello@3.service loaded on 6b1bc4a7.../127.0.0.13\n',
+      stderr: 'Unit nothere.service not found\nSuccessfully stopped units [hello@3.service].\n',
+    });
+    const start = await fleetctl('start', 'hello@3.service');
+    expect(start.code).toBe(0);
+  });
+
   it('stop of an inactive unit fails with exit 1 and changes nothing', async () => {
     const r = await fleetctl('stop', 'hello@1.service', 'hello@2.service');
     expect(r).toEqual({
@@ -250,20 +261,25 @@ describe('unit lifecycle', () => {
     );
   });
 
-  it('destroy waits until the agents unloaded the units', async () => {
-    const r = await fleetctl('destroy', 'web.service', 'pinned.service', 'glob.service');
+  it('destroy waits until the agents unloaded the units; an unknown one is reported, exit 1', async () => {
+    const r = await fleetctl('destroy', 'web.service', 'nothere.service', 'pinned.service', 'glob.service');
     expect(r).toEqual({
-      code: 0,
+      code: 1,
       stdout: 'Destroyed web.service\nDestroyed pinned.service\nDestroyed glob.service\n',
-      stderr: '',
+      stderr: 'Unit nothere.service not found\n',
     });
     const lu = await fleetctl('list-units', '--no-legend', '--fields', 'unit');
     expect(lu.stdout).not.toMatch(/web|pinned|glob/);
-    expect(await fleetctl('destroy', 'nothere.service')).toEqual({
-      code: 0,
-      stdout: '',
-      stderr: 'Units not found in registry\n',
-    });
+    expect((await fleetctl('list-unit-files', '--no-legend', '--fields', 'unit')).stdout).not.toMatch(
+      /web|pinned|glob/,
+    );
+    for (const verb of ['destroy', 'stop', 'unload']) {
+      expect(await fleetctl(verb, 'nothere.service', 'nothere2')).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: 'Units not found in registry\n',
+      });
+    }
   });
 });
 
@@ -298,6 +314,12 @@ describe('errors: one line on stderr, exit 1, nothing changed', () => {
     expect(r.stderr.split('\n')).toHaveLength(2);
     expect(r.stderr).toMatch(/^Error creating units: cannot parse unit file broken\.service: line 3: /);
     expect((await fleetctl('cat', 'broken')).code).toBe(1);
+  });
+
+  it('a unit command without units exits 1 (fleet exited 0)', async () => {
+    for (const verb of ['submit', 'load', 'start', 'stop', 'unload', 'destroy', 'restart']) {
+      expect(await fleetctl(verb)).toEqual({ code: 1, stdout: '', stderr: 'No units given\n' });
+    }
   });
 
   it('bad unit names', async () => {

@@ -64,10 +64,10 @@ describe('fleetctl as a process', () => {
     expect(r.stderr).toMatch(/^Unable to initialize client: the API driver .*--driver=etcd/);
   });
 
-  it('verify exits 2, no units given exits 0 like fleet', () => {
+  it('verify exits 2; no units given exits 1 (fleet exited 0)', () => {
     expect(fleetctl(['verify']).code).toBe(2);
     expect(fleetctl(['start'], { FLEETCTL_DRIVER: 'etcd', FLEETCTL_ENDPOINT: etcd.endpoint })).toEqual({
-      code: 0,
+      code: 1,
       stdout: '',
       stderr: 'No units given\n',
     });

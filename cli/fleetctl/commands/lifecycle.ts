@@ -20,36 +20,52 @@ export interface CreateOptions extends BlockOptions {
 /** Go's `%v` of a string slice. */
 const goList = (names: readonly string[]): string => `[${names.join(' ')}]`;
 
-function noUnits(ctx: CommandContext, args: readonly string[]): boolean {
-  if (args.length > 0) return false;
-  ctx.print.err('No units given');
-  return true;
+/** Every unit command needs at least one unit; unlike fleet (exit 0) a missing argument is an error. */
+function requireUnits(args: readonly string[]): void {
+  if (args.length === 0) throw new CliError('No units given');
 }
 
 function waitCtx(ctx: CommandContext, client: FleetClient): WaitContext {
   return { client, io: ctx.io, print: ctx.print };
 }
 
-/** fleet's findUnits: the named units that exist, in argument order (unknown names are skipped). */
+interface FoundUnits {
+  /** The named units that exist, in argument order, without duplicates. */
+  readonly units: UnitWithTarget[];
+  /** Names given that are not in the registry (each already reported on stderr). */
+  readonly missing: string[];
+}
+
+/**
+ * fleet's findUnits: the named units that exist, in argument order. Unlike fleet, which skipped
+ * unknown names silently, each one is reported (`Unit X not found`) so the command can exit 1 after
+ * processing the others; when none exists at all the command fails with one line.
+ */
 async function findUnits(
   ctx: CommandContext,
   client: FleetClient,
   args: readonly string[],
-): Promise<UnitWithTarget[]> {
+): Promise<FoundUnits> {
   const names = args.map((a) => ctx.model.mangle(a));
   for (const n of names) assertSafeUnitName(ctx, n);
   const all = new Map((await client.listUnits()).map((u) => [u.name, u]));
   const seen = new Set<string>();
-  const out: UnitWithTarget[] = [];
+  const units: UnitWithTarget[] = [];
+  const missing: string[] = [];
   for (const n of names) {
+    if (seen.has(n)) continue;
+    seen.add(n);
     const u = all.get(n);
-    if (u && !seen.has(n)) {
-      seen.add(n);
-      out.push(u);
-    }
+    if (u) units.push(u);
+    else missing.push(n);
   }
-  return out;
+  if (units.length === 0) throw new CliError('Units not found in registry');
+  for (const n of missing) ctx.print.err(`Unit ${n} not found`);
+  return { units, missing };
 }
+
+/** Exit code of a command that processed the units it found: 1 if some named units did not exist. */
+const exitFor = (found: FoundUnits): number => (found.missing.length > 0 ? 1 : 0);
 
 /**
  * fleet's setTargetStateOfUnits: sets `state` on every named unit whose desired state differs; returns
@@ -85,7 +101,7 @@ export async function runSubmit(
   args: readonly string[],
   opts: CreateOptions,
 ): Promise<number> {
-  if (noUnits(ctx, args)) return 0;
+  requireUnits(args);
   await lazyCreateUnits(ctx, 'submit', args, { replace: opts.replace ?? false, attempts: attemptsOf(opts) });
   return 0;
 }
@@ -109,7 +125,7 @@ export async function runLoad(
   args: readonly string[],
   opts: CreateOptions,
 ): Promise<number> {
-  if (noUnits(ctx, args)) return 0;
+  requireUnits(args);
   const attempts = attemptsOf(opts);
   const names = await lazyCreateUnits(ctx, 'load', args, { replace: opts.replace ?? false, attempts });
   const client = await ctx.client();
@@ -163,7 +179,7 @@ export async function runStart(
   args: readonly string[],
   opts: CreateOptions,
 ): Promise<number> {
-  if (noUnits(ctx, args)) return 0;
+  requireUnits(args);
   const attempts = attemptsOf(opts);
   const names = await lazyCreateUnits(ctx, 'start', args, { replace: opts.replace ?? false, attempts });
   const client = await ctx.client();
@@ -184,13 +200,10 @@ export async function runStop(
   args: readonly string[],
   opts: BlockOptions,
 ): Promise<number> {
-  if (noUnits(ctx, args)) return 0;
+  requireUnits(args);
   const client = await ctx.client();
-  const units = await findUnits(ctx, client, args);
-  if (units.length === 0) {
-    ctx.print.err('Units not found in registry');
-    return 0;
-  }
+  const found = await findUnits(ctx, client, args);
+  const units = found.units;
   // Checked for all units before changing any, so a refused stop changes nothing.
   for (const u of units) {
     if (!u.global && (u.currentState ?? 'inactive') === 'inactive') {
@@ -210,7 +223,7 @@ export async function runStop(
     throw new CliError(`Failed to stop units ${goList(stopping)}. err: ${(err as Error).message}`);
   }
   ctx.print.err(`Successfully stopped units ${goList(stopping)}.`);
-  return 0;
+  return exitFor(found);
 }
 
 export async function runUnload(
@@ -218,13 +231,10 @@ export async function runUnload(
   args: readonly string[],
   opts: BlockOptions,
 ): Promise<number> {
-  if (noUnits(ctx, args)) return 0;
+  requireUnits(args);
   const client = await ctx.client();
-  const units = await findUnits(ctx, client, args);
-  if (units.length === 0) {
-    ctx.print.err('Units not found in registry');
-    return 0;
-  }
+  const found = await findUnits(ctx, client, args);
+  const units = found.units;
   const triggered: UnitWithTarget[] = [];
   for (const u of units) {
     if (!u.global && (u.currentState ?? 'inactive') === 'inactive' && u.desiredState === 'inactive') continue;
@@ -238,7 +248,7 @@ export async function runUnload(
     throw new CliError(`Failed to unload units ${goList(waiting)}. err: ${(err as Error).message}`);
   }
   ctx.print.err(`Successfully unloaded units ${goList(waiting)}.`);
-  return 0;
+  return exitFor(found);
 }
 
 export async function runDestroy(
@@ -246,13 +256,10 @@ export async function runDestroy(
   args: readonly string[],
   opts: BlockOptions,
 ): Promise<number> {
-  if (noUnits(ctx, args)) return 0;
+  requireUnits(args);
   const client = await ctx.client();
-  const units = await findUnits(ctx, client, args);
-  if (units.length === 0) {
-    ctx.print.err('Units not found in registry');
-    return 0;
-  }
+  const found = await findUnits(ctx, client, args);
+  const units = found.units;
   const destroyed: string[] = [];
   for (const u of units) {
     if (await client.destroyUnit(u.name)) destroyed.push(u.name);
@@ -261,7 +268,7 @@ export async function runDestroy(
   // Unlike fleet (which inverted --no-block here), wait until the agents have unloaded the units.
   const errors = await waitForUnitsGone(waitCtx(ctx, client), destroyed, attemptsOf(opts));
   failOnWaitErrors(ctx, errors, 'Error destroying units');
-  return 0;
+  return exitFor(found);
 }
 
 export async function runRestart(
@@ -269,7 +276,7 @@ export async function runRestart(
   args: readonly string[],
   opts: BlockOptions,
 ): Promise<number> {
-  if (noUnits(ctx, args)) return 0;
+  requireUnits(args);
   const attempts = attemptsOf(opts);
   const names = await lazyCreateUnits(ctx, 'restart', args, { replace: false, attempts });
   const client = await ctx.client();
