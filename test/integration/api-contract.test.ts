@@ -72,17 +72,15 @@ const apiOpts = (o: UnitOption[]) => o.map(({ section, name, value }) => ({ sect
 const errorBody = (code: number, message: string) => JSON.stringify({ error: { code, message } });
 
 async function seedMachines(): Promise<void> {
-  await reg.ns
-    .put(machineObjectKey(M1))
-    .value(
-      encodeMachine({
-        id: M1,
-        publicIP: '127.0.0.11',
-        metadata: { name: 'of1', idx: '1' },
-        version: 't',
-        disableEngine: false,
-      }),
-    );
+  await reg.ns.put(machineObjectKey(M1)).value(
+    encodeMachine({
+      id: M1,
+      publicIP: '127.0.0.11',
+      metadata: { name: 'of1', idx: '1' },
+      version: 't',
+      disableEngine: false,
+    }),
+  );
   await reg.ns
     .put(machineObjectKey(M2))
     .value(encodeMachine({ id: M2, publicIP: '', metadata: {}, version: 't', disableEngine: false }));

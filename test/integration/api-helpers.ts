@@ -31,7 +31,12 @@ export function http(target: Target, method: string, path: string, send: Send = 
     const opts = {
       method,
       path,
-      headers: { ...(target.headers ?? {}), ...(send.headers ?? {}) },
+      headers: {
+        ...(target.headers ?? {}),
+        // Node sends a GET/DELETE body without a length unless told: set it so the body is framed.
+        ...(send.body !== undefined ? { 'Content-Length': String(Buffer.byteLength(send.body)) } : {}),
+        ...(send.headers ?? {}),
+      },
       ...(target.socketPath ? { socketPath: target.socketPath } : { host: target.host, port: target.port }),
       ...(target.tls ?? {}),
     };

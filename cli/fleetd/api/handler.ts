@@ -182,7 +182,14 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
 
   const putUnit = async (req: IncomingMessage, res: ServerResponse, urlName: string): Promise<void> => {
     checkContentType(req);
-    const body: UnitBody = decodeUnitBody(await readBody(req, res, maxBody));
+    const text = await readBody(req, res, maxBody);
+    let body: UnitBody;
+    try {
+      body = decodeUnitBody(text);
+    } catch (err) {
+      if (err instanceof BodyError) throw new ApiError(400, `unable to decode body: ${err.message}`);
+      throw err;
+    }
     const name = body.name === '' ? urlName : body.name;
     if (name !== urlName) {
       throw new ApiError(
@@ -336,7 +343,10 @@ function itemName(raw: string): string {
     throw new ApiError(400, `invalid URL escape in unit name ${goQuote(raw)}`);
   }
   if (name.includes('/') || name.includes('..') || /[\u0000-\u001f\u007f]/u.test(name)) {
-    throw new ApiError(400, validateUnitName(name) ?? `invalid unit name ${goQuote(name)}`);
+    throw new ApiError(
+      400,
+      `invalid unit name ${goQuote(name)}: "/", ".." and control characters are not allowed`,
+    );
   }
   return name;
 }
