@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { applyChanges, type EngineState, type EngineUnit, planReconcile } from '../../engine/plan.js';
 import { globMatch } from '../../units/glob.js';
 import type { ScheduleRecord } from '../../units/registry/types.js';
-import type { DesiredState, MachineState } from '../../units/types.js';
+import type { DesiredState, MachineState, Requirements } from '../../units/types.js';
+import { resolveRequirements } from '../../units/xfleet.js';
 import { machine, mid, req } from './engine-fixtures.js';
 
 const MACHINE_IDS = ['11111111', '22222222', '33333333', '44444444', '55555555'].map(mid);
@@ -118,11 +119,22 @@ const stateArb: fc.Arbitrary<EngineState> = fc
       }),
   );
 
+/** Requirements as the scheduler must read them: specifiers expanded against the unit's name. */
+const resolvedCache = new WeakMap<EngineUnit, Requirements>();
+function resolved(u: EngineUnit): Requirements {
+  let r = resolvedCache.get(u);
+  if (!r) {
+    r = resolveRequirements(u.requirements, u.name);
+    resolvedCache.set(u, r);
+  }
+  return r;
+}
+
 function conflicts(a: EngineUnit, b: EngineUnit): boolean {
   if (a.name === b.name) return false;
   return (
-    a.requirements.conflicts.some((p) => globMatch(p, b.name)) ||
-    b.requirements.conflicts.some((p) => globMatch(p, a.name))
+    resolved(a).conflicts.some((p) => globMatch(p, b.name)) ||
+    resolved(b).conflicts.some((p) => globMatch(p, a.name))
   );
 }
 
@@ -132,9 +144,10 @@ function replaceReaches(s: EngineState, from: string, to: string): boolean {
   const queue = [from];
   while (queue.length > 0) {
     const cur = s.units.get(queue.shift()!);
+    const patterns = cur ? resolved(cur).replaces : [];
     for (const next of s.units.keys()) {
       if (next === cur?.name || seen.has(next)) continue;
-      if (!cur?.requirements.replaces.some((p) => globMatch(p, next))) continue;
+      if (!patterns.some((p) => globMatch(p, next))) continue;
       if (next === to) return true;
       seen.add(next);
       queue.push(next);
@@ -143,45 +156,68 @@ function replaceReaches(s: EngineState, from: string, to: string): boolean {
   return false;
 }
 
-function checkValid(
+/** Every rule a valid schedule obeys, re-derived without the scheduler; returns the violations. */
+function violations(
   s: EngineState,
   schedule: ReadonlyMap<string, ReadonlyMap<string, ScheduleRecord>>,
-): void {
+): string[] {
+  const problems: string[] = [];
   const seen = new Map<string, string>();
   for (const [machineID, entries] of schedule) {
     const m = s.machines.get(machineID);
-    expect(m, `entry on absent machine ${machineID}`).toBeDefined();
-    if (!m) continue;
-    const here = [...entries.keys()].map((n) => s.units.get(n));
+    if (!m) {
+      problems.push(`entries on absent machine ${machineID}`);
+      continue;
+    }
+    const here = [...entries.keys()].flatMap((n) => s.units.get(n) ?? []);
     for (const [name, record] of entries) {
       const u = s.units.get(name);
-      expect(u, `destroyed unit ${name} scheduled`).toBeDefined();
-      if (!u) continue;
-      const r = u.requirements;
-      expect(u.desiredState).not.toBe('inactive');
-      expect(record).toEqual({
-        hash: u.hash,
-        desiredState: u.desiredState,
-        ...(r.global ? { global: true } : {}),
-      });
+      if (!u) {
+        problems.push(`destroyed unit ${name} scheduled`);
+        continue;
+      }
+      const r = resolved(u);
+      if (u.desiredState === 'inactive') problems.push(`inactive ${name} scheduled`);
+      if (
+        record.hash !== u.hash ||
+        record.desiredState !== u.desiredState ||
+        (r.global ? record.global !== true : 'global' in record)
+      ) {
+        problems.push(`${name} has record ${JSON.stringify(record)}`);
+      }
       if (!r.global) {
-        expect(seen.get(name), `${name} on two machines`).toBeUndefined();
+        if (seen.has(name)) problems.push(`${name} on two machines`);
         seen.set(name, machineID);
       }
-      if (r.machineID !== undefined) expect([machineID, machineID.slice(0, 8)]).toContain(r.machineID);
-      for (const [key, values] of Object.entries(r.metadata)) expect(values).toContain(m.metadata[key]);
-      for (const peer of r.machineOf) expect(entries.has(peer), `${name} without peer ${peer}`).toBe(true);
+      if (r.machineID !== undefined && r.machineID !== machineID && r.machineID !== machineID.slice(0, 8)) {
+        problems.push(`${name} MachineID ${r.machineID} on ${machineID}`);
+      }
+      for (const [key, values] of Object.entries(r.metadata)) {
+        if (!values.includes(m.metadata[key] ?? '\u0000'))
+          problems.push(`${name} metadata ${key} on ${machineID}`);
+      }
+      for (const peer of r.machineOf) if (!entries.has(peer)) problems.push(`${name} without peer ${peer}`);
       for (const other of here) {
-        if (other) expect(conflicts(u, other), `${name} conflicts with ${other.name}`).toBe(false);
+        if (conflicts(u, other)) problems.push(`${name} conflicts with ${other.name} on ${machineID}`);
         // A unit never shares a machine with a unit replacing it, unless the replacement is circular.
-        if (other && other.name !== name && other.requirements.replaces.some((p) => globMatch(p, name))) {
-          expect(replaceReaches(s, name, other.name), `${other.name} replaces ${name} on one machine`).toBe(
-            true,
-          );
+        if (
+          other.name !== name &&
+          resolved(other).replaces.some((p) => globMatch(p, name)) &&
+          !replaceReaches(s, name, other.name)
+        ) {
+          problems.push(`${other.name} replaces ${name} on ${machineID}`);
         }
       }
     }
   }
+  return problems;
+}
+
+function checkValid(
+  s: EngineState,
+  schedule: ReadonlyMap<string, ReadonlyMap<string, ScheduleRecord>>,
+): void {
+  expect(violations(s, schedule)).toEqual([]);
 }
 
 describe('planReconcile properties', () => {
@@ -243,4 +279,62 @@ describe('planReconcile properties', () => {
       { numRuns: 500 },
     );
   });
+});
+
+describe('planReconcile at scale', () => {
+  // A deterministic pseudo-random cluster (seeded LCG) much larger than fast-check's: 2000 units
+  // with every kind of constraint on 30 machines, a third of them already scheduled (some wrongly).
+  function bigCluster(seed: number): EngineState {
+    let x = seed;
+    const rand = (n: number): number => {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      return x % n;
+    };
+    const machines = Array.from({ length: 30 }, (_, i) =>
+      machine(mid(String(10_000_000 + i)), rand(3) === 0 ? {} : { r: rand(2) ? 'x' : 'y' }),
+    );
+    const names = Array.from({ length: 2000 }, (_, i) =>
+      rand(4) === 0 ? `tpl${rand(20)}@${i}.service` : `u${i}.service`,
+    );
+    const pick = (): string => names[rand(names.length)]!;
+    const units: EngineUnit[] = names.map((name) => {
+      const k = rand(20);
+      return {
+        name,
+        hash: 'a'.repeat(40),
+        desiredState: STATES[rand(3)]!,
+        requirements: req({
+          global: k === 0 && rand(4) === 0,
+          ...(k === 1 ? { machineID: machines[rand(machines.length)]!.id.slice(0, 8) } : {}),
+          metadata: k === 2 ? { r: ['x'] } : {},
+          machineOf: k === 3 ? [pick()] : [],
+          conflicts: k === 4 ? ['%p@*.service'] : k === 5 ? [pick()] : [],
+          replaces: k === 6 && rand(5) === 0 ? [pick()] : [],
+        }),
+      };
+    });
+    const schedule = new Map<string, Map<string, ScheduleRecord>>();
+    for (let i = 0; i < 700; i++) {
+      const m = rand(4) === 0 ? GONE : machines[rand(machines.length)]!.id;
+      const entries = schedule.get(m) ?? new Map<string, ScheduleRecord>();
+      schedule.set(m, entries);
+      entries.set(pick(), { hash: 'a'.repeat(40), desiredState: 'launched' });
+    }
+    return {
+      units: new Map(units.map((u) => [u.name, u])),
+      machines: new Map(machines.map((m) => [m.id, m])),
+      schedule,
+    };
+  }
+
+  for (const seed of [1, 2, 3]) {
+    it(`seed ${seed}: valid, idempotent, most units placed`, () => {
+      const s = bigCluster(seed);
+      const schedule = applyChanges(s.schedule, planReconcile(s));
+      checkValid(s, schedule);
+      expect(planReconcile({ ...s, schedule })).toEqual([]);
+      const placed = [...schedule.values()].reduce((n, e) => n + e.size, 0);
+      expect(placed).toBeGreaterThan(500);
+    });
+  }
 });

@@ -356,6 +356,16 @@ describe('Conflicts', () => {
     expect(where(step(s).schedule)['z.service']).toEqual([M3]);
   });
 
+  it('%p@*.service: instances of one template spread, other templates are not affected', () => {
+    const units = [
+      unit('web@1.service', { conflicts: ['%p@*.service'] }),
+      unit('web@2.service', { conflicts: ['%p@*.service'] }),
+      unit('api@1.service', { conflicts: ['%p@*.service'] }),
+    ];
+    const { schedule } = step(state(units, [machine(M1), machine(M2)]));
+    expect(where(schedule)).toEqual({ 'api@1.service': [M1], 'web@1.service': [M2], 'web@2.service': [M1] });
+  });
+
   it('empty and malformed globs never throw', () => {
     const s = state([unit('a.service', { conflicts: ['', '[', 'a\\'] }), unit('b.service')], [machine(M1)]);
     expect(() => planReconcile(s)).not.toThrow();
@@ -582,6 +592,33 @@ describe('Replaces', () => {
       'old-sidecar.service': [M2],
     });
     expect(planReconcile(next)).toEqual([]);
+  });
+
+  it('a replace chain: v3 displaces v2, which displaces v1', () => {
+    const s = state(
+      [
+        unit('v1.service'),
+        unit('v2.service', { replaces: ['v1.service'] }),
+        unit('v3.service', { replaces: ['v2.service'] }),
+      ],
+      [machine(M1), machine(M2), machine(M3)],
+      scheduleOf({ [M1]: { 'v1.service': launched, 'v2.service': launched, 'v3.service': launched } }),
+    );
+    const { schedule, next } = step(s);
+    const w = where(schedule);
+    expect(w['v3.service']).toEqual([M1]);
+    expect(w['v2.service']).not.toEqual(w['v3.service']);
+    expect(w['v1.service']).not.toEqual(w['v2.service']);
+    expect(planReconcile(next)).toEqual([]);
+  });
+
+  it('a unit whose MachineOf peer it replaces can never be placed (and the plan does not loop)', () => {
+    const s = state(
+      [unit('p.service'), unit('f.service', { machineOf: ['p.service'], replaces: ['p.service'] })],
+      [machine(M1)],
+      scheduleOf({ [M1]: { 'p.service': launched } }),
+    );
+    expect(planReconcile(s)).toEqual([]);
   });
 
   it('circular replaces (both directions) are ignored', () => {
