@@ -40,6 +40,8 @@ export interface EngineDeps {
   readonly debounceMs?: number;
   /** Re-read everything from etcd this often, as a safety net against a drifting copy. */
   readonly fullReloadIntervalMs?: number;
+  /** Called after each plan's writes committed (benchmarks and tests observe placements here). */
+  readonly onCommitted?: (changes: readonly ScheduleChange[], revision: string) => void;
 }
 
 export interface Engine {
@@ -166,6 +168,7 @@ class LeaderSession {
         // Our writes are in etcd: apply them to the latest copy (events may have arrived meanwhile).
         if (this.state) this.state = applyStoreEvents(this.state, changesAsEvents(changes, rev));
         if (rev > this.lastWriteRevision) this.lastWriteRevision = rev;
+        this.deps.onCommitted?.(changes, revision);
       }
       logChanges(log, changes);
     } catch (err) {

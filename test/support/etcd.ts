@@ -14,6 +14,8 @@ export interface EtcdServer {
   readonly endpoint: string;
   readonly clientPort: number;
   readonly dataDir: string;
+  /** Prometheus /metrics URL of this etcd (loopback). */
+  readonly metricsUrl: string;
   pid(): number;
   /** SIGTERM and wait; data dir kept (for restart). */
   kill(signal?: NodeJS.Signals): Promise<void>;
@@ -62,6 +64,7 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer
   const dataDir = mkdtempSync(join(tmpdir(), 'fleet-ts-etcd-'));
   const hosts = ['127.0.0.1', ...(opts.extraListenHosts ?? [])];
   const listen = hosts.map((h) => `http://${h}:${clientPort}`).join(',');
+  const metricsBase = `http://127.0.0.1:${await freePort()}`;
   const args = [
     '--name',
     'test',
@@ -82,7 +85,7 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer
     '--logger',
     'zap',
     '--listen-metrics-urls',
-    `http://127.0.0.1:${await freePort()}`,
+    metricsBase,
     ...(opts.extraArgs ?? []),
   ];
   const endpoint = `http://127.0.0.1:${clientPort}`;
@@ -129,6 +132,7 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer
     endpoint,
     clientPort,
     dataDir,
+    metricsUrl: `${metricsBase}/metrics`,
     pid: () => child?.pid ?? -1,
     kill,
     restart: launch,

@@ -1,0 +1,325 @@
+// The benchmark cluster: a real etcd, engines in child processes, M real agents (in-memory systemd,
+// unit files on tmpfs like /run) in this process, and an observer that follows schedule/, state/ and
+// machines/ through its own watch. stop() always removes everything it started.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { Etcd3, Namespace, Watcher } from 'etcd3';
+import { type Agent, startAgent } from '../agent/agent.js';
+import { InMemorySystemd } from '../agent/systemd/fake.js';
+import { UnitFileStore } from '../agent/unit-files.js';
+import { type EtcdServer, startEtcd } from '../test/support/etcd.js';
+import { createLogger } from '../units/log.js';
+import { EtcdAgentStore } from '../units/registry/agent-store.js';
+import { createEtcdClient } from '../units/registry/client.js';
+import {
+  jobKey,
+  SCHEDULE_PREFIX,
+  STATE_PREFIX,
+  splitMachineUnitKey,
+  unitContentKey,
+} from '../units/registry/keys.js';
+import { encodeJob } from '../units/registry/records.js';
+import { DEFAULT_KEY_PREFIX } from '../units/registry/types.js';
+import { serializeUnit } from '../units/serialize.js';
+import type { UnitSpec } from '../units/types.js';
+import type { BenchMachine } from './workload.js';
+
+const ENGINE_CHILD = fileURLToPath(new URL('./engine-child.ts', import.meta.url));
+/** Agents per etcd client (one gRPC connection); real machines have one each, 1,000 would be wasteful. */
+const AGENTS_PER_CLIENT = 10;
+/** etcd's default --max-txn-ops is 128 (one compare per job). */
+const SUBMIT_BATCH = 127;
+
+export interface EngineProcess {
+  readonly id: string;
+  readonly child: ChildProcess;
+  /** Wall-clock times (ms) of commits and schedule puts per commit, as the engine reported them. */
+  readonly commits: { at: number; puts: number; deletes: number }[];
+  isLeader(): boolean;
+  /** Resolves on this engine's next `elected` line. */
+  elected(): Promise<number>;
+}
+
+export interface BenchAgent {
+  readonly machine: BenchMachine;
+  readonly agent: Agent;
+  readonly store: EtcdAgentStore;
+}
+
+/** What the observer knows, from its own watches. */
+export class Observer {
+  /** unit -> machines on which it is scheduled. */
+  readonly scheduled = new Map<string, Set<string>>();
+  /** unit -> machines reporting it active. */
+  readonly active = new Map<string, Set<string>>();
+  activePairs = 0;
+  readonly machinesGone = new Map<string, number>();
+  private readonly waiters = new Set<() => void>();
+  private watchers: Watcher[] = [];
+
+  constructor(private readonly ns: Namespace) {}
+
+  async start(): Promise<void> {
+    const add = (map: Map<string, Set<string>>, unit: string, machine: string): boolean => {
+      const s = map.get(unit) ?? new Set<string>();
+      map.set(unit, s);
+      if (s.has(machine)) return false;
+      s.add(machine);
+      return true;
+    };
+    const remove = (map: Map<string, Set<string>>, unit: string, machine: string): boolean => {
+      const s = map.get(unit);
+      if (!s?.delete(machine)) return false;
+      if (s.size === 0) map.delete(unit);
+      return true;
+    };
+    const sched = await this.ns.watch().prefix(SCHEDULE_PREFIX).create();
+    sched.on('put', (kv) => {
+      const p = splitMachineUnitKey(SCHEDULE_PREFIX, kv.key.toString());
+      if (p) add(this.scheduled, p.unit, p.machineID);
+      this.notify();
+    });
+    sched.on('delete', (kv) => {
+      const p = splitMachineUnitKey(SCHEDULE_PREFIX, kv.key.toString());
+      if (p) remove(this.scheduled, p.unit, p.machineID);
+      this.notify();
+    });
+    const states = await this.ns.watch().prefix(STATE_PREFIX).create();
+    states.on('put', (kv) => {
+      const p = splitMachineUnitKey(STATE_PREFIX, kv.key.toString());
+      if (!p) return;
+      const isActive = (JSON.parse(kv.value.toString()) as { active?: string }).active === 'active';
+      if (isActive ? add(this.active, p.unit, p.machineID) : remove(this.active, p.unit, p.machineID))
+        this.activePairs += isActive ? 1 : -1;
+      this.notify();
+    });
+    states.on('delete', (kv) => {
+      const p = splitMachineUnitKey(STATE_PREFIX, kv.key.toString());
+      if (p && remove(this.active, p.unit, p.machineID)) this.activePairs--;
+      this.notify();
+    });
+    const machines = await this.ns.watch().prefix('machines/').create();
+    machines.on('delete', (kv) => {
+      const key = kv.key.toString();
+      if (key.endsWith('/object')) this.machinesGone.set(key.split('/')[1] ?? '', Date.now());
+      this.notify();
+    });
+    this.watchers = [sched, states, machines];
+  }
+
+  private notify(): void {
+    for (const w of [...this.waiters]) w();
+  }
+
+  /** Resolves with Date.now() when `done()` holds (checked after every event); rejects after timeoutMs. */
+  until(what: string, done: () => boolean, timeoutMs: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      if (done()) {
+        resolve(Date.now());
+        return;
+      }
+      const check = () => {
+        if (!done()) return;
+        this.waiters.delete(check);
+        clearTimeout(timer);
+        resolve(Date.now());
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        reject(new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`));
+      }, timeoutMs);
+      this.waiters.add(check);
+    });
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.watchers.map((w) => w.cancel().catch(() => undefined)));
+  }
+}
+
+export interface ClusterOptions {
+  readonly machines: readonly BenchMachine[];
+  readonly engines: number;
+  readonly agentTtlMs: number;
+  readonly engineTtlS: number;
+}
+
+export interface BenchCluster {
+  readonly etcd: EtcdServer;
+  readonly ns: Namespace;
+  readonly observer: Observer;
+  readonly agents: BenchAgent[];
+  readonly engines: EngineProcess[];
+  leader(): EngineProcess | undefined;
+  /** Writes contents then jobs in batched transactions (like an API client submitting many units). */
+  submit(units: readonly UnitSpec[]): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startBenchCluster(opts: ClusterOptions): Promise<BenchCluster> {
+  const etcd = await startEtcd();
+  const clients: Etcd3[] = [];
+  const newClient = (): Etcd3 => {
+    const c = createEtcdClient({
+      endpoints: [etcd.endpoint],
+      keyPrefix: DEFAULT_KEY_PREFIX,
+      requestTimeoutMs: 10_000,
+    });
+    clients.push(c);
+    return c;
+  };
+  const ns = newClient().namespace(DEFAULT_KEY_PREFIX);
+  const observer = new Observer(ns);
+  const agents: BenchAgent[] = [];
+  const engines: EngineProcess[] = [];
+  // Unit files on tmpfs, as the agent's /run/fleet/units would be.
+  const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+  const root = await mkdtemp(join(base, 'fleet-ts-bench-'));
+  const log = createLogger('bench', { level: process.env.FLEET_LOG_LEVEL ?? 'silent' });
+  let stopped = false;
+
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    for (const e of engines)
+      if (e.child.exitCode === null && e.child.signalCode === null) e.child.kill('SIGKILL');
+    await observer.stop();
+    await Promise.all(agents.map((a) => a.agent.stop({ purge: false }).catch(() => undefined)));
+    for (const c of clients) c.close();
+    await rm(root, { recursive: true, force: true });
+    await etcd.stop();
+  };
+
+  try {
+    await observer.start();
+    for (let i = 0; i < opts.engines; i++)
+      engines.push(spawnEngine(etcd.endpoint, `engine${i}`, opts.engineTtlS));
+    await Promise.race(engines.map((e) => e.elected()));
+
+    let agentNs = ns;
+    const startOne = async (m: BenchMachine, i: number): Promise<void> => {
+      const dir = join(root, String(i));
+      const files = new UnitFileStore({ unitsDir: join(dir, 'units'), systemdDir: join(dir, 'system') });
+      const systemd = new InMemorySystemd({ systemdDir: join(dir, 'system'), record: false });
+      const store = new EtcdAgentStore({ etcd: agentNs, machineID: m.id, ttlMs: opts.agentTtlMs, log });
+      const agent = startAgent({
+        machineID: m.id,
+        publicIP: m.publicIP,
+        metadata: m.metadata,
+        store,
+        driver: systemd,
+        files,
+        ttlMs: opts.agentTtlMs,
+        log,
+        version: 'bench',
+        disableEngine: true,
+      });
+      agents.push({ machine: m, agent, store });
+      await agent.ready;
+    };
+    // Announce in waves, so 1,000 agents do not open 1,000 leases in the same millisecond.
+    for (let i = 0; i < opts.machines.length; i += AGENTS_PER_CLIENT * 5) {
+      const wave: Promise<void>[] = [];
+      for (let j = i; j < Math.min(opts.machines.length, i + AGENTS_PER_CLIENT * 5); j++) {
+        if (j % AGENTS_PER_CLIENT === 0) agentNs = newClient().namespace(DEFAULT_KEY_PREFIX);
+        const m = opts.machines[j];
+        if (m) wave.push(startOne(m, j));
+      }
+      await Promise.all(wave);
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
+  const submit = async (units: readonly UnitSpec[]): Promise<void> => {
+    const contents = new Map<string, string>();
+    for (const u of units) if (!contents.has(u.hash)) contents.set(u.hash, serializeUnit(u.options));
+    const hashes = [...contents];
+    for (let i = 0; i < hashes.length; i += SUBMIT_BATCH) {
+      await ns
+        .if(unitContentKey(hashes[0]?.[0] ?? ''), 'Version', '>', -1)
+        .then(...hashes.slice(i, i + SUBMIT_BATCH).map(([h, text]) => ns.put(unitContentKey(h)).value(text)))
+        .commit();
+    }
+    const batches: UnitSpec[][] = [];
+    for (let i = 0; i < units.length; i += SUBMIT_BATCH) batches.push(units.slice(i, i + SUBMIT_BATCH));
+    let next = 0;
+    const worker = async () => {
+      for (let b = batches[next++]; b; b = batches[next++]) {
+        let txn = ns.if(jobKey(b[0]?.name ?? ''), 'Create', '==', 0);
+        for (const u of b.slice(1)) txn = txn.and(jobKey(u.name), 'Create', '==', 0);
+        const res = await txn
+          .then(
+            ...b.map((u) =>
+              ns
+                .put(jobKey(u.name))
+                .value(encodeJob({ name: u.name, hash: u.hash, desiredState: u.desiredState })),
+            ),
+          )
+          .commit();
+        if (!res.succeeded) throw new Error('benchmark submit: a unit already existed');
+      }
+    };
+    await Promise.all([worker(), worker(), worker(), worker()]);
+  };
+
+  return {
+    etcd,
+    ns,
+    observer,
+    agents,
+    engines,
+    leader: () => engines.find((e) => e.isLeader()),
+    submit,
+    stop,
+  };
+}
+
+function spawnEngine(endpoint: string, id: string, ttlS: number): EngineProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', ENGINE_CHILD, endpoint, id, String(ttlS)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  process.once('exit', () => child.kill('SIGKILL'));
+  const commits: { at: number; puts: number; deletes: number }[] = [];
+  let leader = false;
+  let electedWaiters: ((at: number) => void)[] = [];
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+    leader = false;
+  });
+  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+    let ev: { event?: string; at?: number; puts?: number; deletes?: number };
+    try {
+      ev = JSON.parse(line) as typeof ev;
+    } catch {
+      return;
+    }
+    const at = ev.at ?? Date.now();
+    if (ev.event === 'elected') {
+      leader = true;
+      const ws = electedWaiters;
+      electedWaiters = [];
+      for (const w of ws) w(at);
+    } else if (ev.event === 'deposed') leader = false;
+    else if (ev.event === 'committed') commits.push({ at, puts: ev.puts ?? 0, deletes: ev.deletes ?? 0 });
+  });
+  return {
+    id,
+    child,
+    commits,
+    isLeader: () => leader && !exited,
+    elected: () =>
+      new Promise<number>((resolve, reject) => {
+        if (exited) reject(new Error(`engine ${id} exited`));
+        electedWaiters.push(resolve);
+        child.once('exit', (code, sig) => reject(new Error(`engine ${id} exited (${code ?? sig})`)));
+      }),
+  };
+}

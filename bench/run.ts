@@ -1,0 +1,254 @@
+// `npm run bench [-- --quick] [--units N] [--machines M] [--json FILE] [--no-curve]`
+// Runs the whole benchmark (see bench/README.md): raw etcd baseline, scheduling of N units onto M real
+// agents, fleetctl list timings, machine loss and leader failover, and the scaling curve. Prints a table
+// and optionally writes one flat JSON object. Exit code 1 (and a one-line error) when a run fails.
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type BenchCluster, startBenchCluster } from './cluster.js';
+import { measureLeaderFailover, measureMachineLoss } from './failures.js';
+import { loadAverage, seconds } from './measure.js';
+import { measureRaw } from './raw.js';
+import { measureScheduling, type SchedulingResult } from './scheduling.js';
+import { benchWorkload } from './workload.js';
+
+interface Flags {
+  units: number;
+  machines: number;
+  quick: boolean;
+  json: string | undefined;
+  curve: boolean;
+  agentTtlS: number;
+  engineTtlS: number;
+}
+
+const USAGE =
+  'usage: bench/run.ts [--quick] [--units N] [--machines M] [--json FILE] [--no-curve] [--agent-ttl S] [--engine-ttl S]';
+
+function parseFlags(argv: readonly string[]): Flags {
+  const f: Flags = {
+    units: 0,
+    machines: 0,
+    quick: false,
+    json: undefined,
+    curve: true,
+    agentTtlS: 5,
+    engineTtlS: 2,
+  };
+  const num = (flag: string, v: string | undefined, min: number): number => {
+    const n = Number(v);
+    if (v === undefined || !Number.isInteger(n) || n < min)
+      throw new Error(`${flag} needs an integer ≥ ${min}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const [name, inline] = (argv[i] ?? '').split(/=(.*)/s, 2) as [string, string | undefined];
+    const value = () => inline ?? argv[++i];
+    if (name === '--quick') f.quick = true;
+    else if (name === '--no-curve') f.curve = false;
+    else if (name === '--units') f.units = num(name, value(), 1);
+    else if (name === '--machines') f.machines = num(name, value(), 2);
+    else if (name === '--agent-ttl') f.agentTtlS = num(name, value(), 1);
+    else if (name === '--engine-ttl') f.engineTtlS = num(name, value(), 1);
+    else if (name === '--json') {
+      const v = value();
+      if (!v) throw new Error('--json needs a file name');
+      f.json = v;
+    } else throw new Error(`unknown flag ${name}\n${USAGE}`);
+  }
+  f.units ||= f.quick ? 2000 : 10_000;
+  f.machines ||= f.quick ? 20 : 100;
+  return f;
+}
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** Wall time of a spawned `fleetctl --driver=etcd <args>` (best of 3) and its stdout line count. */
+async function timeFleetctl(endpoint: string, args: string[]): Promise<{ s: number; lines: number }> {
+  let best = Number.POSITIVE_INFINITY;
+  let lines = 0;
+  for (let i = 0; i < 3; i++) {
+    const started = performance.now();
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', `${ROOT}cli/fleetctl.ts`, '--driver=etcd', `--endpoint=${endpoint}`, ...args],
+        { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+      });
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
+      child.on('error', reject);
+      child.on('exit', (code) =>
+        code === 0
+          ? resolve(stdout)
+          : reject(new Error(`fleetctl ${args.join(' ')}: exit ${code}: ${stderr.trim()}`)),
+      );
+    });
+    best = Math.min(best, performance.now() - started);
+    lines = out.split('\n').filter((l) => l.length > 0).length;
+  }
+  return { s: seconds(best), lines };
+}
+
+async function withCluster<T>(
+  machines: number,
+  engines: number,
+  flags: Flags,
+  fn: (c: BenchCluster) => Promise<T>,
+): Promise<T> {
+  const cluster = await startBenchCluster({
+    machines: benchWorkload(0, machines).machines,
+    engines,
+    agentTtlMs: flags.agentTtlS * 1000,
+    engineTtlS: flags.engineTtlS,
+  });
+  try {
+    return await fn(cluster);
+  } finally {
+    await cluster.stop();
+  }
+}
+
+const progress = (msg: string) =>
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+
+async function schedulingRun(units: number, machines: number, flags: Flags): Promise<SchedulingResult> {
+  progress(`scheduling run: ${units} units on ${machines} machines`);
+  return withCluster(machines, 1, flags, (c) => measureScheduling(c, benchWorkload(units, machines)));
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags(process.argv.slice(2));
+  const out: Record<string, number> = {};
+  const loadBefore = loadAverage();
+  const started = Date.now();
+  out.agent_ttl_s = flags.agentTtlS;
+  out.engine_lease_ttl_s = flags.engineTtlS;
+
+  const workload = benchWorkload(flags.units, flags.machines);
+  progress(`main run: ${flags.units} units on ${flags.machines} machines (load ${loadBefore})`);
+  let main: SchedulingResult | undefined;
+  await withCluster(flags.machines, 2, flags, async (cluster) => {
+    const raw = await measureRaw(cluster.ns, flags.quick ? 2000 : 5000, 16);
+    out.raw_put_per_s = Math.round(raw.putPerS);
+    out.raw_txn_per_s = Math.round(raw.txnPerS);
+    out.raw_concurrency = 16;
+    main = await measureScheduling(cluster, workload);
+    Object.assign(out, main);
+    out.placements_vs_raw_put = Math.round((main.placements_per_s / raw.putPerS) * 100) / 100;
+    progress('fleetctl list-units / list-unit-files');
+    const lu = await timeFleetctl(cluster.etcd.endpoint, ['list-units']);
+    const luf = await timeFleetctl(cluster.etcd.endpoint, ['list-unit-files']);
+    const version = await timeFleetctl(cluster.etcd.endpoint, ['version']);
+    out.list_units_s = lu.s;
+    out.list_units_lines = lu.lines;
+    out.list_unit_files_s = luf.s;
+    out.list_unit_files_lines = luf.lines;
+    out.fleetctl_startup_s = version.s;
+    progress('machine loss');
+    Object.assign(out, await measureMachineLoss(cluster, workload.globals));
+    progress('leader failover');
+    Object.assign(out, await measureLeaderFailover(cluster));
+  });
+  if (!main) throw new Error('main run produced no result');
+  const mainRun = main;
+
+  const unitCurve = flags.quick ? [200, 1000, 2000] : [1000, 10_000, 50_000];
+  const machineCurve = flags.quick ? [5, 20, 50] : [10, 100, 1000];
+  const curveUnits = flags.quick ? 1000 : 10_000;
+  const labels = ['1k', '10k', '50k'];
+  const mLabels = ['m10', 'm100', 'm1000'];
+  const reuse = (u: number, m: number) =>
+    u === mainRun.units && m === mainRun.machines ? mainRun : undefined;
+  if (flags.curve) {
+    for (const [i, u] of unitCurve.entries()) {
+      const r = reuse(u, 100) ?? (await schedulingRun(u, 100, flags));
+      out[`scale_${labels[i]}_s`] = r.all_active_s;
+      out[`scale_${labels[i]}_units`] = u;
+      out[`scale_${labels[i]}_placements_per_s`] = r.placements_per_s;
+    }
+    for (const [i, m] of machineCurve.entries()) {
+      const r = reuse(curveUnits, m) ?? (await schedulingRun(curveUnits, m, flags));
+      out[`scale_${mLabels[i]}_s`] = r.all_active_s;
+      out[`scale_${mLabels[i]}_machines`] = m;
+      out[`scale_${mLabels[i]}_max_foreign_watch_events`] = r.max_foreign_watch_events;
+    }
+    out.scale_machines_units = curveUnits;
+    const s1 = out.scale_1k_s ?? 0;
+    const s50 = out.scale_50k_s ?? 0;
+    out.scale_50k_over_1k = s1 > 0 ? Math.round((s50 / s1) * 10) / 10 : 0;
+  }
+  out.bench_wall_s = seconds(Date.now() - started);
+  const loadAfter = loadAverage();
+  printTable(out, loadBefore, loadAfter);
+  if (flags.json) {
+    mkdirSync(dirname(flags.json), { recursive: true });
+    writeFileSync(flags.json, `${JSON.stringify(out, null, 2)}\n`);
+    progress(`wrote ${flags.json}`);
+  }
+}
+
+function printTable(out: Record<string, number>, loadBefore: string, loadAfter: string): void {
+  const rows: [string, string, string][] = [];
+  const v = (k: string) => out[k];
+  const target = (ok: boolean | undefined, text: string) =>
+    ok === undefined ? text : `${text} ${ok ? 'OK' : 'MISSED'}`;
+  const num = (k: string) => out[k];
+  const row = (label: string, key: string, unit: string, check?: (x: number) => boolean, goal = '') => {
+    const x = num(key);
+    if (x === undefined) return;
+    rows.push([label, `${x} ${unit}`.trim(), goal ? target(check?.(x), goal) : '']);
+  };
+  const raw = v('raw_put_per_s') ?? 0;
+  row('raw etcd put (16 in flight)', 'raw_put_per_s', '/s');
+  row('raw etcd txn (16 in flight)', 'raw_txn_per_s', '/s');
+  row('units / machines', 'units', `/ ${v('machines')}`);
+  row('submit (batched txns)', 'submit_s', 's');
+  row(
+    'placements committed',
+    'placements_per_s',
+    '/s',
+    (x) => x >= 4000 && x >= 0.5 * raw,
+    '≥ 4000 and ≥ 0.5 × raw put',
+  );
+  row(
+    'submit → all active',
+    'all_active_s',
+    's',
+    (x) => (v('units') === 10_000 ? x <= 10 : x <= 10),
+    '≤ 10 s at 10k',
+  );
+  row('etcd ops (put+range+delete) / unit', 'etcd_ops_per_unit', '');
+  row('etcd txns / unit', 'etcd_txns_per_unit', '');
+  row('engine CPU', 'engine_cpu_s', 's');
+  row('max foreign watch events', 'max_foreign_watch_events', '', (x) => x === 0, '= 0');
+  row('fleetctl list-units', 'list_units_s', 's', (x) => x <= 0.5, '≤ 0.5 s');
+  row('fleetctl list-unit-files', 'list_unit_files_s', 's');
+  row('fleetctl version (startup only)', 'fleetctl_startup_s', 's');
+  row('machine loss → active elsewhere', 'machine_loss_reschedule_s', `s (TTL ${v('agent_ttl_s')} s)`);
+  row('leader SIGKILL → next placement', 'leader_failover_s', `s (lease ${v('engine_lease_ttl_s')} s)`);
+  for (const l of ['1k', '10k', '50k'])
+    row(`curve: ${v(`scale_${l}_units`)} units / 100`, `scale_${l}_s`, 's');
+  row('curve: time at 50k / time at 1k', 'scale_50k_over_1k', '×', (x) => x <= 60, '≤ 60');
+  for (const l of ['m10', 'm100', 'm1000'])
+    row(`curve: ${v('scale_machines_units')} units / ${v(`scale_${l}_machines`)}`, `scale_${l}_s`, 's');
+  const w0 = Math.max(...rows.map((r) => r[0].length));
+  const w1 = Math.max(...rows.map((r) => r[1].length));
+  console.log(`fleet-ts benchmark (load average before: ${loadBefore}, after: ${loadAfter})`);
+  for (const [a, b, c] of rows) console.log(`${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}`.trimEnd());
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);
