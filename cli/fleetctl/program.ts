@@ -29,6 +29,7 @@ import {
   runStatus,
   type SshFlags,
 } from './commands/remote.js';
+import { runSync, type SyncOptions } from './commands/sync.js';
 import type { CommandContext, UnitModel } from './context.js';
 import { type DriverDeps, type FleetClient, openClient } from './driver.js';
 import { fleetHelp } from './help.js';
@@ -169,6 +170,12 @@ export function buildProgram(
   cmd('fd-forward', 'Proxy stdin and stdout to a unix domain socket')
     .argument('[socket...]')
     .action((args: string[]) => run((ctx) => runFdForward(ctx, args)));
+  cmd('sync', 'Make the cluster run the unit files of a directory (once, or with --watch continuously)')
+    .argument('[dir...]')
+    .option('--watch', 'Keep watching the directory and converge on every change until interrupted')
+    .option('--dry-run', 'Print the plan (submit/start/replace/destroy per unit) and change nothing')
+    .option('--origin <name>', 'Ownership name recorded on the units (default: the absolute directory path)')
+    .action((args: string[], o: SyncOptions) => run((ctx) => runSync(ctx, args, o)));
   cmd('verify', 'DEPRECATED - No longer works')
     .argument('[units...]')
     .action(() => run((ctx) => runVerify(ctx)));
