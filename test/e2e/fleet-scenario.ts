@@ -1,0 +1,232 @@
+// Helpers shared by the e2e scenarios: fleetctl as a real process from the host, systemd's view from
+// inside the machines, and the build fleetd runs from (the project is bind-mounted into the machines).
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Etcd3 } from 'etcd3';
+import { DEFAULT_KEY_PREFIX } from '../../units/registry/types.js';
+import type { Cluster } from '../support/nspawn.js';
+
+export const PROJECT = resolve(import.meta.dirname, '../..');
+const FLEETCTL = join(PROJECT, 'dist/cli/fleetctl.js');
+
+/** fleetd and fleetctl run from dist/: rebuild it when a source file is newer. */
+export function ensureBuilt(): void {
+  const target = join(PROJECT, 'dist/cli/fleetd.js');
+  const newest = (dir: string): number => {
+    let t = 0;
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) t = Math.max(t, newest(p));
+      else if (e.name.endsWith('.ts')) t = Math.max(t, statSync(p).mtimeMs);
+    }
+    return t;
+  };
+  const srcTime = Math.max(...['units', 'engine', 'agent', 'cli'].map((d) => newest(join(PROJECT, d))));
+  if (existsSync(target) && statSync(target).mtimeMs >= srcTime) return;
+  try {
+    execFileSync('node_modules/.bin/tsc', ['-p', 'tsconfig.json'], { cwd: PROJECT, stdio: 'pipe' });
+  } catch (err) {
+    // tsc emits despite type errors (those fail the lint test); only a missing build is fatal here.
+    if (!existsSync(target)) throw new Error(`build failed: ${String((err as { stdout?: unknown }).stdout)}`);
+  }
+}
+
+export interface RunResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** `fleetctl --driver=etcd --endpoint=<etcd> ARGS` as a real process on the host. */
+export function fleetctl(
+  cluster: Cluster,
+  args: readonly string[],
+  opts: { cwd?: string; timeoutMs?: number } = {},
+): Promise<RunResult> {
+  return new Promise((res, rej) => {
+    const child = spawn(
+      process.execPath,
+      [FLEETCTL, '--driver=etcd', `--endpoint=${cluster.etcd.endpoint}`, ...args],
+      { cwd: opts.cwd ?? PROJECT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const timeoutMs = opts.timeoutMs ?? 120_000;
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      rej(err);
+    });
+    child.on('close', (code, sig) => {
+      clearTimeout(timer);
+      if (sig) rej(new Error(`fleetctl ${args.join(' ')} killed by ${sig} (timeout ${timeoutMs} ms)`));
+      else res({ code: code ?? 128, stdout, stderr });
+    });
+  });
+}
+
+/** Like fleetctl but throws (with its stderr) unless it exits 0. */
+export async function fleetctlOk(cluster: Cluster, args: readonly string[], opts: { cwd?: string } = {}) {
+  const r = await fleetctl(cluster, args, opts);
+  if (r.code !== 0) throw new Error(`fleetctl ${args.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+export interface UnitRow {
+  readonly unit: string;
+  readonly machine: { readonly id: string; readonly ip: string | null } | null;
+  readonly active: string | null;
+  readonly sub: string | null;
+}
+
+export async function listUnits(cluster: Cluster): Promise<UnitRow[]> {
+  return JSON.parse(await fleetctlOk(cluster, ['list-units', '--output', 'json'])) as UnitRow[];
+}
+
+export interface UnitFileRow {
+  readonly unit: string;
+  readonly dstate: string;
+  readonly state: string | null;
+  readonly tmachine: { readonly id: string; readonly ip: string | null } | null;
+}
+
+export async function listUnitFiles(cluster: Cluster): Promise<UnitFileRow[]> {
+  return JSON.parse(
+    await fleetctlOk(cluster, [
+      'list-unit-files',
+      '--output',
+      'json',
+      '--fields',
+      'unit,dstate,state,tmachine',
+    ]),
+  ) as UnitFileRow[];
+}
+
+export async function listMachineIDs(cluster: Cluster): Promise<string[]> {
+  const rows = JSON.parse(await fleetctlOk(cluster, ['list-machines', '--output', 'json'])) as {
+    machine: string;
+  }[];
+  return rows.map((r) => r.machine);
+}
+
+export async function until<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+  intervalMs = 200,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = ` (last error: ${(err as Error).message})`;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** Waits until every machine of the cluster that runs fleetd is listed by `fleetctl list-machines`. */
+export async function waitForMachines(cluster: Cluster, names: readonly string[]): Promise<void> {
+  const want = names.map((n) => cluster.machine(n).machineID);
+  await until(`machines ${names.join(', ')} in list-machines`, 60_000, async () => {
+    const ids = await listMachineIDs(cluster);
+    return want.every((id) => ids.includes(id)) ? true : undefined;
+  });
+}
+
+/** Units systemd reports active (or activating) inside a machine, matching a glob like `apache@*`. */
+export async function activeInMachine(cluster: Cluster, machine: string, glob: string): Promise<string[]> {
+  const r = await cluster.exec(machine, [
+    'systemctl',
+    'list-units',
+    '--plain',
+    '--no-legend',
+    '--state=active,activating,reloading,deactivating',
+    glob,
+  ]);
+  if (r.code !== 0) throw new Error(`[${machine}] systemctl list-units: ${r.stderr.trim()}`);
+  return r.stdout
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/)[0] ?? '')
+    .filter((u) => u.length > 0)
+    .sort();
+}
+
+/** Machine name by fleet machine ID. */
+export function machineByID(cluster: Cluster, id: string): string {
+  for (const m of cluster.machines.values()) if (m.machineID === id) return m.name;
+  throw new Error(`no machine with ID ${id}`);
+}
+
+/** The machine ID holding the engine leader key, or null. */
+export async function engineLeader(cluster: Cluster): Promise<string | null> {
+  const client = new Etcd3({ hosts: [cluster.etcd.endpoint] });
+  try {
+    return await client.get(`${DEFAULT_KEY_PREFIX}engine/leader`).string();
+  } finally {
+    client.close();
+  }
+}
+
+// A stand-in for Apache: answers with the hostname of the machine it runs on (%H, expanded by
+// systemd there) so a request proves which machine serves it.
+export const APACHE_UNIT = `[Unit]
+Description=Tiny web server on port %i
+
+[Service]
+ExecStartPre=/bin/sh -c 'mkdir -p /run/www-%i && echo "hello from %H (apache@%i)" > /run/www-%i/index.html'
+ExecStart=/usr/bin/python3 -m http.server %i --directory /run/www-%i
+
+[X-Fleet]
+MachineMetadata=role=worker
+Conflicts=apache@*.service
+`;
+
+export const HELLO_UNIT = `[Unit]
+Description=hello %i
+
+[Service]
+ExecStart=/bin/sh -c 'echo hello %i; exec sleep 1000000'
+`;
+
+/** A temp dir holding unit files, for `fleetctl submit/start <file>`; remove() deletes it. */
+export function unitDir(files: Readonly<Record<string, string>>): { dir: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'fleet-ts-e2e-units-'));
+  for (const [name, body] of Object.entries(files)) writeFileSync(join(dir, name), body);
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** GET http://ip:port/ from the host, retrying while the server is still binding its socket. */
+export async function httpGet(ip: string, port: number, timeoutMs = 30_000): Promise<string> {
+  return until(`HTTP answer from ${ip}:${port}`, timeoutMs, async () => {
+    const res = await fetch(`http://${ip}:${port}/`, { signal: AbortSignal.timeout(2000) });
+    return res.ok ? await res.text() : undefined;
+  });
+}
+
+/** fleetd's recent log in a machine, for failure diagnostics. */
+export async function fleetdLog(cluster: Cluster, machine: string, lines = 40): Promise<string> {
+  const r = await cluster.exec(machine, [
+    'journalctl',
+    '-u',
+    'fleet.service',
+    '--no-pager',
+    '-n',
+    String(lines),
+    '-o',
+    'cat',
+  ]);
+  return r.stdout;
+}
