@@ -2,6 +2,7 @@
 // use), so a second driver (the HTTP API, `--driver=API`) plugs in without touching them.
 import type { EtcdConnectionOptions, Registry } from '../../units/registry/types.js';
 import { UnitNotFoundError } from '../../units/registry/types.js';
+import { openApiClient } from './api-driver.js';
 import { CliError } from './io.js';
 import type { GlobalOptions } from './options.js';
 
@@ -131,27 +132,41 @@ export interface DriverDeps {
     targetHost: string,
     targetPort: number,
   ): Promise<{ host: string; port: number; close(): Promise<void> }>;
+  /** Bearer token for a TCP API endpoint served with api_token (fleetctl: $FLEETCTL_API_TOKEN). */
+  readonly apiToken?: string;
 }
 
 export async function openClient(g: GlobalOptions, deps: DriverDeps): Promise<FleetClient> {
   const driver = chooseDriver(g);
-  if (driver === 'api') {
-    throw new CliError(
-      `Unable to initialize client: the API driver (endpoint ${g.endpoint}) is not available in this build yet; use --driver=etcd --endpoint=http://127.0.0.1:2379`,
-    );
-  }
+  if (driver === 'api') return openApiClient(g, deps);
   let endpoints = etcdEndpoints(g.endpoint);
   const shown = endpoints.join(',');
   let closeTunnel: (() => Promise<void>) | undefined;
+  let tlsServerName: string | undefined;
   if (g.tunnel) {
     if (!deps.openTunnel) throw new CliError('Unable to initialize client: --tunnel is not supported here');
     const target = new URL(endpoints[0] as string);
     const port = target.port ? Number(target.port) : target.protocol === 'https:' ? 443 : 80;
-    const t = await deps.openTunnel(g, target.hostname, port);
+    // URL keeps IPv6 literals bracketed ("[::1]"); the tunnel host dials the bare address.
+    const host = target.hostname.replace(/^\[(.*)\]$/, '$1');
+    let t: Awaited<ReturnType<NonNullable<DriverDeps['openTunnel']>>>;
+    try {
+      t = await deps.openTunnel(g, host, port);
+    } catch (err) {
+      if (err instanceof CliError) throw err;
+      throw new CliError(
+        `Unable to initialize client: cannot open SSH tunnel through ${g.tunnel}: ${firstLine((err as Error).message)}`,
+      );
+    }
     closeTunnel = () => t.close();
     endpoints = [`${target.protocol}//${t.host}:${t.port}`];
+    // Through the tunnel etcd is dialled at 127.0.0.1, but its certificate names the real host.
+    if (target.protocol === 'https:') tlsServerName = host;
   }
-  const registry = await deps.openEtcd(etcdConnectionOptions(g, endpoints));
+  const registry = await deps.openEtcd({
+    ...etcdConnectionOptions(g, endpoints),
+    ...(tlsServerName ? { tlsServerName } : {}),
+  });
   const guarded = guardClient(registry, g.tunnel ? `${shown} (through tunnel ${g.tunnel})` : shown);
   return {
     ...guarded,

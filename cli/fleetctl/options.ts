@@ -109,6 +109,14 @@ export const GLOBAL_FLAGS: readonly GlobalFlag[] = [
     description: 'Username to use when connecting to CoreOS instance.',
   },
   {
+    // Not in fleet (which only used ssh-agent): private keys to offer after the agent's.
+    name: 'ssh-identity-file',
+    kind: 'string',
+    default: '',
+    description:
+      'Private key file(s) to offer over SSH after ssh-agent, comma-separated (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa).',
+  },
+  {
     name: 'request-timeout',
     kind: 'float',
     default: 3,
@@ -153,6 +161,8 @@ export interface GlobalOptions {
   readonly strictHostKeyChecking: boolean;
   readonly sshPort: number;
   readonly sshUsername: string;
+  /** Comma-separated private key files; '' = the default names in ~/.ssh. */
+  readonly sshIdentityFile: string;
   /** Seconds. */
   readonly requestTimeout: number;
   /** Seconds. */

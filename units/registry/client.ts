@@ -29,6 +29,12 @@ export function etcdClientOptions(opts: EtcdConnectionOptions): IOptions {
       ...(opts.certFile ? { certChain: readFileSync(opts.certFile) } : {}),
     };
   }
+  if (opts.tlsServerName) {
+    options.grpcOptions = {
+      'grpc.ssl_target_name_override': opts.tlsServerName,
+      'grpc.default_authority': opts.tlsServerName,
+    };
+  }
   if (opts.username) {
     options.auth = { username: opts.username, password: opts.password ?? '' };
   }

@@ -37,6 +37,8 @@ export interface EtcdConnectionOptions {
   readonly caFile?: string;
   readonly certFile?: string;
   readonly keyFile?: string;
+  /** TLS name to verify (and send as SNI) when the endpoint address differs, e.g. through an SSH tunnel. */
+  readonly tlsServerName?: string;
   readonly username?: string;
   readonly password?: string;
 }

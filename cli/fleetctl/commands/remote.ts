@@ -6,12 +6,14 @@ import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import type { MachineState } from '../../../units/types.js';
 import {
+  HostKeyError,
   journalCommand,
   type SshIo,
   type SshOptions,
   sshExec,
   sshShell,
   statusCommand,
+  terminalPrompt,
 } from '../../ssh/index.js';
 import type { CommandContext } from '../context.js';
 import { assertSafeUnitName } from '../create.js';
@@ -34,21 +36,40 @@ export interface JournalFlags {
   readonly machine?: string;
 }
 
-/** SSH settings from the global flags (also used by --tunnel for the etcd connection). */
-export function sshOptionsFromGlobals(g: GlobalOptions, forwardAgent = false): SshOptions {
+/**
+ * SSH settings from the global flags (also used by --tunnel for the etcd connection). `env` is the
+ * command's environment: its SSH_AUTH_SOCK picks the agent. The unknown-host question is asked only
+ * when stdin is a terminal; otherwise an unknown host fails at once (scripts never hang).
+ */
+export function sshOptionsFromGlobals(
+  g: GlobalOptions,
+  env: Readonly<Record<string, string | undefined>>,
+  forwardAgent = false,
+): SshOptions {
+  const identityFiles = g.sshIdentityFile
+    .split(',')
+    .map((f) => f.trim())
+    .filter((f) => f !== '');
+  const prompt = terminalPrompt();
   return {
     username: g.sshUsername,
     port: g.sshPort,
     timeoutMs: Math.round(g.sshTimeout * 1000),
     strictHostKeyChecking: g.strictHostKeyChecking,
     knownHostsFile: g.knownHostsFile,
+    agentSocket: env.SSH_AUTH_SOCK ?? '',
+    ...(identityFiles.length > 0 ? { identityFiles } : {}),
     ...(g.tunnel ? { tunnel: g.tunnel } : {}),
+    ...(prompt ? { prompt } : {}),
     forwardAgent,
   };
 }
 
 function sshOptions(ctx: CommandContext, forwardAgent = false): SshOptions {
-  return { ...sshOptionsFromGlobals(ctx.globals, forwardAgent), notice: (m) => ctx.print.err(m) };
+  return {
+    ...sshOptionsFromGlobals(ctx.globals, ctx.io.env, forwardAgent),
+    notice: (m) => ctx.print.err(m),
+  };
 }
 
 function sshIo(ctx: CommandContext): SshIo {
@@ -255,8 +276,15 @@ export async function runSsh(ctx: CommandContext, args: readonly string[], flags
     if (command === '') return await sshShell(machine.publicIP, opts);
     return await sshExec(machine.publicIP, command, opts, sshIo(ctx));
   } catch (err) {
-    const what = command === '' ? 'Failed opening shell over SSH' : 'Failed running command over SSH';
-    throw new CliError(`${what}: ${(err as Error).message}`, SSH_FAILURE_EXIT);
+    // fleet's codes: a refused host key means the client could not be built (1); a failed shell is
+    // 1; a command that could not be run is its -1 (255).
+    const msg = (err as Error).message;
+    if (err instanceof HostKeyError) throw new CliError(`Failed building SSH client: ${msg}`);
+    if (command === '') throw new CliError(`Failed opening shell over SSH: ${msg}`);
+    throw new CliError(`Failed running command over SSH: ${msg}`, SSH_FAILURE_EXIT);
+  } finally {
+    // The shell read our stdin; a paused stdin no longer keeps the process alive once it is done.
+    if (command === '') process.stdin.pause();
   }
 }
 
