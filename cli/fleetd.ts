@@ -26,6 +26,7 @@ import {
   loadFleetdConfig,
   logLevelFromConfig,
 } from './fleetd/config.js';
+import { startFleetdUnitWatch } from './watch/fleetd.js';
 
 /** fleet-ts' version from the package.json above this file (source tree or dist/). */
 function packageVersion(): string {
@@ -99,10 +100,12 @@ function startComponents(config: FleetdConfig, machineID: string, version: strin
     });
     leader.start();
   }
+  const unitWatch = startFleetdUnitWatch(config, ns, createLogger('unit-watch', logOpts));
   agentLog.info({ machine: machineID, publicIP, engine: !config.disableEngine }, 'fleetd started');
 
   return {
     async stop(purge) {
+      await unitWatch?.stop();
       await engine?.stop().catch((err) => engineLog.warn({ err: message(err) }, 'engine stop failed'));
       await leader
         ?.stop()

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WatchRegistry } from '../../cli/watch/execute.js';
+import { startFleetdUnitWatch } from '../../cli/watch/fleetd.js';
 import {
   startUnitDirWatcher,
   type UnitDirWatcher,
@@ -371,5 +372,18 @@ describe('watched unit directory', () => {
     expect(p.error).toMatch(/cannot list: ENOENT/);
     expect(await registry.getUnit('gone-dir.service')).not.toBeNull();
     expect(lines.filter((l) => /cannot list/.test(l.msg))).toHaveLength(1);
+  });
+
+  it('fleetd hook: off when unit_watch_directory is empty, else a watcher owning watch:<dir>', async () => {
+    const { log } = captureLog();
+    expect(startFleetdUnitWatch({ unitWatchDirectory: '' }, cluster.ns, log)).toBeUndefined();
+    const dir = newDir();
+    writeFileSync(join(dir, 'fleetd-hook.service'), unitText('hook'));
+    const w = startFleetdUnitWatch({ unitWatchDirectory: dir }, cluster.ns, log);
+    if (!w) throw new Error('expected a watcher');
+    watchers.push(w);
+    // Just written: held for the settle time by the first pass, submitted by the follow-up scan.
+    const u = await eventually('hook unit', () => registry.getUnit('fleetd-hook.service'));
+    expect(u).toMatchObject({ origin: `watch:${dir}`, desiredState: 'launched' });
   });
 });
