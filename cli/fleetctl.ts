@@ -9,6 +9,11 @@ import { unitModel } from './fleetctl/unit-model.js';
 const io = processIO();
 const code = await main(process.argv.slice(2), io, {
   model: unitModel,
-  driver: { openEtcd: openEtcdRegistry, openTunnel: sshTunnelOpener(io.env) },
+  driver: {
+    openEtcd: openEtcdRegistry,
+    openTunnel: sshTunnelOpener(io.env),
+    // Bearer token for an API served on TCP with api_token (--driver=API --endpoint=https://...).
+    ...(io.env.FLEETCTL_API_TOKEN ? { apiToken: io.env.FLEETCTL_API_TOKEN } : {}),
+  },
 });
 process.exitCode = code;
