@@ -1,6 +1,6 @@
 // The installed entry point as a child process: real exit codes and streams.
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EtcdServer, startEtcd } from '../support/etcd.js';
 import { unitDir } from './cli-helpers.js';
@@ -58,10 +58,11 @@ describe('fleetctl as a process', () => {
     expect(fleetctl(['list-units', '--nope']).code).toBe(1);
   });
 
-  it('the default API driver is refused with a clear error', () => {
+  it('the default API driver without a fleetd socket: one line naming the endpoint, exit 1', () => {
     const r = fleetctl(['list-units']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^Unable to initialize client: the API driver .*--driver=etcd/);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^Error: cannot reach the fleet API at unix:\/\/\/var\/run\/fleet\.sock: .+\n$/);
   });
 
   it('verify exits 2; no units given exits 1 (fleet exited 0)', () => {
@@ -71,5 +72,34 @@ describe('fleetctl as a process', () => {
       stdout: '',
       stderr: 'No units given\n',
     });
+  });
+});
+
+// The compiled output is what `npm install -g`/the bin entries run. scripts/test.sh builds before
+// testing, so a missing dist is a failure here, not a reason to skip.
+describe('the compiled fleetctl (dist/)', () => {
+  const DIST = `${ROOT}dist/cli/fleetctl.js`;
+  const compiled = (args: string[], env: Record<string, string> = {}) => {
+    if (!existsSync(DIST)) throw new Error(`${DIST} is missing: run \`npm run build\` first`);
+    const r = spawnSync(process.execPath, [DIST, ...args], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '', HOME: dir, ...env },
+      timeout: 30_000,
+    });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  it('--version', () => {
+    expect(compiled(['--version'])).toEqual({ code: 0, stdout: 'fleetctl version 1.0.0-ts\n', stderr: '' });
+  });
+
+  it('submits and lists units against a real etcd', () => {
+    const env = { FLEETCTL_ENDPOINT: etcd.endpoint, FLEETCTL_DRIVER: 'etcd' };
+    expect(compiled(['submit', 'a.service'], env).code).toBe(0);
+    const r = compiled(['list-unit-files', '--no-legend', '--fields=unit,dstate'], env);
+    expect(r).toEqual({ code: 0, stdout: 'a.service\tinactive\n', stderr: '' });
+    const missing = compiled(['destroy', 'nothere.service'], env);
+    expect(missing).toEqual({ code: 1, stdout: '', stderr: 'Units not found in registry\n' });
   });
 });
