@@ -40,7 +40,7 @@ beforeAll(async () => {
   cluster = await createCluster({
     machines: NAMES.map((name) => ({
       name,
-      metadata: name.startsWith('w') ? { role: 'worker' } : {},
+      metadata: name.startsWith('w') ? { role: 'worker' } : undefined,
       fleetConf: { agent_ttl: `${AGENT_TTL_MS / 1000}s` },
     })),
     projectDir: PROJECT,

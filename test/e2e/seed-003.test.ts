@@ -45,7 +45,7 @@ beforeAll(async () => {
   cluster = await createCluster({
     machines: NAMES.map((name) => ({
       name,
-      metadata: name.startsWith('worker') ? { role: 'worker' } : {},
+      metadata: name.startsWith('worker') ? { role: 'worker' } : undefined,
     })),
     projectDir: PROJECT,
     startFleetd: true,
