@@ -4,10 +4,12 @@
 import { createLogger, type Logger } from '../units/log.js';
 import { validateUnitName } from '../units/names.js';
 import type { AgentStateRecord, AgentStore } from '../units/registry/agent-store.js';
+import type { RunReporter } from '../units/registry/runs.js';
 import type { ScheduleRecord } from '../units/registry/types.js';
 import { type ExecuteDeps, executeTasks, type LoadedUnit, unloadUnit } from './execute.js';
 import { shouldFence } from './fence.js';
 import { type CurrentUnit, type DesiredUnit, hasInstallSection, planAgent } from './plan.js';
+import { RunTracker } from './runs.js';
 import type { SystemdDriver } from './systemd/driver.js';
 import { AGENT_UNIT_TYPES, type UnitFileStore } from './unit-files.js';
 
@@ -32,6 +34,8 @@ export interface AgentOptions {
   /** Full re-read of the schedule, in case a watch event was ever missed. */
   readonly resyncIntervalMs?: number;
   readonly fenceCheckIntervalMs?: number;
+  /** Cluster cron: where run results go. Without it, run entries are started but not reported. */
+  readonly runs?: RunReporter;
 }
 
 export interface Agent {
@@ -68,6 +72,8 @@ export function startAgent(opts: AgentOptions): Agent {
   let publishQueued = false;
   let debounce: NodeJS.Timeout | undefined;
   const timers: NodeJS.Timeout[] = [];
+
+  const runTracker = opts.runs ? new RunTracker({ machineID, driver, reporter: opts.runs, log }) : undefined;
 
   const deps: ExecuteDeps = { driver, files, unitText: (h) => store.getUnitText(h), log, machineID };
 
@@ -139,10 +145,12 @@ export function startAgent(opts: AgentOptions): Agent {
       if (!current.has(name)) current.set(name, { name, hash: undefined, state: u.state });
     for (const name of skip) current.delete(name);
 
-    const tasks = planAgent(desired, [...current.values()]);
+    const planned = planAgent(desired, [...current.values()]);
+    const tasks = runTracker ? await runTracker.adjustTasks(schedule, loaded, planned) : planned;
     if (tasks.length > 0) {
       log.debug({ machine: machineID, tasks: tasks.length }, 'applying schedule');
-      await executeTasks(deps, tasks, loaded);
+      const failures = await executeTasks(deps, tasks, loaded);
+      runTracker?.afterExecute(schedule, tasks, failures);
     }
     if (fenced) await fenceAll(); // a fence that fired while we ran wins over our starts
     await publishStates();
@@ -286,6 +294,7 @@ export function startAgent(opts: AgentOptions): Agent {
         void serial('state poll', async () => {
           publishQueued = false;
           if (!fenced) await publishStates();
+          if (!fenced) await runTracker?.poll(schedule);
         });
       }, pollMs),
       setInterval(requestReconcile, opts.reconcileIntervalMs ?? 5000),

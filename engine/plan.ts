@@ -160,6 +160,51 @@ export function buildSchedUnits(units: readonly EngineUnit[]): Map<string, Sched
 }
 
 export function planReconcile(state: EngineState): ScheduleChange[] {
+  return planPlacements(withoutScheduledUnits(state));
+}
+
+/**
+ * Cluster cron: units with Schedule= are never placed by the planner (engine/cron places one run per
+ * tick), and their run entries are left alone. Returns `state` itself when there are none (common case).
+ */
+export function withoutScheduledUnits(state: EngineState): EngineState {
+  const scheduled = new Set<string>();
+  for (const u of state.units.values()) if (u.requirements.schedule) scheduled.add(u.name);
+  if (scheduled.size === 0) return state;
+  const units = new Map([...state.units].filter(([name]) => !scheduled.has(name)));
+  const schedule = new Map<string, ReadonlyMap<string, ScheduleRecord>>();
+  for (const [machineID, entries] of state.schedule) {
+    const kept = new Map([...entries].filter(([name]) => !scheduled.has(name)));
+    if (kept.size > 0) schedule.set(machineID, kept);
+  }
+  return { units, machines: state.machines, schedule };
+}
+
+/**
+ * Cluster cron: for the current schedule, which machines could run each unit now, least-loaded first
+ * (ties: lowest ID), with fleet's checks (MachineID, MachineMetadata, MachineOf, Conflicts, Replaces)
+ * against everything currently scheduled. Built once, asked for several units.
+ */
+export function machineFeasibility(state: EngineState): (unit: string) => string[] {
+  const sched = buildSchedUnits([...state.units.values()].sort((a, b) => byName(a.name, b.name)));
+  const cluster = new Cluster(state.machines.values(), sched);
+  for (const [machineID, entries] of state.schedule) {
+    const m = cluster.slot(machineID);
+    if (!m) continue;
+    for (const name of entries.keys()) {
+      const v = sched.get(name);
+      if (v && !m.units.has(name)) cluster.place(v, m);
+    }
+  }
+  return (unit) => {
+    const u = sched.get(unit);
+    if (!u) return [];
+    // The unit's own entries (an earlier run still there) do not stop another run on that machine.
+    return cluster.order.filter((m) => m.units.has(unit) || cluster.fit(u, m) === Fit.OK).map((m) => m.id);
+  };
+}
+
+function planPlacements(state: EngineState): ScheduleChange[] {
   const engineUnits = [...state.units.values()].sort((a, b) => byName(a.name, b.name));
   const sched = buildSchedUnits(engineUnits);
   const cluster = new Cluster(state.machines.values(), sched);

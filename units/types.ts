@@ -38,6 +38,20 @@ export interface Requirements {
   readonly replaces: readonly string[];
   /** Unknown [X-Fleet] keys, for a warning. */
   readonly unknownKeys: readonly string[];
+  /** Schedule= (cluster cron): the unit runs once per tick on one machine instead of staying placed. */
+  readonly schedule?: ScheduleSpec;
+}
+
+/** A scheduled unit's cron settings ([X-Fleet] Schedule*, last value of each key wins). */
+export interface ScheduleSpec {
+  /** node-cron expression, 5 or 6 fields (seconds first when 6). */
+  readonly expression: string;
+  /** IANA time zone the expression is read in; undefined = the engine's local zone. */
+  readonly timezone?: string;
+  /** Ticks that passed while there was no engine leader: run the latest one late, or only record them. */
+  readonly missed: 'run' | 'skip';
+  /** A tick while the previous run is still active: skip it (recorded), or start another run. */
+  readonly overlap: 'skip' | 'allow';
 }
 
 /** A machine as announced by its agent (plus metadata patched through the API). */

@@ -3,6 +3,7 @@
 
 import { globMatch } from './glob.js';
 import { goTrimSpace, parseUnitFile, UnitParseError } from './parse.js';
+import { SCHEDULE_KEYS, type ScheduleValues, scheduleSpecFrom, validateSchedule } from './schedule.js';
 import { serializeUnit } from './serialize.js';
 import { expandSpecifiers } from './specifiers.js';
 import type { Requirements, UnitOption } from './types.js';
@@ -22,7 +23,21 @@ export const KNOWN_XFLEET_KEYS: readonly string[] = [
   'X-Conflicts',
   'Global',
   'Replaces',
+  // fleet-ts extension: cluster cron (units/schedule.ts).
+  ...SCHEDULE_KEYS,
 ];
+
+/** Last raw value of each Schedule* key (not split: a cron expression contains spaces). */
+function scheduleValues(options: readonly UnitOption[]): ScheduleValues {
+  const out: ScheduleValues = {};
+  for (const opt of options) {
+    if (opt.section !== XFLEET_SECTION) continue;
+    if ((SCHEDULE_KEYS as readonly string[]).includes(opt.name)) {
+      out[opt.name as (typeof SCHEDULE_KEYS)[number]] = opt.value;
+    }
+  }
+  return out;
+}
 
 /**
  * fleet's parseMultivalueLine: a value that starts and ends with `"` is split on spaces outside
@@ -101,6 +116,7 @@ export function parseRequirements(options: readonly UnitOption[]): Requirements 
 
   const globals = get('Global');
   const last = globals[globals.length - 1];
+  const schedule = scheduleSpecFrom(scheduleValues(options));
 
   return {
     ...(machineID !== undefined ? { machineID } : {}),
@@ -110,6 +126,7 @@ export function parseRequirements(options: readonly UnitOption[]): Requirements 
     global: last !== undefined && isTruthy(last),
     replaces: get('Replaces'),
     unknownKeys: [...byKey.keys()].filter((k) => !KNOWN_XFLEET_KEYS.includes(k)),
+    ...(schedule ? { schedule } : {}),
   };
 }
 
@@ -138,6 +155,7 @@ export function resolveRequirements(req: Requirements, unitName: string): Requir
     global: req.global,
     replaces: req.replaces.map(x),
     unknownKeys: req.unknownKeys,
+    ...(req.schedule ? { schedule: req.schedule } : {}),
   };
 }
 
@@ -202,7 +220,7 @@ export function validateOptions(options: readonly UnitOption[]): string | null {
       }
     }
   }
-  return null;
+  return validateSchedule(scheduleValues(options), req.global);
 }
 
 function findChangedOption(original: readonly UnitOption[], reread: readonly UnitOption[]): string | null {

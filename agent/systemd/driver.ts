@@ -17,6 +17,25 @@ export interface SystemdDriver {
   resetFailed(name: string): Promise<void>;
   /** LoadState/ActiveState/SubState for the names (unknown: not-found/inactive/dead). One systemctl call for all. */
   unitStates(names: readonly string[]): Promise<Map<string, SystemdState>>;
+  /**
+   * Cluster cron: how the unit's last run went (`systemctl show -p ActiveState,Result,ExecMainStatus,
+   * ExecMainStartTimestamp,ExecMainExitTimestamp`). Optional: without it the agent infers the result
+   * from the active state alone.
+   */
+  runStatus?(name: string): Promise<RunStatus>;
+}
+
+/** The outcome of a unit's most recent run, as systemd reports it. */
+export interface RunStatus {
+  /** ActiveState: active/activating/deactivating mean the run is still going. */
+  readonly active: string;
+  /** Result: success, exit-code, signal, timeout, core-dump, ... */
+  readonly result: string;
+  /** ExecMainStatus (exit code or signal number); null when systemd has none. */
+  readonly execMainStatus: number | null;
+  /** ExecMainStartTimestamp / ExecMainExitTimestamp as epoch ms; null when not set. */
+  readonly startedAt: number | null;
+  readonly exitedAt: number | null;
 }
 
 /** What systemd reports for a unit it does not know. */

@@ -3,7 +3,13 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SystemdState } from '../../units/types.js';
-import { type SystemdDriver, UNKNOWN_UNIT_STATE } from './driver.js';
+import { type RunStatus, type SystemdDriver, UNKNOWN_UNIT_STATE } from './driver.js';
+
+/** A unit that behaves like a oneshot: activating for `durationMs`, then exits with `exitStatus`. */
+export interface FakeOneshot {
+  readonly durationMs: number;
+  readonly exitStatus?: number;
+}
 
 export type FakeSystemdCall =
   | { readonly op: 'daemonReload' }
@@ -23,6 +29,9 @@ export class InMemorySystemd implements SystemdDriver {
   private readonly failures = new Map<string, FakeFailure>();
   private readonly record: boolean;
   private readonly systemdDir: string | undefined;
+  private readonly oneshots = new Map<string, FakeOneshot>();
+  private readonly runs = new Map<string, RunStatus>();
+  private readonly runTimers = new Map<string, NodeJS.Timeout>();
 
   /**
    * record=false: calls are not recorded (benchmark mode). systemdDir: a unit whose file exists there
@@ -40,6 +49,59 @@ export class InMemorySystemd implements SystemdDriver {
 
   forgetUnit(name: string): void {
     this.known.delete(name);
+  }
+
+  /** Makes `name` run like a oneshot on every start (see FakeOneshot). */
+  oneshot(name: string, behaviour: FakeOneshot): void {
+    this.oneshots.set(name, behaviour);
+  }
+
+  /** Starts of oneshot runs so far, per unit (for "ran exactly once per tick" assertions). */
+  readonly oneshotStarts = new Map<string, number>();
+
+  async runStatus(name: string): Promise<RunStatus> {
+    const run = this.runs.get(name);
+    if (run) return { ...run, active: this.active.get(name)?.active ?? 'inactive' };
+    return {
+      active: this.active.get(name)?.active ?? 'inactive',
+      result: 'success',
+      execMainStatus: null,
+      startedAt: null,
+      exitedAt: null,
+    };
+  }
+
+  private startOneshot(name: string, b: FakeOneshot): void {
+    const startedAt = Date.now();
+    this.oneshotStarts.set(name, (this.oneshotStarts.get(name) ?? 0) + 1);
+    this.active.set(name, { load: 'loaded', active: 'activating', sub: 'start' });
+    this.runs.set(name, {
+      active: 'activating',
+      result: 'success',
+      execMainStatus: null,
+      startedAt,
+      exitedAt: null,
+    });
+    clearTimeout(this.runTimers.get(name));
+    const timer = setTimeout(() => {
+      this.runTimers.delete(name);
+      const code = b.exitStatus ?? 0;
+      this.active.set(
+        name,
+        code === 0
+          ? { load: 'loaded', active: 'inactive', sub: 'dead' }
+          : { load: 'loaded', active: 'failed', sub: 'failed' },
+      );
+      this.runs.set(name, {
+        active: code === 0 ? 'inactive' : 'failed',
+        result: code === 0 ? 'success' : 'exit-code',
+        execMainStatus: code,
+        startedAt,
+        exitedAt: Date.now(),
+      });
+    }, b.durationMs);
+    timer.unref();
+    this.runTimers.set(name, timer);
   }
 
   failUnit(name: string, how: FakeFailure = 'fails-on-start'): void {
@@ -78,6 +140,12 @@ export class InMemorySystemd implements SystemdDriver {
     this.log({ op: 'startUnit', name });
     const failure = this.failures.get(name);
     if (failure === 'start-throws') throw new Error(`Failed to start ${name}: simulated failure`);
+    const oneshot = this.oneshots.get(name);
+    if (oneshot) {
+      // systemd: starting a oneshot that is already activating joins the running job.
+      if (this.active.get(name)?.active !== 'activating') this.startOneshot(name, oneshot);
+      return;
+    }
     this.active.set(
       name,
       failure === 'fails-on-start'
@@ -88,6 +156,8 @@ export class InMemorySystemd implements SystemdDriver {
 
   async stopUnit(name: string): Promise<void> {
     this.log({ op: 'stopUnit', name });
+    clearTimeout(this.runTimers.get(name));
+    this.runTimers.delete(name);
     if (this.active.get(name)?.active !== 'failed') this.active.delete(name);
   }
 

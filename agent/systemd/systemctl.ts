@@ -10,7 +10,7 @@
 import { execFile, spawn } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import type { SystemdState } from '../../units/types.js';
-import { type SystemdDriver, UNKNOWN_UNIT_STATE } from './driver.js';
+import { type RunStatus, type SystemdDriver, UNKNOWN_UNIT_STATE } from './driver.js';
 
 export interface SystemctlOptions {
   /** fleet's `systemd_user`: talk to the user's systemd instance (`--user`). */
@@ -121,6 +121,31 @@ export function parseShowOutput(text: string, names: readonly string[]): Map<str
   return out;
 }
 
+/**
+ * Parses `systemctl show --timestamp=unix -p ActiveState,Result,ExecMainStatus,ExecMainStartTimestamp,
+ * ExecMainExitTimestamp UNIT` (timestamps as `@<seconds>`, empty when unset).
+ */
+export function parseRunStatus(text: string): RunStatus {
+  const props = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) props.set(line.slice(0, eq), line.slice(eq + 1).trim());
+  }
+  const stamp = (v: string | undefined): number | null => {
+    const m = /^@(\d+)$/.exec(v ?? '');
+    const secs = m ? Number(m[1]) : 0;
+    return secs > 0 ? secs * 1000 : null;
+  };
+  const status = props.get('ExecMainStatus');
+  return {
+    active: props.get('ActiveState') || 'inactive',
+    result: props.get('Result') || 'success',
+    execMainStatus: status !== undefined && /^\d+$/.test(status) ? Number(status) : null,
+    startedAt: stamp(props.get('ExecMainStartTimestamp')),
+    exitedAt: stamp(props.get('ExecMainExitTimestamp')),
+  };
+}
+
 /** Argv of `journalctl` for fleetctl's `journal` command (without the command prefix). */
 export function journalArgs(unit: string, opts: JournalOptions = {}, user = false): string[] {
   const args = [...(user ? ['--user'] : []), '--unit', unit, '--no-pager', '-n', String(opts.lines ?? 10)];
@@ -188,6 +213,19 @@ export class SystemctlDriver implements SystemdDriver {
       for (const [k, v] of parseShowOutput(r.stdout, batch)) out.set(k, v);
     }
     return out;
+  }
+
+  async runStatus(name: string): Promise<RunStatus> {
+    checkUnitName(name);
+    const r = await this.systemctlOk([
+      'show',
+      '--timestamp=unix',
+      '-p',
+      'ActiveState,Result,ExecMainStatus,ExecMainStartTimestamp,ExecMainExitTimestamp',
+      '--',
+      name,
+    ]);
+    return parseRunStatus(r.stdout);
   }
 
   /**

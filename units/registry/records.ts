@@ -92,7 +92,14 @@ export function decodeSchedule(key: string, text: string): ScheduleRecord {
   }
   const global = o.global;
   if (global !== undefined && typeof global !== 'boolean') throw new RecordDecodeError(key, 'bad global');
-  return { hash: hash(key, o), desiredState, ...(global ? { global: true } : {}) };
+  const run = o.run;
+  if (run !== undefined && typeof run !== 'string') throw new RecordDecodeError(key, 'bad run');
+  return {
+    hash: hash(key, o),
+    desiredState,
+    ...(global ? { global: true } : {}),
+    ...(run !== undefined ? { run } : {}),
+  };
 }
 
 export function encodeSchedule(rec: ScheduleRecord): string {

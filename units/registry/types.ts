@@ -48,6 +48,11 @@ export interface ScheduleRecord {
   readonly hash: string;
   readonly desiredState: 'loaded' | 'launched';
   readonly global?: boolean;
+  /**
+   * Cluster cron: this entry is one run of a scheduled unit, for the tick with this ISO time. The agent
+   * starts the unit once per distinct run and reports to `runs/<unit>/<run>` (units/registry/runs.ts).
+   */
+  readonly run?: string;
 }
 
 /** A unit together with where it is scheduled (non-global units: at most one machine). */
@@ -91,14 +96,24 @@ export interface RegistryReader {
   listUnitStates(): Promise<UnitStateReport[]>;
 }
 
+export interface CreateUnitOptions {
+  readonly replace?: boolean;
+  /** Compare-and-swap for `replace`: the hash the caller saw (see UnitWriter.createUnit). */
+  readonly expectHash?: string;
+}
+
 /** Write side for users (CLI, API, watched directory). */
 export interface UnitWriter {
   /**
    * Store the contents under unit/<hash> (if absent) and create job/<name>.
    * Returns false (and changes nothing) when the unit already exists, unless `replace` is set,
    * in which case the unit's hash is replaced atomically (desired state as given).
+   * With `replace` and `expectHash`, the write happens only if the stored job still exists with hash
+   * `expectHash` (checked in the same transaction as the write); otherwise it returns false and
+   * changes nothing. Of several writers replacing the same version concurrently, exactly one writes.
+   * `expectHash` without `replace` adds nothing: creating is already create-only.
    */
-  createUnit(spec: UnitSpec, opts?: { replace?: boolean }): Promise<boolean>;
+  createUnit(spec: UnitSpec, opts?: CreateUnitOptions): Promise<boolean>;
   /** Throws UnitNotFoundError for an unknown unit. */
   setDesiredState(name: string, state: DesiredState): Promise<void>;
   /** Returns false when the unit did not exist. */

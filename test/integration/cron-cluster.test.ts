@@ -1,0 +1,317 @@
+// Cluster cron against a real etcd: real engines (leader election + planner + cron) in-process and
+// simulated machines (real agents over the in-memory systemd, oneshot runs that take a set time).
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Etcd3, Namespace } from 'etcd3';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type Agent, startAgent } from '../../agent/agent.js';
+import { InMemorySystemd } from '../../agent/systemd/fake.js';
+import { UnitFileStore } from '../../agent/unit-files.js';
+import { type Cron, startCron } from '../../engine/cron/cron.js';
+import { type Engine, startEngine } from '../../engine/engine.js';
+import { createLeaderElection, type LeaderElection } from '../../engine/leader.js';
+import { EtcdAgentStore } from '../../units/registry/agent-store.js';
+import { createEtcdClient } from '../../units/registry/client.js';
+import { createEngineStore } from '../../units/registry/engine-store.js';
+import { etcdRegistryOn } from '../../units/registry/etcd-registry.js';
+import { createRunReporter, listRuns, type RunRecord } from '../../units/registry/runs.js';
+import { quietLog, serviceText, sleep, unitSpec, waitFor } from '../support/campaign-fixtures.js';
+import { type EtcdServer, startEtcd } from '../support/etcd.js';
+
+let etcd: EtcdServer;
+const clients: Etcd3[] = [];
+let cleanups: (() => Promise<void>)[] = [];
+let prefixN = 0;
+
+beforeAll(async () => {
+  etcd = await startEtcd();
+}, 30_000);
+
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await etcd?.stop();
+});
+
+afterEach(async () => {
+  for (const f of cleanups.reverse()) await f().catch(() => undefined);
+  cleanups = [];
+});
+
+function freshNs(): Namespace {
+  const prefix = `/cron-test-${process.pid}-${prefixN++}/`;
+  const client = createEtcdClient({ endpoints: [etcd.endpoint], keyPrefix: prefix, requestTimeoutMs: 2000 });
+  clients.push(client);
+  return client.namespace(prefix);
+}
+
+interface Machine {
+  readonly id: string;
+  readonly driver: InMemorySystemd;
+  readonly agent: Agent;
+}
+
+async function startMachine(
+  ns: Namespace,
+  id: string,
+  metadata: Record<string, string> = {},
+): Promise<Machine> {
+  const root = await mkdtemp(join(tmpdir(), 'fleet-ts-cron-'));
+  const driver = new InMemorySystemd({ systemdDir: join(root, 'system') });
+  const log = quietLog('agent');
+  const agent = startAgent({
+    machineID: id,
+    publicIP: '127.0.0.1',
+    metadata,
+    store: new EtcdAgentStore({ etcd: ns, machineID: id, ttlMs: 5000, log }),
+    driver,
+    files: new UnitFileStore({ unitsDir: join(root, 'units'), systemdDir: join(root, 'system') }),
+    ttlMs: 5000,
+    log,
+    pollIntervalMs: 100,
+    debounceMs: 5,
+    runs: createRunReporter(ns),
+  });
+  await agent.ready;
+  cleanups.push(async () => {
+    await agent.stop({ purge: false });
+    await rm(root, { recursive: true, force: true });
+  });
+  return { id, driver, agent };
+}
+
+interface EngineNode {
+  readonly leader: LeaderElection;
+  readonly engine: Engine;
+  readonly cron: Cron;
+  stop(): Promise<void>;
+}
+
+function startEngineNode(ns: Namespace, machineID: string): EngineNode {
+  const log = quietLog('engine');
+  const leader = createLeaderElection({ ns, machineID, ttlSeconds: 2, retryIntervalMs: 200, log });
+  const engine = startEngine({
+    store: createEngineStore(ns, log),
+    leader,
+    log,
+    reconcileIntervalMs: 500,
+    machineID,
+  });
+  const cron = startCron({ ns, leader, log, pollIntervalMs: 100, graceMs: 1000 });
+  leader.start();
+  let stopped = false;
+  const node = {
+    leader,
+    engine,
+    cron,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await cron.stop();
+      await engine.stop();
+      await leader.stop();
+    },
+  };
+  cleanups.push(() => node.stop());
+  return node;
+}
+
+const oneshotText = (xfleet: string[]): string => serviceText(xfleet, 'Type=oneshot\nExecStart=/bin/true');
+
+/** Oldest first. */
+async function runs(ns: Namespace, unit: string): Promise<RunRecord[]> {
+  return (await listRuns(ns, unit)).reverse();
+}
+
+const totalStarts = (machines: readonly Machine[], unit: string): number =>
+  machines.reduce((n, m) => n + (m.driver.oneshotStarts.get(unit) ?? 0), 0);
+
+/** Consecutive ticks of a `*\/step` seconds schedule: each exactly step s after the previous one. */
+function expectConsecutive(records: readonly RunRecord[], stepMs: number): void {
+  for (let i = 1; i < records.length; i++) {
+    expect(Date.parse(records[i]!.tick) - Date.parse(records[i - 1]!.tick)).toBe(stepMs);
+  }
+}
+
+describe('cluster cron', () => {
+  it('runs a scheduled oneshot once per tick on one machine and records the result', async () => {
+    const ns = freshNs();
+    const machines = [await startMachine(ns, 'm1'), await startMachine(ns, 'm2')];
+    for (const m of machines) m.driver.oneshot('job.service', { durationMs: 200 });
+    startEngineNode(ns, 'm1');
+    await etcdRegistryOn(ns).createUnit(unitSpec('job.service', oneshotText(['Schedule=*/2 * * * * *'])));
+
+    const done = await waitFor(
+      'four finished runs',
+      async () => {
+        const r = (await runs(ns, 'job.service')).filter((x) => x.status === 'succeeded');
+        return r.length >= 4 ? r : null;
+      },
+      20_000,
+    );
+    const all = await runs(ns, 'job.service');
+    // Every tick is recorded once, two seconds apart, and nothing was skipped or missed.
+    expectConsecutive(all, 2000);
+    expect(all.every((r) => ['scheduled', 'running', 'succeeded'].includes(r.status))).toBe(true);
+    for (const r of done) {
+      expect(r.machineID === 'm1' || r.machineID === 'm2').toBe(true);
+      expect(r.exitStatus).toBe(0);
+      expect(r.result).toBe('success');
+      expect(Date.parse(r.startedAt!)).toBeGreaterThanOrEqual(Date.parse(r.tick) - 1000);
+      expect(Date.parse(r.endedAt!)).toBeGreaterThanOrEqual(Date.parse(r.startedAt!));
+    }
+    // Exactly one start per run that got placed.
+    const placed = (await runs(ns, 'job.service')).filter((r) => r.machineID !== undefined);
+    await waitFor('starts to match runs', async () => {
+      const p = (await runs(ns, 'job.service')).filter((r) => r.machineID !== undefined);
+      return totalStarts(machines, 'job.service') === p.length || null;
+    });
+    expect(placed.length).toBeGreaterThanOrEqual(4);
+  }, 40_000);
+
+  it('honours MachineMetadata and reports a failing run with its exit status', async () => {
+    const ns = freshNs();
+    const machines = [
+      await startMachine(ns, 'a1', { role: 'web' }),
+      await startMachine(ns, 'b1', { role: 'db' }),
+    ];
+    for (const m of machines) m.driver.oneshot('backup.service', { durationMs: 100, exitStatus: 3 });
+    startEngineNode(ns, 'a1');
+    await etcdRegistryOn(ns).createUnit(
+      unitSpec('backup.service', oneshotText(['Schedule=* * * * * *', 'MachineMetadata=role=db'])),
+    );
+    const finished = await waitFor(
+      'three finished runs',
+      async () => {
+        const r = (await runs(ns, 'backup.service')).filter((x) => x.status === 'failed');
+        return r.length >= 3 ? r : null;
+      },
+      20_000,
+    );
+    for (const r of finished) {
+      expect(r.machineID).toBe('b1');
+      expect(r.exitStatus).toBe(3);
+      expect(r.result).toBe('exit-code');
+    }
+    expect(machines[0]!.driver.oneshotStarts.get('backup.service') ?? 0).toBe(0);
+  }, 40_000);
+
+  it('skips (and records) ticks while the previous run is active; ScheduleOverlap=allow runs them elsewhere', async () => {
+    const ns = freshNs();
+    const machines = [await startMachine(ns, 'o1'), await startMachine(ns, 'o2')];
+    for (const m of machines) {
+      m.driver.oneshot('slow.service', { durationMs: 2500 });
+      m.driver.oneshot('par.service', { durationMs: 1500 });
+    }
+    startEngineNode(ns, 'o1');
+    const reg = etcdRegistryOn(ns);
+    await reg.createUnit(unitSpec('slow.service', oneshotText(['Schedule=* * * * * *'])));
+    await reg.createUnit(
+      unitSpec('par.service', oneshotText(['Schedule=* * * * * *', 'ScheduleOverlap=allow'])),
+    );
+
+    const slow = await waitFor(
+      'a skipped overlap and two finished runs',
+      async () => {
+        const r = await runs(ns, 'slow.service');
+        const ok = r.filter((x) => x.status === 'succeeded').length >= 2;
+        return ok && r.some((x) => x.status === 'skipped') ? r : null;
+      },
+      25_000,
+    );
+    for (const r of slow.filter((x) => x.status === 'skipped')) expect(r.reason).toMatch(/^overlap: run /);
+    // Never two slow runs at once: each run starts after the previous one ended.
+    const ran = slow.filter((x) => x.status === 'succeeded');
+    for (let i = 1; i < ran.length; i++) {
+      expect(Date.parse(ran[i]!.startedAt!)).toBeGreaterThanOrEqual(Date.parse(ran[i - 1]!.endedAt!) - 1000);
+    }
+    expectConsecutive(slow, 1000);
+
+    const par = await runs(ns, 'par.service');
+    const parRan = par.filter((x) => x.machineID !== undefined);
+    // 1.5 s runs every second on two machines: consecutive runs alternate machines.
+    expect(parRan.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(parRan.map((r) => r.machineID))).toEqual(new Set(['o1', 'o2']));
+    expect(par.filter((x) => x.status === 'skipped' && !/every machine/.test(x.reason ?? ''))).toEqual([]);
+  }, 45_000);
+
+  it('records ticks missed without a leader; ScheduleMissed=run runs the newest one late', async () => {
+    const ns = freshNs();
+    const machines = [await startMachine(ns, 'x1')];
+    machines[0]!.driver.oneshot('skip.service', { durationMs: 100 });
+    machines[0]!.driver.oneshot('late.service', { durationMs: 100 });
+    const first = startEngineNode(ns, 'x1');
+    const reg = etcdRegistryOn(ns);
+    await reg.createUnit(unitSpec('skip.service', oneshotText(['Schedule=* * * * * *'])));
+    await reg.createUnit(
+      unitSpec('late.service', oneshotText(['Schedule=*/2 * * * * *', 'ScheduleMissed=run'])),
+    );
+    await waitFor('first runs', async () => (await runs(ns, 'late.service')).length >= 1 || null, 15_000);
+    await first.stop();
+    await sleep(5000); // no leader: ticks pass undecided
+    startEngineNode(ns, 'x1');
+    const skip = await waitFor(
+      'missed ticks recorded',
+      async () => {
+        const r = await runs(ns, 'skip.service');
+        return r.filter((x) => x.status === 'missed').length >= 3 &&
+          r.some(
+            (x) =>
+              x.status === 'succeeded' &&
+              Date.parse(x.tick) > Date.parse(r.find((y) => y.status === 'missed')!.tick),
+          )
+          ? r
+          : null;
+      },
+      20_000,
+    );
+    expectConsecutive(skip, 1000); // every tick accounted for, none twice
+    const late = await waitFor(
+      'a late run',
+      async () => {
+        const r = await runs(ns, 'late.service');
+        return r.some((x) => x.late === true && x.status === 'succeeded') ? r : null;
+      },
+      20_000,
+    );
+    expectConsecutive(late, 2000);
+    // Only the newest missed tick runs late; older ones are recorded missed.
+    const lateRuns = late.filter((x) => x.late === true);
+    expect(lateRuns).toHaveLength(1);
+    const gap = late.filter((x) => x.status === 'missed');
+    for (const g of gap) expect(Date.parse(g.tick)).toBeLessThan(Date.parse(lateRuns[0]!.tick));
+  }, 60_000);
+
+  it('never runs a tick twice when the leader dies mid-schedule', async () => {
+    const ns = freshNs();
+    const machines = [
+      await startMachine(ns, 'f1'),
+      await startMachine(ns, 'f2'),
+      await startMachine(ns, 'f3'),
+    ];
+    for (const m of machines) m.driver.oneshot('tick.service', { durationMs: 100 });
+    const a = startEngineNode(ns, 'f1');
+    const b = startEngineNode(ns, 'f2');
+    await etcdRegistryOn(ns).createUnit(
+      unitSpec('tick.service', oneshotText(['Schedule=* * * * * *', 'ScheduleMissed=run'])),
+    );
+    await waitFor('three runs', async () => (await runs(ns, 'tick.service')).length >= 3 || null, 15_000);
+    // Kill whichever leads; the other takes over.
+    const leaderNode = a.leader.isLeader() ? a : b;
+    const other = leaderNode === a ? b : a;
+    await leaderNode.stop();
+    await waitFor('the other engine leads', async () => other.leader.isLeader() || null, 15_000);
+    const before = (await runs(ns, 'tick.service')).length;
+    await waitFor(
+      'runs continue',
+      async () => (await runs(ns, 'tick.service')).length >= before + 3 || null,
+      15_000,
+    );
+    const all = await runs(ns, 'tick.service');
+    expectConsecutive(all, 1000);
+    await waitFor('starts match runs', async () => {
+      const placed = (await runs(ns, 'tick.service')).filter((r) => r.machineID !== undefined).length;
+      return totalStarts(machines, 'tick.service') === placed || null;
+    });
+  }, 60_000);
+});

@@ -1,0 +1,147 @@
+// Cluster cron run records: `runs/<unit>/<tick ISO>` (relative to the key prefix).
+//
+// One key per tick of a scheduled unit. The engine leader creates it with a create-if-absent
+// transaction guarded by the leader key, so a tick is decided exactly once across leader failovers;
+// the machine that runs it then updates it (running, then succeeded/failed). ISO times of the same
+// format sort like the times themselves, so the newest runs are the last keys of the prefix.
+
+import type { Namespace } from 'etcd3';
+import { RecordDecodeError } from './records.js';
+
+export const RUNS_PREFIX = 'runs/';
+export const unitRunsPrefix = (unit: string): string => `${RUNS_PREFIX}${unit}/`;
+export const runKey = (unit: string, tick: string): string => `${unitRunsPrefix(unit)}${tick}`;
+
+/**
+ * scheduled: placed on a machine, not started yet; running; succeeded/failed: finished (failed also
+ * covers a lost machine); missed: no leader at tick time (ScheduleMissed=skip); skipped: decided not
+ * to run (overlap, no machine able to run it).
+ */
+export type RunStatus = 'scheduled' | 'running' | 'succeeded' | 'failed' | 'missed' | 'skipped';
+const STATUSES: readonly RunStatus[] = ['scheduled', 'running', 'succeeded', 'failed', 'missed', 'skipped'];
+
+export interface RunRecord {
+  readonly unit: string;
+  /** ISO time of the tick (also the key's last segment). */
+  readonly tick: string;
+  readonly status: RunStatus;
+  readonly machineID?: string;
+  /** Run after its tick, because the tick passed while there was no leader (ScheduleMissed=run). */
+  readonly late?: boolean;
+  /** Why it was skipped/failed, in words. */
+  readonly reason?: string;
+  readonly startedAt?: string;
+  readonly endedAt?: string;
+  /** systemd's Result (success, exit-code, signal, timeout, ...). */
+  readonly result?: string;
+  /** systemd's ExecMainStatus. */
+  readonly exitStatus?: number;
+}
+
+export const isActiveRun = (r: Pick<RunRecord, 'status'>): boolean =>
+  r.status === 'scheduled' || r.status === 'running';
+
+export const isFinishedRun = (r: Pick<RunRecord, 'status'>): boolean =>
+  r.status === 'succeeded' || r.status === 'failed';
+
+export function encodeRun(r: RunRecord): string {
+  return JSON.stringify(r);
+}
+
+export function decodeRun(key: string, text: string): RunRecord {
+  let o: unknown;
+  try {
+    o = JSON.parse(text);
+  } catch {
+    throw new RecordDecodeError(key, 'not JSON');
+  }
+  if (typeof o !== 'object' || o === null || Array.isArray(o))
+    throw new RecordDecodeError(key, 'not an object');
+  const r = o as Record<string, unknown>;
+  if (typeof r.unit !== 'string' || typeof r.tick !== 'string')
+    throw new RecordDecodeError(key, 'bad unit/tick');
+  if (!STATUSES.includes(r.status as RunStatus)) throw new RecordDecodeError(key, 'bad status');
+  const optStr = (f: string): string | undefined => (typeof r[f] === 'string' ? (r[f] as string) : undefined);
+  const machineID = optStr('machineID');
+  const reason = optStr('reason');
+  const startedAt = optStr('startedAt');
+  const endedAt = optStr('endedAt');
+  const result = optStr('result');
+  return {
+    unit: r.unit,
+    tick: r.tick,
+    status: r.status as RunStatus,
+    ...(machineID !== undefined ? { machineID } : {}),
+    ...(r.late === true ? { late: true } : {}),
+    ...(reason !== undefined ? { reason } : {}),
+    ...(startedAt !== undefined ? { startedAt } : {}),
+    ...(endedAt !== undefined ? { endedAt } : {}),
+    ...(result !== undefined ? { result } : {}),
+    ...(typeof r.exitStatus === 'number' ? { exitStatus: r.exitStatus } : {}),
+  };
+}
+
+/** Runs of a unit, newest first, at most `limit` (all when undefined). Malformed records are skipped. */
+export async function listRuns(ns: Namespace, unit: string, limit?: number): Promise<RunRecord[]> {
+  let q = ns.getAll().prefix(unitRunsPrefix(unit)).sort('Key', 'Descend');
+  if (limit !== undefined) q = q.limit(limit);
+  const kvs = await q.strings();
+  const out: RunRecord[] = [];
+  for (const [key, text] of Object.entries(kvs)) {
+    try {
+      out.push(decodeRun(key, text));
+    } catch {
+      // A hand-edited or foreign record must not hide the others.
+    }
+  }
+  return out.sort((a, b) => (a.tick < b.tick ? 1 : a.tick > b.tick ? -1 : 0));
+}
+
+/** What the agent tells the cluster about a run it executes. */
+export interface RunReporter {
+  /** The run record, null when absent or malformed. */
+  read(unit: string, tick: string): Promise<RunRecord | null>;
+  /**
+   * Merges `update` into `runs/<unit>/<tick>` if that record exists and names this machine (a record
+   * of another machine, or one already deleted, is left alone). Returns whether it was written.
+   */
+  report(unit: string, tick: string, machineID: string, update: Partial<RunRecord>): Promise<boolean>;
+}
+
+export function createRunReporter(ns: Namespace): RunReporter {
+  return {
+    async read(unit, tick) {
+      const key = runKey(unit, tick);
+      const text = await ns.get(key).string();
+      if (text === null) return null;
+      try {
+        return decodeRun(key, text);
+      } catch {
+        return null;
+      }
+    },
+    async report(unit, tick, machineID, update) {
+      const key = runKey(unit, tick);
+      // Read-modify-write with a compare on the revision: a concurrent engine write is never lost.
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const res = await ns.get(key).exec();
+        const kv = res.kvs[0];
+        if (!kv) return false;
+        let current: RunRecord;
+        try {
+          current = decodeRun(key, kv.value.toString());
+        } catch {
+          return false;
+        }
+        if (current.machineID !== machineID) return false;
+        const next: RunRecord = { ...current, ...update, unit, tick, machineID };
+        const txn = await ns
+          .if(key, 'Mod', '==', kv.mod_revision)
+          .then(ns.put(key).value(encodeRun(next)))
+          .commit();
+        if (txn.succeeded) return true;
+      }
+      return false;
+    },
+  };
+}
