@@ -37,7 +37,13 @@ import {
   type JobRecord,
   type StateRecord,
 } from './records.js';
-import type { EtcdConnectionOptions, Registry, ScheduleRecord, UnitWithTarget } from './types.js';
+import type {
+  CreateUnitOptions,
+  EtcdConnectionOptions,
+  Registry,
+  ScheduleRecord,
+  UnitWithTarget,
+} from './types.js';
 import { UnitNotFoundError } from './types.js';
 
 export interface EtcdRegistry extends Registry {
@@ -173,7 +179,7 @@ export function etcdRegistryOn(ns: Namespace, close: () => void = () => {}): Etc
     return out.sort((a, b) => cmp(a.unit, b.unit) || cmp(a.machineID, b.machineID));
   };
 
-  const createUnit = async (spec: UnitSpec, opts: { replace?: boolean } = {}): Promise<boolean> => {
+  const createUnit = async (spec: UnitSpec, opts: CreateUnitOptions = {}): Promise<boolean> => {
     assertUnitName(spec.name);
     const text = serializeUnit(spec.options);
     const hash = unitHash(spec.options);
@@ -188,20 +194,36 @@ export function etcdRegistryOn(ns: Namespace, close: () => void = () => {}): Etc
     };
     // Contents are content-addressed: rewriting an existing unit/<hash> stores identical bytes, so the
     // contents are always written with the job (never trusting a cache that the key still exists).
-    const writes = [
+    const writes = () => [
       ns.put(unitContentKey(hash)).value(text),
       ns.put(jobKey(spec.name)).value(encodeJob(job)),
     ];
-    if (opts.replace) {
+    if (opts.replace && opts.expectHash !== undefined) {
+      // The hash sits inside the JSON job record, which etcd cannot compare: read the record, check its
+      // hash, and write only if the record is still that revision. A changed revision with the same
+      // hash (e.g. a desired-state change) is retried; a changed hash means another writer won.
+      for (let attempt = 0; ; attempt++) {
+        const kv = await getKv(ns, jobKey(spec.name));
+        if (!kv || decodeJob(jobKey(spec.name), kv.value.toString()).hash !== opts.expectHash) return false;
+        const res = await ns
+          .if(jobKey(spec.name), 'Mod', '==', kv.mod_revision)
+          .then(...writes())
+          .commit();
+        if (res.succeeded) break;
+        if (attempt + 1 >= CAS_ATTEMPTS) {
+          throw new Error(`unit ${spec.name}: not replaced, the unit kept changing concurrently`);
+        }
+      }
+    } else if (opts.replace) {
       // Compare that always holds: the transaction is only there to make both puts atomic.
       await ns
         .if(jobKey(spec.name), 'Version', '>', -1)
-        .then(...writes)
+        .then(...writes())
         .commit();
     } else {
       const res = await ns
         .if(jobKey(spec.name), 'Create', '==', 0)
-        .then(...writes)
+        .then(...writes())
         .commit();
       if (!res.succeeded) return false;
     }
