@@ -13,12 +13,14 @@ import { type Agent, startAgent } from '../agent/agent.js';
 import { firstNonLoopbackIPv4, MACHINE_ID_FILE, parseMachineID } from '../agent/host.js';
 import { SystemctlDriver } from '../agent/systemd/systemctl.js';
 import { UnitFileStore } from '../agent/unit-files.js';
+import { type Cron, startCron } from '../engine/cron/cron.js';
 import { type Engine, startEngine } from '../engine/engine.js';
 import { createLeaderElection, type LeaderElection } from '../engine/leader.js';
 import { createLogger, type Logger } from '../units/log.js';
 import { EtcdAgentStore } from '../units/registry/agent-store.js';
 import { createEtcdClient } from '../units/registry/client.js';
 import { createEngineStore } from '../units/registry/engine-store.js';
+import { createRunReporter } from '../units/registry/runs.js';
 import {
   ConfigError,
   etcdOptionsFromConfig,
@@ -76,6 +78,7 @@ function startComponents(config: FleetdConfig, machineID: string, version: strin
     log: agentLog,
     version,
     disableEngine: config.disableEngine,
+    runs: createRunReporter(ns),
   });
   agent.ready.catch((err) =>
     agentLog.error({ machine: machineID, err: message(err) }, 'agent failed to start'),
@@ -83,6 +86,7 @@ function startComponents(config: FleetdConfig, machineID: string, version: strin
 
   let leader: LeaderElection | undefined;
   let engine: Engine | undefined;
+  let cron: Cron | undefined;
   if (!config.disableEngine) {
     // fleet: engine lease TTL = 5 × engine_reconcile_interval.
     leader = createLeaderElection({
@@ -98,6 +102,8 @@ function startComponents(config: FleetdConfig, machineID: string, version: strin
       reconcileIntervalMs: config.engineReconcileIntervalMs,
       machineID,
     });
+    // Cluster cron: fires scheduled units ([X-Fleet] Schedule=) while this machine leads.
+    cron = startCron({ ns, leader, log: engineLog });
     leader.start();
   }
   const unitWatch = startFleetdUnitWatch(config, ns, createLogger('unit-watch', logOpts));
@@ -105,6 +111,7 @@ function startComponents(config: FleetdConfig, machineID: string, version: strin
 
   return {
     async stop(purge) {
+      await cron?.stop().catch((err) => engineLog.warn({ err: message(err) }, 'cron stop failed'));
       await unitWatch?.stop();
       await engine?.stop().catch((err) => engineLog.warn({ err: message(err) }, 'engine stop failed'));
       await leader

@@ -102,12 +102,6 @@ export interface CreateUnitOptions {
   readonly expectHash?: string;
 }
 
-export interface CreateUnitOptions {
-  readonly replace?: boolean;
-  /** Compare-and-swap for `replace`: the hash the caller saw (see UnitWriter.createUnit). */
-  readonly expectHash?: string;
-}
-
 /** Write side for users (CLI, API, watched directory). */
 export interface UnitWriter {
   /**
