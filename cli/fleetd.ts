@@ -20,7 +20,9 @@ import { createLogger, type Logger } from '../units/log.js';
 import { EtcdAgentStore } from '../units/registry/agent-store.js';
 import { createEtcdClient } from '../units/registry/client.js';
 import { createEngineStore } from '../units/registry/engine-store.js';
+import { openEtcdRegistry } from '../units/registry/etcd-registry.js';
 import { createRunReporter } from '../units/registry/runs.js';
+import { startApiServer } from './fleetd/api/listen.js';
 import {
   ConfigError,
   etcdOptionsFromConfig,
@@ -162,6 +164,15 @@ async function main(): Promise<void> {
   );
 
   let components = startComponents(config, machineID, version);
+  // The HTTP API (socket-activated fds, else api_socket; api_listen only with auth). Its sockets stay
+  // open across SIGHUP: only the registry behind them is swapped.
+  let apiRegistry = openEtcdRegistry(etcdOptionsFromConfig(config));
+  const api = await startApiServer(
+    config,
+    apiRegistry,
+    createLogger('api', process.env.FLEET_LOG_LEVEL ? {} : { level: logLevelFromConfig(config) ?? 'warn' }),
+    { version },
+  ).catch((err: unknown) => fail(`fleetd: cannot serve the API: ${message(err)}`));
   let busy: Promise<void> = Promise.resolve();
   let shuttingDown = false;
 
@@ -173,6 +184,8 @@ async function main(): Promise<void> {
     shuttingDown = true;
     log.warn({ signal }, 'shutting down: unloading units and leaving the cluster');
     busy = busy.then(async () => {
+      await api.close();
+      await apiRegistry.close();
       await components.stop(true);
       process.exit(0);
     });
@@ -191,6 +204,10 @@ async function main(): Promise<void> {
       await components.stop(false);
       config = next;
       components = startComponents(config, machineID, version);
+      const previous = apiRegistry;
+      apiRegistry = openEtcdRegistry(etcdOptionsFromConfig(config));
+      api.setRegistry(apiRegistry);
+      await previous.close();
     });
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));

@@ -68,6 +68,8 @@ describe('fleetd', () => {
         FLEET_ETCD_SERVERS: etcd.endpoint,
         FLEET_ETCD_KEY_PREFIX: PREFIX,
         FLEET_UNITS_DIRECTORY: join(dir, 'units'),
+        // fleetd serves the API on api_socket (default /var/run/fleet.sock): keep it in the temp dir.
+        FLEET_API_SOCKET: join(dir, 'fleet.sock'),
         FLEET_AGENT_TTL: '10s',
         FLEET_ENGINE_RECONCILE_INTERVAL: '1',
       },
