@@ -18,7 +18,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "install-deps: npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+# `npm install` with the committed lock file installs exactly the locked versions. Not `npm ci`: npm 11
+# leaves the other platforms' optional packages of @biomejs/biome out of the lock file (libc-tagged
+# optional dependencies), and `npm ci` then refuses the lock file as "out of sync".
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ] ||
+  [ package.json -nt node_modules/.package-lock.json ]; then
+  echo "install-deps: npm install (locked versions)"
+  npm install --no-audit --no-fund --loglevel=error
 fi
