@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest, type RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { UnitWithTarget } from '../../units/registry/types.js';
+import type { CreateUnitOptions, UnitWithTarget } from '../../units/registry/types.js';
 import { UnitNotFoundError } from '../../units/registry/types.js';
 import { unitHash } from '../../units/serialize.js';
 import { isDesiredState } from '../../units/states.js';
@@ -236,10 +236,15 @@ export async function openApiClient(g: GlobalOptions, deps: DriverDeps): Promise
           agentState: s.systemdActiveState === 'active' ? 'launched' : 'loaded',
         }),
       ),
-    createUnit: async (spec: UnitSpec, opts?: { replace?: boolean }) => {
+    createUnit: async (spec: UnitSpec, opts?: CreateUnitOptions) => {
       // Without replace an existing unit must stay untouched, but PUT would replace different
       // contents: look first (fleetctl did the same).
       if (!opts?.replace && (await getUnit(spec.name)) !== null) return false;
+      // fleet's API has no compare-and-swap: expectHash is checked by reading first, which narrows the
+      // window between two concurrent replacers but (unlike the etcd driver) does not close it.
+      if (opts?.replace && opts.expectHash !== undefined) {
+        if ((await getUnit(spec.name))?.hash !== opts.expectHash) return false;
+      }
       const r = await putUnit(spec.name, { desiredState: spec.desiredState, options: spec.options });
       if (r.status === 201 || r.status === 204) return true;
       if (r.status === 409 && !opts?.replace) return false;

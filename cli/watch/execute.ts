@@ -2,7 +2,8 @@
 // the unit is still this directory's and still differs: a second watcher of an identical directory
 // (another fleetd) that got there first turns our write into a no-op instead of a second write, and a
 // unit taken over meanwhile by fleetctl is left alone. New units use createUnit's create-only
-// transaction, so of two concurrent submits exactly one writes.
+// transaction and replaces its compare-and-swap on the hash read (expectHash), so of two concurrent
+// submits or replaces of the same version exactly one writes.
 import type { Logger } from '../../units/log.js';
 import type { Registry } from '../../units/registry/types.js';
 import type { SyncPlan, WatchAction } from './plan.js';
@@ -132,7 +133,9 @@ async function apply(registry: WatchRegistry, origin: string, action: WatchActio
       }
       return false;
     }
-    return registry.createUnit(action.spec, { replace: true });
+    // Only over the version just read: if another fleetd watching a copy of this directory replaced
+    // it in between, this write must not happen a second time (expectHash makes that atomic).
+    return registry.createUnit(action.spec, { replace: true, expectHash: current.hash });
   }
   if (!current || current.origin !== origin) return false;
   if (action.kind === 'set-state') {
