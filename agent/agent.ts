@@ -278,7 +278,10 @@ export function startAgent(opts: AgentOptions): Agent {
   const ready = (async () => {
     await announceUntilDone();
     store.onLeaseRenewed(() => {
-      lastPublished.clear(); // publish everything again under the new lease
+      // Publish everything again under the new lease. The new lease carried the store's last
+      // published states, which may be stale (units stopped by the fence, units moved away while
+      // cut off): keep the names so those that are no longer loaded get deleted, not forgotten.
+      for (const name of lastPublished.keys()) lastPublished.set(name, '');
       requestReconcile();
     });
     await serial('startup cleanup', removeDanglingLinks);
