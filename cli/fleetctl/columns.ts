@@ -40,6 +40,11 @@ function description(u: UnitWithTarget): string | undefined {
   return values[values.length - 1]?.value;
 }
 
+function scheduleOf(u: UnitWithTarget): string | undefined {
+  const values = u.options.filter((o) => o.section === 'X-Fleet' && o.name === 'Schedule');
+  return values[values.length - 1]?.value.trim() || undefined;
+}
+
 /** list-unit-files: one row per unit in the registry. */
 export function listUnitFilesColumns(machine: (id: string) => MachineRef): ColumnTable<UnitWithTarget> {
   const target: Column<UnitWithTarget> = {
@@ -66,6 +71,8 @@ export function listUnitFilesColumns(machine: (id: string) => MachineRef): Colum
     tmachine: target,
     global: { text: (u) => String(u.global), json: (u) => u.global },
     desc: { text: (u) => dash(description(u)), json: (u) => description(u) ?? null },
+    // fleet-ts extension (cluster cron): the Schedule= expression, `-` for ordinary units.
+    schedule: { text: (u) => dash(scheduleOf(u)), json: (u) => scheduleOf(u) ?? null },
   };
 }
 

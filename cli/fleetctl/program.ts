@@ -29,6 +29,7 @@ import {
   runStatus,
   type SshFlags,
 } from './commands/remote.js';
+import { type ListRunsOptions, runListRuns } from './commands/runs.js';
 import { runSync, type SyncOptions } from './commands/sync.js';
 import type { CommandContext, UnitModel } from './context.js';
 import { type DriverDeps, type FleetClient, openClient } from './driver.js';
@@ -144,13 +145,17 @@ export function buildProgram(
   listOptions(
     cmd('list-unit-files', 'List the units that exist in the cluster.'),
     DEFAULT_LIST_UNIT_FILES_FIELDS,
-    'desc,dstate,global,hash,state,target,tmachine,unit',
+    'desc,dstate,global,hash,schedule,state,target,tmachine,unit',
   ).action((o: ListOptions) => run((ctx) => runListUnitFiles(ctx, o)));
   listOptions(
     cmd('list-machines', 'Enumerate the current hosts in the cluster'),
     DEFAULT_LIST_MACHINES_FIELDS,
     'ip,machine,metadata',
   ).action((o: ListOptions) => run((ctx) => runListMachines(ctx, o)));
+  units(cmd('list-runs', 'List the last runs of a scheduled unit (cluster cron)'))
+    .option('-n, --lines <n>', 'Number of recent runs to show', intArg('lines'), 10)
+    .option('--no-legend', 'Do not print a legend (column headers)')
+    .action((args: string[], o: ListRunsOptions) => run((ctx) => runListRuns(ctx, args, o)));
   units(cmd('status', 'Output the status of one or more units in the cluster'))
     .option('--machine <id>', 'For a global unit: the machine (ID or unique ID prefix) to ask')
     .action((args: string[], o: { machine?: string }) => run((ctx) => runStatus(ctx, args, o)));

@@ -18,6 +18,7 @@ import { etcdRegistryOn } from '../../units/registry/etcd-registry.js';
 import { createRunReporter, listRuns, type RunRecord } from '../../units/registry/runs.js';
 import { quietLog, serviceText, sleep, unitSpec, waitFor } from '../support/campaign-fixtures.js';
 import { type EtcdServer, startEtcd } from '../support/etcd.js';
+import { fleetctlAt, unitDir } from './cli-helpers.js';
 
 let etcd: EtcdServer;
 const clients: Etcd3[] = [];
@@ -38,8 +39,10 @@ afterEach(async () => {
   cleanups = [];
 });
 
+let lastPrefix = '';
 function freshNs(): Namespace {
   const prefix = `/cron-test-${process.pid}-${prefixN++}/`;
+  lastPrefix = prefix;
   const client = createEtcdClient({ endpoints: [etcd.endpoint], keyPrefix: prefix, requestTimeoutMs: 2000 });
   clients.push(client);
   return client.namespace(prefix);
@@ -314,4 +317,47 @@ describe('cluster cron', () => {
       return totalStarts(machines, 'tick.service') === placed || null;
     });
   }, 60_000);
+
+  it('fleetctl: rejects an invalid Schedule at submit, shows the schedule and the last runs', async () => {
+    const ns = freshNs();
+    const prefix = lastPrefix;
+    const m = await startMachine(ns, 'c1');
+    m.driver.oneshot('nightly.service', { durationMs: 50 });
+    startEngineNode(ns, 'c1');
+    const dir = unitDir({
+      'bad.service': oneshotText(['Schedule=61 * * * *']),
+      'nightly.service': oneshotText(['Schedule=* * * * * *']),
+    });
+    const fleetctl = fleetctlAt(etcd.endpoint, dir);
+    const bad = await fleetctl(`--etcd-key-prefix=${prefix}`, 'submit', 'bad.service');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('61 is a invalid expression for minute');
+    expect(await etcdRegistryOn(ns).getUnit('bad.service')).toBeNull();
+
+    const ok = await fleetctl(`--etcd-key-prefix=${prefix}`, 'start', '--no-block', 'nightly.service');
+    expect(ok.code).toBe(0);
+    const files = await fleetctl(
+      `--etcd-key-prefix=${prefix}`,
+      'list-unit-files',
+      '--fields=unit,dstate,schedule',
+    );
+    expect(files.stdout.split('\n')[1]?.split(/\t+/)).toEqual(['nightly.service', 'launched', '* * * * * *']);
+
+    await waitFor('two finished runs', async () => {
+      const r = await runs(ns, 'nightly.service');
+      return r.filter((x) => x.status === 'succeeded').length >= 3 || null;
+    });
+    const out = await fleetctl(`--etcd-key-prefix=${prefix}`, 'list-runs', '--lines', '2', 'nightly.service');
+    expect(out.code).toBe(0);
+    const lines = out.stdout.trimEnd().split('\n');
+    expect(lines[0]?.split(/\t+/)).toEqual(['TICK', 'MACHINE', 'START', 'END', 'RESULT']);
+    expect(lines).toHaveLength(3);
+    const newest = await listRuns(ns, 'nightly.service', 2);
+    expect(lines.slice(1).map((l) => l.split(/\t+/)[0])).toEqual(newest.map((r) => r.tick));
+    expect(lines.slice(1).some((l) => /\tc1\t.*\tsucceeded$/.test(l))).toBe(true);
+
+    const missing = await fleetctl(`--etcd-key-prefix=${prefix}`, 'list-runs', 'nope.service');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('Unit nope.service not found');
+  }, 40_000);
 });
