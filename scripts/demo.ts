@@ -356,10 +356,14 @@ async function startDemo(): Promise<void> {
     shown(endpoint, ['start', ...PORTS.map((p) => `apache@${p}`)]);
     shown(endpoint, ['list-units']);
 
-    const units = JSON.parse(fleetctlRaw(endpoint, ['list-units', '--output', 'json']).stdout) as {
-      unit: string;
-      machine: { ip: string | null } | null;
-    }[];
+    const units = await waitUntil('list-units --output json', 30_000, () => {
+      const r = fleetctlRaw(endpoint, ['list-units', '--output', 'json'], 20_000);
+      if (r.code !== 0) {
+        console.error(`(fleetctl list-units --output json failed, retrying: ${r.stderr.trim()})`);
+        return undefined;
+      }
+      return JSON.parse(r.stdout) as { unit: string; machine: { ip: string | null } | null }[];
+    });
     for (const port of PORTS) {
       const ip = units.find((u) => u.unit === `apache@${port}.service`)?.machine?.ip;
       if (!ip) throw new Error(`apache@${port}.service has no machine`);
