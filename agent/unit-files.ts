@@ -72,6 +72,7 @@ export class UnitFileStore {
   readonly unitsDir: string;
   readonly systemdDir: string;
   private readonly log: Logger | undefined;
+  private readonly hashes = new Map<string, { ino: number; size: number; mtimeMs: number; hash: string }>();
 
   constructor(opts: UnitFileStoreOptions = {}) {
     this.unitsDir = resolve(opts.unitsDir ?? DEFAULT_UNITS_DIR);
@@ -118,10 +119,31 @@ export class UnitFileStore {
         );
         continue;
       }
-      const text = await this.read(entry);
-      if (text !== null) out.push({ name: entry, hash: contentHash(text) });
+      const hash = await this.hashOf(entry);
+      if (hash !== null) out.push({ name: entry, hash });
     }
     return out;
+  }
+
+  /**
+   * sha1 of a unit file, re-read only when its inode, size or mtime changed: the agent lists its
+   * directory on every reconcile, and re-hashing every file each time made that quadratic.
+   */
+  private async hashOf(name: string): Promise<string | null> {
+    const p = this.pathIn(this.unitsDir, name);
+    try {
+      const st = await lstat(p);
+      if (!st.isFile()) return null;
+      const cached = this.hashes.get(name);
+      if (cached && cached.ino === st.ino && cached.size === st.size && cached.mtimeMs === st.mtimeMs)
+        return cached.hash;
+      const hash = contentHash(await readFile(p, 'utf8'));
+      this.hashes.set(name, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, hash });
+      return hash;
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return null;
+      throw err;
+    }
   }
 
   /** Contents of a unit file, null when absent (or not a regular file). */

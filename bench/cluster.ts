@@ -32,8 +32,6 @@ import type { BenchMachine } from './workload.js';
 const ENGINE_CHILD = fileURLToPath(new URL('./engine-child.ts', import.meta.url));
 /** Agents per etcd client (one gRPC connection); real machines have one each, 1,000 would be wasteful. */
 const AGENTS_PER_CLIENT = 10;
-/** etcd's default --max-txn-ops is 128 (one compare per job). */
-const SUBMIT_BATCH = 127;
 
 export interface EngineProcess {
   readonly id: string;
@@ -147,6 +145,8 @@ export interface ClusterOptions {
   readonly engines: number;
   readonly agentTtlMs: number;
   readonly engineTtlS: number;
+  /** etcd's --max-txn-ops (its default is 128); the engine and the submitter size transactions to it. */
+  readonly maxTxnOps: number;
 }
 
 export interface BenchCluster {
@@ -162,7 +162,8 @@ export interface BenchCluster {
 }
 
 export async function startBenchCluster(opts: ClusterOptions): Promise<BenchCluster> {
-  const etcd = await startEtcd();
+  const etcd = await startEtcd({ extraArgs: ['--max-txn-ops', String(opts.maxTxnOps)] });
+  const SUBMIT_BATCH = opts.maxTxnOps - 1;
   const clients: Etcd3[] = [];
   const newClient = (): Etcd3 => {
     const c = createEtcdClient({
@@ -186,8 +187,18 @@ export async function startBenchCluster(opts: ClusterOptions): Promise<BenchClus
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
-    for (const e of engines)
-      if (e.child.exitCode === null && e.child.signalCode === null) e.child.kill('SIGKILL');
+    // SIGTERM first (a clean exit writes CPU profiles), SIGKILL after 3 s.
+    await Promise.all(
+      engines.map(async (e) => {
+        const c = e.child;
+        if (c.exitCode !== null || c.signalCode !== null) return;
+        const exited = new Promise<void>((r) => c.once('exit', () => r()));
+        c.kill('SIGTERM');
+        const timer = setTimeout(() => c.kill('SIGKILL'), 3000);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
     await observer.stop();
     await Promise.all(agents.map((a) => a.agent.stop({ purge: false }).catch(() => undefined)));
     for (const c of clients) c.close();
@@ -198,7 +209,7 @@ export async function startBenchCluster(opts: ClusterOptions): Promise<BenchClus
   try {
     await observer.start();
     for (let i = 0; i < opts.engines; i++)
-      engines.push(spawnEngine(etcd.endpoint, `engine${i}`, opts.engineTtlS));
+      engines.push(spawnEngine(etcd.endpoint, `engine${i}`, opts.engineTtlS, opts.maxTxnOps));
     await Promise.race(engines.map((e) => e.elected()));
 
     let agentNs = ns;
@@ -281,10 +292,16 @@ export async function startBenchCluster(opts: ClusterOptions): Promise<BenchClus
   };
 }
 
-function spawnEngine(endpoint: string, id: string, ttlS: number): EngineProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', ENGINE_CHILD, endpoint, id, String(ttlS)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+function spawnEngine(endpoint: string, id: string, ttlS: number, maxTxnOps: number): EngineProcess {
+  // BENCH_CPU_PROF=<dir>: each engine writes a V8 CPU profile there when it exits (SIGTERM/normal).
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+  const child = spawn(
+    process.execPath,
+    [...prof, '--import', 'tsx', ENGINE_CHILD, endpoint, id, String(ttlS), String(maxTxnOps)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   process.once('exit', () => child.kill('SIGKILL'));
   const commits: { at: number; puts: number; deletes: number }[] = [];
   let leader = false;

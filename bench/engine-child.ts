@@ -1,7 +1,7 @@
 // One engine in its own process (as in fleetd, minus the agent), so the benchmark can read its CPU
 // time from /proc and SIGKILL it. Prints one JSON line per event on stdout: `elected`, `deposed`, and
 // `committed` (schedule puts/deletes written by one plan) with the wall-clock time it committed.
-// Usage: node --import tsx bench/engine-child.ts <endpoint> <machineID> <leaseTtlSeconds>
+// Usage: node --import tsx bench/engine-child.ts <endpoint> <machineID> <leaseTtlSeconds> [maxTxnOps]
 import { startEngine } from '../engine/engine.js';
 import { createLeaderElection } from '../engine/leader.js';
 import { createLogger } from '../units/log.js';
@@ -9,7 +9,7 @@ import { createEtcdClient } from '../units/registry/client.js';
 import { createEngineStore } from '../units/registry/engine-store.js';
 import { DEFAULT_KEY_PREFIX } from '../units/registry/types.js';
 
-const [endpoint, machineID, ttl] = process.argv.slice(2);
+const [endpoint, machineID, ttl, maxTxnOps] = process.argv.slice(2);
 if (!endpoint || !machineID) {
   process.stderr.write('usage: engine-child.ts <endpoint> <machineID> [leaseTtlSeconds]\n');
   process.exit(2);
@@ -33,7 +33,7 @@ const leader = createLeaderElection({
 leader.on('elected', () => say('elected'));
 leader.on('deposed', (reason) => say('deposed', { reason }));
 const engine = startEngine({
-  store: createEngineStore(ns, log),
+  store: createEngineStore(ns, log, { maxTxnOps: Number(maxTxnOps ?? 128) }),
   leader,
   log,
   reconcileIntervalMs: 2000,

@@ -21,10 +21,11 @@ interface Flags {
   curve: boolean;
   agentTtlS: number;
   engineTtlS: number;
+  maxTxnOps: number;
 }
 
 const USAGE =
-  'usage: bench/run.ts [--quick] [--units N] [--machines M] [--json FILE] [--no-curve] [--agent-ttl S] [--engine-ttl S]';
+  'usage: bench/run.ts [--quick] [--units N] [--machines M] [--json FILE] [--no-curve] [--agent-ttl S] [--engine-ttl S] [--max-txn-ops N]';
 
 function parseFlags(argv: readonly string[]): Flags {
   const f: Flags = {
@@ -34,7 +35,8 @@ function parseFlags(argv: readonly string[]): Flags {
     json: undefined,
     curve: true,
     agentTtlS: 5,
-    engineTtlS: 2,
+    engineTtlS: 5,
+    maxTxnOps: 128,
   };
   const num = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
@@ -51,6 +53,7 @@ function parseFlags(argv: readonly string[]): Flags {
     else if (name === '--machines') f.machines = num(name, value(), 2);
     else if (name === '--agent-ttl') f.agentTtlS = num(name, value(), 1);
     else if (name === '--engine-ttl') f.engineTtlS = num(name, value(), 1);
+    else if (name === '--max-txn-ops') f.maxTxnOps = num(name, value(), 3);
     else if (name === '--json') {
       const v = value();
       if (!v) throw new Error('--json needs a file name');
@@ -108,6 +111,7 @@ async function withCluster<T>(
     engines,
     agentTtlMs: flags.agentTtlS * 1000,
     engineTtlS: flags.engineTtlS,
+    maxTxnOps: flags.maxTxnOps,
   });
   try {
     return await fn(cluster);
@@ -131,6 +135,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   out.agent_ttl_s = flags.agentTtlS;
   out.engine_lease_ttl_s = flags.engineTtlS;
+  out.etcd_max_txn_ops = flags.maxTxnOps;
 
   const workload = benchWorkload(flags.units, flags.machines);
   progress(`main run: ${flags.units} units on ${flags.machines} machines (load ${loadBefore})`);

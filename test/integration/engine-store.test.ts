@@ -203,11 +203,23 @@ describe('engine store: guarded schedule writes', () => {
     const revisions = new Set(kvs.map((kv) => kv.mod_revision));
     expect(revisions.size).toBe(3);
     expect([...revisions].includes(rev ?? '')).toBe(true);
-    // The delete went in the first transaction (ops are ordered deletes first).
+    // The delete committed before any put (a move never shows a unit on two machines).
     const del = await ns.watch().key('schedule/m0/old.service').startRevision(snap.revision).create();
     const delRev = await new Promise<string>((r) => del.on('delete', (kv) => r(kv.mod_revision)));
     await del.cancel();
-    expect(delRev).toBe([...revisions].sort((a, b) => Number(BigInt(a) - BigInt(b)))[0]);
+    for (const r of revisions) expect(BigInt(delRev) < BigInt(r)).toBe(true);
+  });
+
+  it('sizes transactions to the configured etcd --max-txn-ops', async () => {
+    const guard = await becomeLeader();
+    const small = createEngineStore(ns, quietLog('engine-store'), { maxTxnOps: 11 });
+    const changes = Array.from({ length: 45 }, (_, i) => put('m1', `s${i}.service`));
+    const snap = await small.loadSnapshot();
+    await small.applyChanges(changes, guard, { current: snap.state.schedule });
+    const kvs = (await ns.getAll().prefix('schedule/').exec()).kvs;
+    expect(kvs).toHaveLength(45);
+    // 10 operations (plus the leader compare) per transaction: 5 transactions.
+    expect(new Set(kvs.map((kv) => kv.mod_revision)).size).toBe(5);
   });
 
   it("rejects a deposed leader's writes with NotLeaderError and writes nothing", async () => {

@@ -75,7 +75,7 @@ export interface EngineStore {
   watch(fromRevision: string, handlers: WatchHandlers): StoreWatch;
   /**
    * Writes the changes, deletes first (so a move never shows a unit on two machines), in transactions of
-   * at most MAX_TXN_OPS - 1 operations, each guarded by the leader key's create revision.
+   * at most maxTxnOps - 1 operations (a few in flight), each guarded by the leader key's create revision.
    * Throws NotLeaderError when leadership is gone (nothing more is written), StaleScheduleError when a
    * key was not as believed. Returns the revision of the last transaction (null when nothing written).
    */
@@ -88,7 +88,19 @@ export interface EngineStore {
 
 const RETRY_MS = 500;
 
-export function createEngineStore(ns: Namespace, log: Logger): EngineStore {
+export interface EngineStoreOptions {
+  /**
+   * etcd's --max-txn-ops (default 128). Larger transactions mean fewer round trips and fewer wake-ups
+   * of each agent; raise it only together with the etcd flag.
+   */
+  readonly maxTxnOps?: number;
+  /** Schedule transactions in flight at once (deletes all commit before any put is sent). */
+  readonly txnsInFlight?: number;
+}
+
+export function createEngineStore(ns: Namespace, log: Logger, opts: EngineStoreOptions = {}): EngineStore {
+  const maxTxnOps = opts.maxTxnOps ?? MAX_TXN_OPS;
+  const txnsInFlight = Math.max(1, opts.txnsInFlight ?? 4);
   const contents = new UnitContentCache(ns);
   // Raw machine records: dynamic metadata is merged on every change of either part.
   const machineObjects = new Map<string, MachineState>();
@@ -293,19 +305,19 @@ export function createEngineStore(ns: Namespace, log: Logger): EngineStore {
     guard: LeaderGuard,
     opts: ApplyOptions = {},
   ): Promise<string | null> => {
-    const ordered = [
-      ...changes.filter((c) => c.kind === 'delete'),
-      ...changes.filter((c) => c.kind === 'put'),
-    ];
-    let revision: string | null = null;
-    // etcd limits compares and operations per transaction separately (--max-txn-ops, default 128):
-    // 127 operations, each with at most one key compare, plus the leader compare = 128 compares.
-    const perTxn = MAX_TXN_OPS - 1;
-    for (let i = 0; i < ordered.length; i += perTxn) {
+    // etcd limits compares and operations per transaction separately (--max-txn-ops): each chunk has
+    // maxTxnOps - 1 operations, each with at most one key compare, plus the leader compare.
+    const perTxn = maxTxnOps - 1;
+    const chunks = (list: ScheduleChange[]): ScheduleChange[][] => {
+      const out: ScheduleChange[][] = [];
+      for (let i = 0; i < list.length; i += perTxn) out.push(list.slice(i, i + perTxn));
+      return out;
+    };
+    let revision: bigint | null = null;
+    const commitChunk = async (chunk: readonly ScheduleChange[]): Promise<void> => {
       if (opts.stillLeader && !opts.stillLeader()) {
         throw new NotLeaderError('engine leadership not proven alive; schedule write withheld');
       }
-      const chunk = ordered.slice(i, i + perTxn);
       let txn = ns.if(guard.key, 'Create', '==', guard.createRevision);
       for (const c of chunk) {
         const key = scheduleKey(c.machineID, c.unit);
@@ -327,9 +339,33 @@ export function createEngineStore(ns: Namespace, log: Logger): EngineStore {
         if (holder?.create_revision !== guard.createRevision) throw new NotLeaderError();
         throw new StaleScheduleError();
       }
-      revision = res.header.revision;
-    }
-    return revision;
+      const rev = BigInt(res.header.revision);
+      if (revision === null || rev > revision) revision = rev;
+    };
+    /** Commits the chunks with up to txnsInFlight transactions outstanding; the first error wins. */
+    const commitAll = async (list: ScheduleChange[][]): Promise<void> => {
+      let next = 0;
+      let failed = false;
+      const worker = async () => {
+        for (let c = list[next++]; c && !failed; c = list[next++]) {
+          try {
+            await commitChunk(c);
+          } catch (err) {
+            failed = true;
+            throw err;
+          }
+        }
+      };
+      const results = await Promise.allSettled(
+        Array.from({ length: Math.min(txnsInFlight, list.length) }, worker),
+      );
+      const rejected = results.find((r) => r.status === 'rejected');
+      if (rejected) throw (rejected as PromiseRejectedResult).reason;
+    };
+    // Deletes first, all committed before any put: a move never shows a unit on two machines.
+    await commitAll(chunks(changes.filter((c) => c.kind === 'delete')));
+    await commitAll(chunks(changes.filter((c) => c.kind === 'put')));
+    return revision === null ? null : String(revision);
   };
 
   return { loadSnapshot, watch, applyChanges };
