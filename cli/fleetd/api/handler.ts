@@ -47,6 +47,11 @@ export type ApiHandler = ((req: IncomingMessage, res: ServerResponse) => void) &
 };
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * Decisions of one PUT before it gives up with 409. Every lost compare-and-swap means another PUT
+ * won, so N concurrent writers of one unit all finish within N rounds.
+ */
+const PUT_ATTEMPTS = 64;
 const API_ROOTS = ['/fleet/v1', '/v1-alpha'] as const;
 
 /** An HTTP error with fleet's `{"error":{"code","message"}}` body. */
@@ -220,7 +225,7 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
 
     // A concurrent PUT can create or delete the unit between our read and our write; the registry's
     // transactions make each write all-or-nothing, and a lost race is decided again on fresh data.
-    for (let attempt = 0; attempt < 5; attempt++) {
+    for (let attempt = 0; attempt < PUT_ATTEMPTS; attempt++) {
       const existing = await registry.getUnit(name);
       if (!existing) {
         if (body.options.length === 0) throw new ApiError(409, 'unit does not exist and options field empty');
@@ -236,11 +241,13 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
         const hash = checkOptions(body.options);
         const state = wanted ?? 'inactive';
         checkActivation(state);
-        await registry.createUnit(
+        // Compare-and-swap on the version we decided on: if another PUT replaced it meanwhile, decide again.
+        const replaced = await registry.createUnit(
           { name, hash, options: body.options, desiredState: state },
-          { replace: true },
+          { replace: true, expectHash: existing.hash },
         );
-        return send(res, 201);
+        if (replaced) return send(res, 201);
+        continue;
       }
       if (wanted === undefined) throw new ApiError(409, 'must provide DesiredState to update existing unit');
       checkActivation(wanted);
