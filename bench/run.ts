@@ -6,6 +6,9 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { main as fleetctlMain } from '../cli/fleetctl/program.js';
+import { unitModel } from '../cli/fleetctl/unit-model.js';
+import { openEtcdRegistry } from '../units/registry/etcd-registry.js';
 import { type BenchCluster, startBenchCluster } from './cluster.js';
 import { measureLeaderFailover, measureMachineLoss } from './failures.js';
 import { loadAverage, seconds } from './measure.js';
@@ -22,10 +25,12 @@ interface Flags {
   agentTtlS: number;
   engineTtlS: number;
   maxTxnOps: number;
+  curveUnits: number[] | undefined;
+  curveMachines: number[] | undefined;
 }
 
 const USAGE =
-  'usage: bench/run.ts [--quick] [--units N] [--machines M] [--json FILE] [--no-curve] [--agent-ttl S] [--engine-ttl S] [--max-txn-ops N]';
+  'usage: bench/run.ts [--quick] [--units N] [--machines M] [--json FILE] [--no-curve] [--agent-ttl S] [--engine-ttl S] [--max-txn-ops N] [--curve-units A,B,C] [--curve-machines A,B,C]';
 
 function parseFlags(argv: readonly string[]): Flags {
   const f: Flags = {
@@ -37,6 +42,13 @@ function parseFlags(argv: readonly string[]): Flags {
     agentTtlS: 5,
     engineTtlS: 5,
     maxTxnOps: 128,
+    curveUnits: undefined,
+    curveMachines: undefined,
+  };
+  const list = (flag: string, v: string | undefined, min: number): number[] => {
+    const parts = (v ?? '').split(',');
+    if (parts.length !== 3) throw new Error(`${flag} needs three comma-separated integers`);
+    return parts.map((p) => num(flag, p, min));
   };
   const num = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
@@ -53,6 +65,8 @@ function parseFlags(argv: readonly string[]): Flags {
     else if (name === '--machines') f.machines = num(name, value(), 2);
     else if (name === '--agent-ttl') f.agentTtlS = num(name, value(), 1);
     else if (name === '--engine-ttl') f.engineTtlS = num(name, value(), 1);
+    else if (name === '--curve-units') f.curveUnits = list(name, value(), 1);
+    else if (name === '--curve-machines') f.curveMachines = list(name, value(), 2);
     else if (name === '--max-txn-ops') f.maxTxnOps = num(name, value(), 3);
     else if (name === '--json') {
       const v = value();
@@ -98,6 +112,38 @@ async function timeFleetctl(endpoint: string, args: string[]): Promise<{ s: numb
     lines = out.split('\n').filter((l) => l.length > 0).length;
   }
   return { s: seconds(best), lines };
+}
+
+/** fleetctl's own work without process start-up: its main() in this process (best of 3). */
+async function timeFleetctlInProcess(endpoint: string, args: string[]): Promise<number> {
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 3; i++) {
+    let err = '';
+    const started = performance.now();
+    const code = await fleetctlMain(
+      ['--driver=etcd', `--endpoint=${endpoint}`, ...args],
+      {
+        stdout: () => undefined,
+        stderr: (t) => {
+          err += t;
+        },
+        env: {},
+        cwd: ROOT,
+        readLocalFile: () => null,
+        sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      },
+      {
+        model: unitModel,
+        driver: {
+          openEtcd: openEtcdRegistry,
+          openTunnel: () => Promise.reject(new Error('no tunnel in the benchmark')),
+        },
+      },
+    );
+    if (code !== 0) throw new Error(`fleetctl ${args.join(' ')} (in process): exit ${code}: ${err.trim()}`);
+    best = Math.min(best, performance.now() - started);
+  }
+  return seconds(best);
 }
 
 async function withCluster<T>(
@@ -157,6 +203,10 @@ async function main(): Promise<void> {
     out.list_unit_files_s = luf.s;
     out.list_unit_files_lines = luf.lines;
     out.fleetctl_startup_s = version.s;
+    out.list_units_in_process_s = await timeFleetctlInProcess(cluster.etcd.endpoint, ['list-units']);
+    out.list_unit_files_in_process_s = await timeFleetctlInProcess(cluster.etcd.endpoint, [
+      'list-unit-files',
+    ]);
     progress('machine loss');
     Object.assign(out, await measureMachineLoss(cluster, workload.globals));
     progress('leader failover');
@@ -165,16 +215,18 @@ async function main(): Promise<void> {
   if (!main) throw new Error('main run produced no result');
   const mainRun = main;
 
-  const unitCurve = flags.quick ? [200, 1000, 2000] : [1000, 10_000, 50_000];
-  const machineCurve = flags.quick ? [5, 20, 50] : [10, 100, 1000];
-  const curveUnits = flags.quick ? 1000 : 10_000;
+  // The unit curve runs on --machines machines, the machine curve with --units units (defaults: 100
+  // and 10,000, the issue's curve); the main run is reused for the point it already measured.
+  const unitCurve = flags.curveUnits ?? (flags.quick ? [200, 1000, 2000] : [1000, 10_000, 50_000]);
+  const machineCurve = flags.curveMachines ?? (flags.quick ? [5, 20, 50] : [10, 100, 1000]);
+  const curveUnits = flags.units;
   const labels = ['1k', '10k', '50k'];
   const mLabels = ['m10', 'm100', 'm1000'];
   const reuse = (u: number, m: number) =>
     u === mainRun.units && m === mainRun.machines ? mainRun : undefined;
   if (flags.curve) {
     for (const [i, u] of unitCurve.entries()) {
-      const r = reuse(u, 100) ?? (await schedulingRun(u, 100, flags));
+      const r = reuse(u, flags.machines) ?? (await schedulingRun(u, flags.machines, flags));
       out[`scale_${labels[i]}_s`] = r.all_active_s;
       out[`scale_${labels[i]}_units`] = u;
       out[`scale_${labels[i]}_placements_per_s`] = r.placements_per_s;
@@ -237,10 +289,12 @@ function printTable(out: Record<string, number>, loadBefore: string, loadAfter: 
   row('fleetctl list-units', 'list_units_s', 's', (x) => x <= 0.5, '≤ 0.5 s');
   row('fleetctl list-unit-files', 'list_unit_files_s', 's');
   row('fleetctl version (startup only)', 'fleetctl_startup_s', 's');
+  row('list-units in process (no start-up)', 'list_units_in_process_s', 's');
+  row('list-unit-files in process', 'list_unit_files_in_process_s', 's');
   row('machine loss → active elsewhere', 'machine_loss_reschedule_s', `s (TTL ${v('agent_ttl_s')} s)`);
   row('leader SIGKILL → next placement', 'leader_failover_s', `s (lease ${v('engine_lease_ttl_s')} s)`);
   for (const l of ['1k', '10k', '50k'])
-    row(`curve: ${v(`scale_${l}_units`)} units / 100`, `scale_${l}_s`, 's');
+    row(`curve: ${v(`scale_${l}_units`)} units / ${v('machines')}`, `scale_${l}_s`, 's');
   row('curve: time at 50k / time at 1k', 'scale_50k_over_1k', '×', (x) => x <= 60, '≤ 60');
   for (const l of ['m10', 'm100', 'm1000'])
     row(`curve: ${v('scale_machines_units')} units / ${v(`scale_${l}_machines`)}`, `scale_${l}_s`, 's');

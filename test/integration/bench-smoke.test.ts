@@ -1,0 +1,69 @@
+// The benchmark at a tiny size: it must complete, every unit must become active, no agent may see
+// another machine's schedule events, and the JSON must carry every figure the issue names. No timing
+// is asserted (figures depend on the machine); that is what `npm run bench` reports.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'fleet-ts-bench-smoke-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const KEYS = [
+  'raw_put_per_s',
+  'raw_txn_per_s',
+  'units',
+  'machines',
+  'placements_per_s',
+  'all_active_s',
+  'etcd_ops_per_unit',
+  'engine_cpu_s',
+  'max_foreign_watch_events',
+  'list_units_s',
+  'list_unit_files_s',
+  'scale_1k_s',
+  'scale_10k_s',
+  'scale_50k_s',
+  'machine_loss_reschedule_s',
+  'leader_failover_s',
+];
+
+describe('npm run bench (tiny)', () => {
+  it('completes, places and activates every unit, and reports every figure', () => {
+    const json = join(dir, 'results.json');
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'bench/run.ts',
+        '--units=200',
+        '--machines=5',
+        '--curve-units=50,100,200',
+        '--curve-machines=2,3,5',
+        '--engine-ttl=2',
+        '--agent-ttl=2',
+        `--json=${json}`,
+      ],
+      { cwd: ROOT, encoding: 'utf8', timeout: 240_000 },
+    );
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('bench:'))).toEqual([]);
+    expect(r.status).toBe(0);
+    const out = JSON.parse(readFileSync(json, 'utf8')) as Record<string, unknown>;
+    for (const k of KEYS) expect(typeof out[k], k).toBe('number');
+    expect(out.units).toBe(200);
+    expect(out.machines).toBe(5);
+    // 197 template instances + 3 globals, two of them on all 5 machines and one on the 3 web machines.
+    expect(out.placements).toBe(197 + 5 + 5 + 3);
+    expect(out.max_foreign_watch_events).toBe(0);
+    expect(out.scale_m10_max_foreign_watch_events).toBe(0);
+    // list-units printed a header plus one line per unit (globals once per machine).
+    expect(out.list_units_lines).toBe(1 + 197 + 13);
+    expect(out.list_unit_files_lines).toBe(1 + 200);
+    expect(out.machine_loss_units).toBeGreaterThan(0);
+    expect(r.stdout).toContain('placements committed');
+  }, 300_000);
+});
