@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest, type RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { decodeRun, type RunRecord } from '../../units/registry/runs.js';
 import type { CreateUnitOptions, UnitWithTarget } from '../../units/registry/types.js';
 import { UnitNotFoundError } from '../../units/registry/types.js';
 import { unitHash } from '../../units/serialize.js';
@@ -142,12 +143,7 @@ export async function openApiClient(g: GlobalOptions, deps: DriverDeps): Promise
     );
 
   const failed = (what: string, r: Reply): CliError => {
-    let message = r.body;
-    try {
-      message = (JSON.parse(r.body) as { error?: { message?: string } }).error?.message ?? r.body;
-    } catch {
-      // not fleet's error body: show it raw
-    }
+    const message = errorMessage(r.body) ?? r.body;
     return new CliError(`Error: ${what}: fleet API answered ${r.status}${message ? `: ${message}` : ''}`);
   };
 
@@ -262,11 +258,45 @@ export async function openApiClient(g: GlobalOptions, deps: DriverDeps): Promise
       if (r.status === 404) return false;
       throw failed(`destroying unit ${name}`, r);
     },
+    listRuns: async (unit: string, limit: number): Promise<RunRecord[]> => {
+      const what = `retrieving runs of ${unit} from fleet API`;
+      const r = await call('GET', `${unitPath(unit)}/runs?limit=${limit}`);
+      if (r.status === 404 && errorMessage(r.body) === 'unit does not exist') return [];
+      // fleet, or a fleet-ts without the extension, answers the unknown route with 400/404/405.
+      if (r.status === 400 || r.status === 404 || r.status === 405 || r.status === 501) {
+        throw new CliError(
+          `Error: ${what}: this fleet API does not serve run history (fleet-ts extension GET /fleet/v1/units/<name>/runs); use --driver=etcd`,
+        );
+      }
+      if (r.status !== 200) throw failed(what, r);
+      const items = parse<{ runs?: unknown }>(what, r).runs;
+      if (!Array.isArray(items))
+        throw new CliError(`Error: ${what}: the fleet API answered without a runs list`);
+      const runs: RunRecord[] = [];
+      for (const item of items) {
+        try {
+          runs.push(decodeRun(`${unit} run`, JSON.stringify(item)));
+        } catch {
+          // One malformed record must not hide the others (the etcd driver skips them too).
+        }
+      }
+      return runs;
+    },
     close: async () => {
       agent.destroy();
       if (closeTunnel) await closeTunnel();
     },
   };
+}
+
+/** The message of fleet's `{"error":{"code","message"}}` body, undefined for any other body. */
+function errorMessage(body: string): string | undefined {
+  try {
+    const m = (JSON.parse(body) as { error?: { message?: unknown } } | null)?.error?.message;
+    return typeof m === 'string' ? m : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function readTlsFile(flag: string, path: string): Buffer {

@@ -1,5 +1,6 @@
 // How fleetctl reaches the cluster. Commands only see `FleetClient` (the part of the Registry they
 // use), so a second driver (the HTTP API, `--driver=API`) plugs in without touching them.
+import type { RunRecord } from '../../units/registry/runs.js';
 import type { EtcdConnectionOptions, Registry } from '../../units/registry/types.js';
 import { UnitNotFoundError } from '../../units/registry/types.js';
 import { openApiClient } from './api-driver.js';
@@ -16,7 +17,13 @@ export type FleetClient = Pick<
   | 'setDesiredState'
   | 'destroyUnit'
   | 'close'
->;
+> & {
+  /**
+   * Cluster cron runs of a unit, newest first, at most `limit`; [] for an unknown unit. The API driver
+   * has it (fleet-ts extension `GET /units/<name>/runs`); list-runs reads etcd itself otherwise.
+   */
+  listRuns?(unit: string, limit: number): Promise<RunRecord[]>;
+};
 
 export type DriverName = 'api' | 'etcd';
 

@@ -9,6 +9,7 @@ import { createLogger } from '../../units/log.js';
 import { type EtcdRegistry, openEtcdRegistry } from '../../units/registry/etcd-registry.js';
 import { machineObjectKey, scheduleKey, unitStateKey } from '../../units/registry/keys.js';
 import { encodeMachine, encodeSchedule, encodeState } from '../../units/registry/records.js';
+import { encodeRun, type RunRecord, runKey } from '../../units/registry/runs.js';
 import { unitHash } from '../../units/serialize.js';
 import type { UnitOption } from '../../units/types.js';
 import { type EtcdServer, startEtcd } from '../support/etcd.js';
@@ -337,6 +338,118 @@ describe('PUT /units/<name>', () => {
     const r = await http(tcp, 'PUT', '/v1-alpha/units/t.service', json({ options: apiOpts(opts('t')) }));
     expect(r.status).toBe(201);
     expect(await get('t.service')).toMatchObject({ name: 't.service', desiredState: 'inactive' });
+  });
+});
+
+describe('GET /units/<name>/runs (fleet-ts extension: cluster cron history)', () => {
+  const run = (tick: string, extra: Partial<RunRecord> = {}): RunRecord => ({
+    unit: 'cron.service',
+    tick,
+    status: 'succeeded',
+    ...extra,
+  });
+  const seedRuns = async (runs: readonly RunRecord[]): Promise<void> => {
+    for (const r of runs) await reg.ns.put(runKey(r.unit, r.tick)).value(encodeRun(r));
+  };
+
+  it('newest first, alphabetical keys, empty fields omitted (exitStatus 0 kept); ?limit', async () => {
+    await seedRunning('cron.service');
+    await seedRuns([
+      run('2025-01-01T00:00:00.000Z', {
+        machineID: M1,
+        startedAt: '2025-01-01T00:00:00.100Z',
+        endedAt: '2025-01-01T00:00:01.000Z',
+        result: 'success',
+        exitStatus: 0,
+      }),
+      run('2025-01-01T00:01:00.000Z', {
+        status: 'failed',
+        machineID: M2,
+        exitStatus: 2,
+        late: true,
+        reason: 'exit-code',
+      }),
+      run('2025-01-01T00:02:00.000Z', { status: 'missed', reason: 'no engine leader at tick time' }),
+      { ...run('2025-01-01T00:03:00.000Z'), unit: 'other.service' },
+    ]);
+    const r = await http(unix, 'GET', '/fleet/v1/units/cron.service/runs?alt=json');
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toBe('application/json');
+    expect(r.body).toBe(
+      JSON.stringify({
+        runs: [
+          {
+            reason: 'no engine leader at tick time',
+            status: 'missed',
+            tick: '2025-01-01T00:02:00.000Z',
+            unit: 'cron.service',
+          },
+          {
+            exitStatus: 2,
+            late: true,
+            machineID: M2,
+            reason: 'exit-code',
+            status: 'failed',
+            tick: '2025-01-01T00:01:00.000Z',
+            unit: 'cron.service',
+          },
+          {
+            endedAt: '2025-01-01T00:00:01.000Z',
+            exitStatus: 0,
+            machineID: M1,
+            result: 'success',
+            startedAt: '2025-01-01T00:00:00.100Z',
+            status: 'succeeded',
+            tick: '2025-01-01T00:00:00.000Z',
+            unit: 'cron.service',
+          },
+        ],
+      }),
+    );
+    const one = await http(tcp, 'GET', '/v1-alpha/units/cron.service/runs?limit=1');
+    expect((JSON.parse(one.body) as { runs: { tick: string }[] }).runs.map((x) => x.tick)).toEqual([
+      '2025-01-01T00:02:00.000Z',
+    ]);
+  });
+
+  it('a known unit without runs is {"runs":[]}; an unknown one 404; runs outlive their unit', async () => {
+    await seedRunning('quiet.service');
+    const quiet = await http(unix, 'GET', '/fleet/v1/units/quiet.service/runs');
+    expect([quiet.status, quiet.body]).toEqual([200, '{"runs":[]}']);
+    const unknown = await http(unix, 'GET', '/fleet/v1/units/nope.service/runs');
+    expect([unknown.status, unknown.body]).toEqual([404, errorBody(404, 'unit does not exist')]);
+    await seedRuns([{ ...run('2025-01-01T00:00:00.000Z'), unit: 'gone.service' }]);
+    const gone = await http(unix, 'GET', '/fleet/v1/units/gone.service/runs');
+    expect(gone.status).toBe(200);
+    expect((JSON.parse(gone.body) as { runs: unknown[] }).runs).toHaveLength(1);
+  });
+
+  it('bad limit 400, other methods 405, names with / or .. 400, invalid names 404', async () => {
+    await seedRunning('cron.service');
+    for (const bad of ['0', '-1', 'x', '1.5', '', '9999999999']) {
+      const r = await http(unix, 'GET', `/fleet/v1/units/cron.service/runs?limit=${bad}`);
+      expect([bad, r.status, r.body]).toEqual([
+        bad,
+        400,
+        errorBody(400, `invalid limit ${JSON.stringify(bad)}: expected a positive integer`),
+      ]);
+    }
+    const twice = await http(unix, 'GET', '/fleet/v1/units/cron.service/runs?limit=1&limit=2');
+    expect([twice.status, twice.body]).toEqual([400, errorBody(400, 'too many values for limit')]);
+    const post = await http(unix, 'POST', '/fleet/v1/units/cron.service/runs');
+    expect([post.status, post.body]).toEqual([
+      405,
+      errorBody(405, 'only GET supported against this resource'),
+    ]);
+    const traversal = await http(unix, 'GET', '/fleet/v1/units/..%2Fjob%2Fcron.service/runs');
+    expect(traversal.status).toBe(400);
+    const deeper = await http(unix, 'GET', '/fleet/v1/units/a/b.service/runs');
+    expect(deeper.status).toBe(400);
+    const invalid = await http(unix, 'GET', '/fleet/v1/units/noextension/runs');
+    expect([invalid.status, invalid.body]).toEqual([404, errorBody(404, 'unit does not exist')]);
+    // A unit literally named "runs" is still a unit.
+    const named = await http(unix, 'GET', '/fleet/v1/units/runs');
+    expect([named.status, named.body]).toEqual([404, errorBody(404, 'unit does not exist')]);
   });
 });
 

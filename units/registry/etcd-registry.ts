@@ -37,6 +37,7 @@ import {
   type JobRecord,
   type StateRecord,
 } from './records.js';
+import { listRuns, type RunRecord } from './runs.js';
 import type {
   CreateUnitOptions,
   EtcdConnectionOptions,
@@ -49,6 +50,8 @@ import { UnitNotFoundError } from './types.js';
 export interface EtcdRegistry extends Registry {
   /** The namespaced client (keys relative to the prefix), for the engine/agent stores. */
   readonly ns: Namespace;
+  /** Cluster cron run records of a unit, newest first (./runs.ts); served by the API's runs extension. */
+  listRuns(unit: string, limit?: number): Promise<RunRecord[]>;
 }
 
 /** Attempts of an optimistic read-modify-write before giving up (another writer kept winning). */
@@ -272,6 +275,7 @@ export function etcdRegistryOn(ns: Namespace, close: () => void = () => {}): Etc
     setDesiredState,
     destroyUnit,
     setMachineMetadata,
+    listRuns: (unit: string, limit?: number) => listRuns(ns, unit, limit),
     close: async () => close(),
   };
 }

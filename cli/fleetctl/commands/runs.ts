@@ -1,6 +1,7 @@
 // list-runs (fleet-ts extension, cluster cron): the last runs of a scheduled unit, newest first, as a
-// fleet-style TAB table. Run records live in etcd (`runs/<unit>/<tick>`), so this command reads etcd
-// directly (the etcd driver's endpoint, TLS and key prefix); with the API driver it says so in one line.
+// fleet-style TAB table. Run records live in etcd (`runs/<unit>/<tick>`): with the etcd driver this
+// command reads them directly (endpoint, TLS and key prefix); with the API driver it asks fleetd's API
+// (fleet-ts extension `GET /fleet/v1/units/<name>/runs`, see cli/fleetd/api/README.md).
 import type { RunRecord } from '../../../units/registry/runs.js';
 import { listRuns } from '../../../units/registry/runs.js';
 import type { CommandContext } from '../context.js';
@@ -48,7 +49,7 @@ export async function runListRuns(
   const unit = ctx.model.mangle(args[0] as string);
   if (!Number.isInteger(opts.lines) || opts.lines < 1)
     throw new CliError('Error: --lines must be at least 1');
-  const read = source ?? (await etcdRunSource(ctx));
+  const read = source ?? (await clientRunSource(ctx)) ?? (await etcdRunSource(ctx));
   let runs: RunRecord[];
   try {
     runs = await read(unit, opts.lines);
@@ -65,6 +66,14 @@ export async function runListRuns(
   }
   ctx.io.stdout(renderRuns(runs, opts.legend ?? true));
   return 0;
+}
+
+/** With the API driver the runs come through the API (fleet-ts extension `GET /units/<name>/runs`). */
+async function clientRunSource(ctx: CommandContext): Promise<RunSource | undefined> {
+  if (chooseDriver(ctx.globals) !== 'api') return undefined;
+  const client = await ctx.client();
+  const listRuns = client.listRuns?.bind(client);
+  return listRuns ? (unit, limit) => listRuns(unit, limit) : undefined;
 }
 
 async function etcdRunSource(ctx: CommandContext): Promise<RunSource> {

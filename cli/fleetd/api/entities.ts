@@ -3,6 +3,7 @@
 // below writes keys in that order and leaves out empty strings, empty lists and empty maps, so the
 // bytes match fleet's replies.
 
+import type { RunRecord } from '../../../units/registry/runs.js';
 import type { UnitWithTarget } from '../../../units/registry/types.js';
 import type { MachineState, UnitOption, UnitStateReport } from '../../../units/types.js';
 
@@ -74,6 +75,35 @@ export function apiUnitState(s: UnitStateReport): ApiUnitState {
     ['systemdActiveState', s.systemd.active],
     ['systemdLoadState', s.systemd.load],
     ['systemdSubState', s.systemd.sub],
+  ]);
+}
+
+/** fleet-ts extension (cluster cron): one run of a scheduled unit, same key order and omissions. */
+export interface ApiRun {
+  readonly endedAt?: string;
+  readonly exitStatus?: number;
+  readonly late?: boolean;
+  readonly machineID?: string;
+  readonly reason?: string;
+  readonly result?: string;
+  readonly startedAt?: string;
+  readonly status?: string;
+  readonly tick?: string;
+  readonly unit?: string;
+}
+
+export function apiRun(r: RunRecord): ApiRun {
+  return omitEmpty<ApiRun>([
+    ['endedAt', r.endedAt],
+    ['exitStatus', r.exitStatus],
+    ['late', r.late === true ? true : undefined],
+    ['machineID', r.machineID],
+    ['reason', r.reason],
+    ['result', r.result],
+    ['startedAt', r.startedAt],
+    ['status', r.status],
+    ['tick', r.tick],
+    ['unit', r.unit],
   ]);
 }
 

@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../../units/log.js';
 import { parseUnitName, validateUnitName } from '../../../units/names.js';
 import { InvalidNameError } from '../../../units/registry/names-guard.js';
+import type { RunRecord } from '../../../units/registry/runs.js';
 import type { Registry } from '../../../units/registry/types.js';
 import { UnitNotFoundError } from '../../../units/registry/types.js';
 import { unitHash } from '../../../units/serialize.js';
@@ -14,10 +15,13 @@ import type { DesiredState, UnitOption } from '../../../units/types.js';
 import { validateOptions } from '../../../units/xfleet.js';
 import { BodyError, decodeMetadataOps, decodeUnitBody, type UnitBody } from './decode.js';
 import { DISCOVERY_JSON } from './discovery.js';
-import { apiError, apiMachine, apiPage, apiUnit, apiUnitState } from './entities.js';
+import { apiError, apiMachine, apiPage, apiRun, apiUnit, apiUnitState } from './entities.js';
 import { decodePageToken, encodePageToken, type PageToken, PageTokenError, pageOf } from './page-token.js';
 
-/** What the API needs from the registry. */
+/**
+ * What the API needs from the registry. `listRuns` (cluster cron history, the EtcdRegistry has it)
+ * serves the fleet-ts extension `GET /units/<name>/runs`; without it that route answers 501.
+ */
 export type ApiRegistry = Pick<
   Registry,
   | 'listUnits'
@@ -28,7 +32,9 @@ export type ApiRegistry = Pick<
   | 'setDesiredState'
   | 'destroyUnit'
   | 'setMachineMetadata'
->;
+> & {
+  listRuns?(unit: string, limit?: number): Promise<RunRecord[]>;
+};
 
 export interface ApiHandlerOptions {
   readonly registry: ApiRegistry;
@@ -53,6 +59,9 @@ export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
  */
 const PUT_ATTEMPTS = 64;
 const API_ROOTS = ['/fleet/v1', '/v1-alpha'] as const;
+/** Most runs one `GET /units/<name>/runs` returns (`?limit=` may ask for fewer). */
+export const MAX_RUNS_LIMIT = 1000;
+const RUNS_SUFFIX = '/runs';
 
 /** An HTTP error with fleet's `{"error":{"code","message"}}` body. */
 export class ApiError extends Error {
@@ -151,6 +160,12 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
       if (!rest.startsWith(collection)) continue;
       const raw = rest.slice(collection.length);
       if (raw === '') throw new ApiError(404, '');
+      // fleet-ts extension: a unit's cron runs. Unit names never contain '/', so this cannot shadow a unit.
+      if (collection === '/units/' && raw.endsWith(RUNS_SUFFIX) && raw.length > RUNS_SUFFIX.length) {
+        const name = itemName(raw.slice(0, -RUNS_SUFFIX.length));
+        if (method !== 'GET') throw new ApiError(405, 'only GET supported against this resource');
+        return listRuns(res, name, query);
+      }
       const name = itemName(raw);
       if (collection === '/state/') {
         if (method !== 'GET') throw new ApiError(405, methods);
@@ -260,6 +275,28 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
       return send(res, 204);
     }
     throw new ApiError(409, 'unit changed concurrently, try again');
+  };
+
+  /**
+   * `{"runs":[...]}` newest first (an empty list stays `[]`), at most `limit`. Unknown unit without
+   * runs: 404. Runs of a destroyed unit are still listed while their records exist.
+   */
+  const listRuns = async (res: ServerResponse, name: string, query: URLSearchParams): Promise<void> => {
+    const limits = query.getAll('limit');
+    if (limits.length > 1) throw new ApiError(400, 'too many values for limit');
+    let limit = MAX_RUNS_LIMIT;
+    if (limits.length === 1) {
+      const raw = limits[0] as string;
+      const n = /^[0-9]{1,9}$/.test(raw) ? Number(raw) : 0;
+      if (n < 1) throw new ApiError(400, `invalid limit ${goQuote(raw)}: expected a positive integer`);
+      limit = Math.min(n, MAX_RUNS_LIMIT);
+    }
+    if (validateUnitName(name) !== null) throw new ApiError(404, 'unit does not exist');
+    const current = registry;
+    if (!current.listRuns) throw new ApiError(501, 'run history is not available from this registry');
+    const runs = await current.listRuns(name, limit);
+    if (runs.length === 0 && !(await current.getUnit(name))) throw new ApiError(404, 'unit does not exist');
+    sendJSON(res, 200, { runs: runs.map(apiRun) });
   };
 
   // ---- state ----
