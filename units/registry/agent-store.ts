@@ -15,16 +15,11 @@ import {
   unitContentKey,
   unitStateKey,
 } from './keys.js';
+import { decodeSchedule, encodeMachine, encodeState, type StateRecord } from './records.js';
 import type { ScheduleRecord } from './types.js';
 
-/** Value of `state/<machineID>/<unit>`. */
-export interface AgentStateRecord {
-  readonly hash: string;
-  readonly load: string;
-  readonly active: string;
-  readonly sub: string;
-  readonly agentState: 'loaded' | 'launched';
-}
+/** Value of `state/<machineID>/<unit>`: the registry's StateRecord, under the name the agent knows. */
+export type AgentStateRecord = StateRecord;
 
 /** Called with the whole schedule of this machine after every change (and once at the start). */
 export type ScheduleHandler = (
@@ -61,22 +56,6 @@ export interface EtcdAgentStoreOptions {
   /** agent_ttl; the lease TTL in whole seconds (at least 1). */
   readonly ttlMs: number;
   readonly log?: Logger;
-}
-
-function parseScheduleRecord(value: string): ScheduleRecord | null {
-  try {
-    const v = JSON.parse(value) as Partial<ScheduleRecord> | null;
-    if (!v || typeof v.hash !== 'string') return null;
-    if (v.desiredState !== 'loaded' && v.desiredState !== 'launched') return null;
-    return {
-      hash: v.hash,
-      desiredState: v.desiredState,
-      ...(v.global ? { global: true } : {}),
-      ...(typeof v.run === 'string' ? { run: v.run } : {}),
-    };
-  } catch {
-    return null;
-  }
 }
 
 const RETRY_MIN_MS = 500;
@@ -151,11 +130,11 @@ export class EtcdAgentStore implements AgentStore {
     });
     try {
       await lease.grant();
-      await lease.put(machineObjectKey(this.machineID)).value(JSON.stringify(machine));
+      await lease.put(machineObjectKey(this.machineID)).value(encodeMachine(machine));
       // Same-lease states: they vanish with the machine.
       await Promise.all(
         [...this.published].map(([unit, rec]) =>
-          lease.put(unitStateKey(this.machineID, unit)).value(JSON.stringify(rec)),
+          lease.put(unitStateKey(this.machineID, unit)).value(encodeState(rec)),
         ),
       );
     } catch (err) {
@@ -220,9 +199,14 @@ export class EtcdAgentStore implements AgentStore {
     const parts = splitMachineUnitKey(SCHEDULE_PREFIX, key);
     // Our watch covers only our prefix; this check keeps a foreign key out whatever etcd sends.
     if (!parts || parts.machineID !== this.machineID) return null;
-    const rec = parseScheduleRecord(value);
-    if (!rec) {
-      this.log?.error({ machine: this.machineID, unit: parts.unit }, 'ignoring malformed schedule record');
+    let rec: ScheduleRecord;
+    try {
+      rec = decodeSchedule(key, value);
+    } catch (err) {
+      this.log?.error(
+        { machine: this.machineID, unit: parts.unit, err: (err as Error).message },
+        'ignoring malformed schedule record',
+      );
       into.delete(parts.unit);
       return parts.unit;
     }
@@ -294,7 +278,7 @@ export class EtcdAgentStore implements AgentStore {
     // States published in the same turn of the event loop (the agent publishes all of its units at
     // once) go out as one transaction: 100 units on a machine cost one round trip, not 100.
     return new Promise<void>((resolve, reject) => {
-      this.pendingStates.push({ unit, value: JSON.stringify(record), resolve, reject });
+      this.pendingStates.push({ unit, value: encodeState(record), resolve, reject });
       if (this.pendingStates.length === 1) setImmediate(() => void this.flushStates(lease));
     });
   }
