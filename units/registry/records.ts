@@ -35,7 +35,8 @@ export class RecordDecodeError extends Error {
 
 type Obj = Record<string, unknown>;
 
-function parseObject(key: string, text: string): Obj {
+/** The JSON object stored under `key`; every record decoder (here and in ./runs.ts) starts with it. */
+export function parseRecordObject(key: string, text: string): Obj {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -67,7 +68,7 @@ export function isDesiredState(v: unknown): v is DesiredState {
 }
 
 export function decodeJob(key: string, text: string): JobRecord {
-  const o = parseObject(key, text);
+  const o = parseRecordObject(key, text);
   const desiredState = o.desiredState;
   if (!isDesiredState(desiredState)) throw new RecordDecodeError(key, 'bad desiredState');
   const origin = o.origin;
@@ -85,7 +86,7 @@ export function encodeJob(job: JobRecord): string {
 }
 
 export function decodeSchedule(key: string, text: string): ScheduleRecord {
-  const o = parseObject(key, text);
+  const o = parseRecordObject(key, text);
   const desiredState = o.desiredState;
   if (desiredState !== 'loaded' && desiredState !== 'launched') {
     throw new RecordDecodeError(key, 'bad desiredState');
@@ -107,7 +108,7 @@ export function encodeSchedule(rec: ScheduleRecord): string {
 }
 
 export function decodeState(key: string, text: string): StateRecord {
-  const o = parseObject(key, text);
+  const o = parseRecordObject(key, text);
   const agentState = o.agentState;
   if (agentState !== 'loaded' && agentState !== 'launched') {
     throw new RecordDecodeError(key, 'bad agentState');
@@ -126,7 +127,7 @@ export function encodeState(rec: StateRecord): string {
 }
 
 export function decodeMachine(key: string, text: string): MachineState {
-  const o = parseObject(key, text);
+  const o = parseRecordObject(key, text);
   const md = o.metadata ?? {};
   if (typeof md !== 'object' || md === null || Array.isArray(md)) {
     throw new RecordDecodeError(key, 'bad metadata');

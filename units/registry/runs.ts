@@ -6,7 +6,7 @@
 // format sort like the times themselves, so the newest runs are the last keys of the prefix.
 
 import type { Namespace } from 'etcd3';
-import { RecordDecodeError } from './records.js';
+import { parseRecordObject, RecordDecodeError } from './records.js';
 
 export const RUNS_PREFIX = 'runs/';
 export const unitRunsPrefix = (unit: string): string => `${RUNS_PREFIX}${unit}/`;
@@ -49,15 +49,7 @@ export function encodeRun(r: RunRecord): string {
 }
 
 export function decodeRun(key: string, text: string): RunRecord {
-  let o: unknown;
-  try {
-    o = JSON.parse(text);
-  } catch {
-    throw new RecordDecodeError(key, 'not JSON');
-  }
-  if (typeof o !== 'object' || o === null || Array.isArray(o))
-    throw new RecordDecodeError(key, 'not an object');
-  const r = o as Record<string, unknown>;
+  const r = parseRecordObject(key, text);
   if (typeof r.unit !== 'string' || typeof r.tick !== 'string')
     throw new RecordDecodeError(key, 'bad unit/tick');
   if (!STATUSES.includes(r.status as RunStatus)) throw new RecordDecodeError(key, 'bad status');
