@@ -2,8 +2,8 @@
 
 import { DESIRED_STATES, type DesiredState } from './types.js';
 
-export function isDesiredState(s: string): s is DesiredState {
-  return (DESIRED_STATES as readonly string[]).includes(s);
+export function isDesiredState(s: unknown): s is DesiredState {
+  return typeof s === 'string' && (DESIRED_STATES as readonly string[]).includes(s);
 }
 
 /** Throws `invalid desired state "x": expected inactive, loaded or launched`. */

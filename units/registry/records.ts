@@ -2,8 +2,8 @@
 // from etcd goes through one of these: a malformed record (hand-edited key, older/newer writer) is
 // rejected with a one-line reason instead of flowing into the scheduler as `undefined` fields.
 
+import { isDesiredState } from '../states.js';
 import type { DesiredState, MachineState } from '../types.js';
-import { DESIRED_STATES } from '../types.js';
 import type { ScheduleRecord } from './types.js';
 
 /** job/<unit> */
@@ -61,10 +61,6 @@ function hash(key: string, o: Obj): string {
   const h = str(key, o, 'hash');
   if (!HASH_RE.test(h)) throw new RecordDecodeError(key, 'field hash is not a 40-char sha1 hex');
   return h;
-}
-
-export function isDesiredState(v: unknown): v is DesiredState {
-  return typeof v === 'string' && (DESIRED_STATES as readonly string[]).includes(v);
 }
 
 export function decodeJob(key: string, text: string): JobRecord {
