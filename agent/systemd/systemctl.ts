@@ -146,6 +146,67 @@ export function parseRunStatus(text: string): RunStatus {
   };
 }
 
+// MESSAGE_IDs systemd (PID 1) logs for a unit's job and result (systemd's sd-messages.h).
+const MSG_UNIT_STARTING = '7d4958e842da4a758f6c1cdc7b36dcc5';
+const MSG_UNIT_SUCCESS = '7ad2d189f7e94e70a38c781354912448';
+const MSG_UNIT_PROCESS_EXIT = '98e322203f7a4ed290d09fe03c09fe15';
+const MSG_UNIT_FAILURE_RESULT = 'd9b373ed55a64feb8242e02dbe79a49c';
+
+/**
+ * The last finished run of a unit from systemd's own journal messages (`journalctl -o json _PID=1
+ * UNIT=name`, oldest first): its last "Starting" followed by "Deactivated successfully" or "Failed
+ * with result". Null when the last start has not finished (or there is none).
+ *
+ * Why: systemd garbage-collects a unit that went inactive without failing and nothing references
+ * (a cluster cron oneshot does exactly that within milliseconds); `systemctl show` then loads a fresh
+ * copy with no timestamps or result, so only the journal still knows that the run happened.
+ */
+export function parseJournalRun(jsonLines: string): RunStatus | null {
+  let startedAt: number | null = null;
+  let exitStatus: number | null = null;
+  let finished: RunStatus | null = null;
+  for (const line of jsonLines.split('\n')) {
+    if (!line.trim()) continue;
+    let e: Record<string, unknown>;
+    try {
+      e = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      continue; // journalctl prints one object a line; anything else is not ours to judge
+    }
+    const at = Math.floor(Number(e.__REALTIME_TIMESTAMP) / 1000);
+    if (!Number.isFinite(at)) continue;
+    switch (e.MESSAGE_ID) {
+      case MSG_UNIT_STARTING:
+        startedAt = at;
+        exitStatus = null;
+        finished = null;
+        break;
+      case MSG_UNIT_PROCESS_EXIT:
+        if (typeof e.EXIT_STATUS === 'string' && /^\d+$/.test(e.EXIT_STATUS))
+          exitStatus = Number(e.EXIT_STATUS);
+        break;
+      case MSG_UNIT_SUCCESS:
+        if (startedAt !== null) {
+          finished = {
+            active: 'inactive',
+            result: 'success',
+            execMainStatus: exitStatus ?? 0,
+            startedAt,
+            exitedAt: at,
+          };
+        }
+        break;
+      case MSG_UNIT_FAILURE_RESULT:
+        if (startedAt !== null) {
+          const result = typeof e.UNIT_RESULT === 'string' && e.UNIT_RESULT ? e.UNIT_RESULT : 'failed';
+          finished = { active: 'failed', result, execMainStatus: exitStatus, startedAt, exitedAt: at };
+        }
+        break;
+    }
+  }
+  return finished;
+}
+
 /** Argv of `journalctl` for fleetctl's `journal` command (without the command prefix). */
 export function journalArgs(unit: string, opts: JournalOptions = {}, user = false): string[] {
   const args = [...(user ? ['--user'] : []), '--unit', unit, '--no-pager', '-n', String(opts.lines ?? 10)];
@@ -225,7 +286,16 @@ export class SystemctlDriver implements SystemdDriver {
       '--',
       name,
     ]);
-    return parseRunStatus(r.stdout);
+    const st = parseRunStatus(r.stdout);
+    // Inactive with no trace of a run: systemd may have garbage-collected the unit after a successful
+    // run (see parseJournalRun). The user manager's messages are not matched by _PID=1: skip it there.
+    if (st.active !== 'inactive' || st.startedAt !== null || this.user) return st;
+    const j = await this.run(
+      this.journalctl,
+      ['--no-pager', '-o', 'json', '-n', '50', '_PID=1', `UNIT=${name}`],
+      this.timeoutMs,
+    );
+    return (j.code === 0 ? parseJournalRun(j.stdout) : null) ?? st;
   }
 
   /**
