@@ -54,6 +54,14 @@ async function readUnits(
 }
 
 /**
+ * A cluster cron unit (`[X-Fleet] Schedule=`): armed by its desired state, it runs once per tick and
+ * is otherwise placed nowhere, so there is no current state or systemd activity to wait for.
+ */
+export function isCronUnit(u: UnitWithTarget): boolean {
+  return u.options.some((o) => o.section === 'X-Fleet' && o.name === 'Schedule' && o.value.trim() !== '');
+}
+
+/**
  * Waits until every unit reports `state` (current state; desired state for global units, whose
  * current state is meaningless) and prints fleet's `Unit X <state>[ on <machine>]` line for each as it
  * gets there. Returns the errors (fleet's wording) of the units that did not make it.
@@ -82,7 +90,8 @@ export async function waitForUnitStates(
         errors.push(`Unit ${name} not found`);
         continue;
       }
-      const now = u.global ? u.desiredState : (u.currentState ?? 'inactive');
+      // Global and cluster-cron units have no single target whose state could be awaited.
+      const now = u.global || isCronUnit(u) ? u.desiredState : (u.currentState ?? 'inactive');
       if (now !== state) {
         pending.set(name, now);
         continue;
@@ -122,7 +131,10 @@ export async function waitForSystemdActive(
 ): Promise<string[]> {
   const errors: string[] = [];
   if (attempts < 0 || units.size === 0) return errors;
-  const pending = new Map<string, string>([...units.keys()].map((n) => [n, '?']));
+  const pending = new Map<string, string>(
+    [...units].filter(([, u]) => !isCronUnit(u)).map(([n]) => [n, '?']),
+  );
+  if (pending.size === 0) return errors;
   const deadline = deadlineOf(attempts);
   const started = Date.now();
   let nextProgress = started + PROGRESS_AFTER_MS;

@@ -6,7 +6,13 @@ import type { CommandContext } from '../context.js';
 import { assertSafeUnitName, lazyCreateUnits } from '../create.js';
 import type { FleetClient } from '../driver.js';
 import { CliError } from '../io.js';
-import { type WaitContext, waitForSystemdActive, waitForUnitStates, waitForUnitsGone } from '../wait.js';
+import {
+  isCronUnit,
+  type WaitContext,
+  waitForSystemdActive,
+  waitForUnitStates,
+  waitForUnitsGone,
+} from '../wait.js';
 
 export interface BlockOptions {
   /** commander's `--no-block` sets this to false. */
@@ -205,14 +211,16 @@ export async function runStop(
   const found = await findUnits(ctx, client, args);
   const units = found.units;
   // Checked for all units before changing any, so a refused stop changes nothing.
+  // Global and cluster-cron units are placed on no single machine: their desired state is the state.
+  const placed = (u: UnitWithTarget) => !u.global && !isCronUnit(u);
   for (const u of units) {
-    if (!u.global && (u.currentState ?? 'inactive') === 'inactive') {
+    if (placed(u) && (u.currentState ?? 'inactive') === 'inactive') {
       throw new CliError(`Unable to stop unit ${u.name} in state inactive`);
     }
   }
   const triggered: UnitWithTarget[] = [];
   for (const u of units) {
-    if (!u.global && u.currentState === 'loaded' && u.desiredState !== 'launched') continue;
+    if (placed(u) && u.currentState === 'loaded' && u.desiredState !== 'launched') continue;
     await client.setDesiredState(u.name, 'loaded');
     triggered.push(u);
   }
