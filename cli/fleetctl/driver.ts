@@ -19,11 +19,15 @@ export type FleetClient = Pick<
   | 'close'
 > & {
   /**
-   * Cluster cron runs of a unit, newest first, at most `limit`; [] for an unknown unit. The API driver
-   * has it (fleet-ts extension `GET /units/<name>/runs`); list-runs reads etcd itself otherwise.
+   * Cluster cron runs of a unit, newest first, at most `limit`; [] for an unknown unit. The etcd
+   * registry reads `runs/<unit>/`; the API driver asks fleet-ts's extension `GET /units/<name>/runs`.
+   * Optional because a registry injected in tests may have no run history.
    */
   listRuns?(unit: string, limit: number): Promise<RunRecord[]>;
 };
+
+/** What the etcd driver opens: a Registry, with run history when it has one (EtcdRegistry does). */
+export type EtcdDriverRegistry = Registry & Pick<FleetClient, 'listRuns'>;
 
 export type DriverName = 'api' | 'etcd';
 
@@ -126,13 +130,14 @@ export function guardClient(client: FleetClient, where: string): FleetClient {
     createUnit: wrap((spec, opts) => client.createUnit(spec, opts)),
     setDesiredState: wrap((name, state) => client.setDesiredState(name, state)),
     destroyUnit: wrap((name: string) => client.destroyUnit(name)),
+    ...(client.listRuns ? { listRuns: wrap(client.listRuns.bind(client)) } : {}),
     close: () => client.close(),
   };
 }
 
 /** Opens the client for the global flags. Dependencies are injected so tests can count connections. */
 export interface DriverDeps {
-  openEtcd(opts: EtcdConnectionOptions): Registry | Promise<Registry>;
+  openEtcd(opts: EtcdConnectionOptions): EtcdDriverRegistry | Promise<EtcdDriverRegistry>;
   /** Forwards host:port through the `--tunnel` host; returns the local address and a closer. */
   openTunnel?(
     g: GlobalOptions,

@@ -1,11 +1,10 @@
 // list-runs (fleet-ts extension, cluster cron): the last runs of a scheduled unit, newest first, as a
-// fleet-style TAB table. Run records live in etcd (`runs/<unit>/<tick>`): with the etcd driver this
-// command reads them directly (endpoint, TLS and key prefix); with the API driver it asks fleetd's API
-// (fleet-ts extension `GET /fleet/v1/units/<name>/runs`, see cli/fleetd/api/README.md).
+// fleet-style TAB table. Run records live in etcd (`runs/<unit>/<tick>`); the client reads them like
+// everything else: the etcd driver from etcd (same connection, tunnel and unreachable-etcd message as
+// the other commands), the API driver through fleetd (fleet-ts extension
+// `GET /fleet/v1/units/<name>/runs`, see cli/fleetd/api/README.md).
 import type { RunRecord } from '../../../units/registry/runs.js';
-import { listRuns } from '../../../units/registry/runs.js';
 import type { CommandContext } from '../context.js';
-import { chooseDriver, etcdConnectionOptions, etcdEndpoints, isUnreachable } from '../driver.js';
 import { CliError } from '../io.js';
 import { formatTable } from '../tabwriter.js';
 
@@ -14,9 +13,6 @@ export interface ListRunsOptions {
   /** commander's `--no-legend` sets this to false. */
   readonly legend?: boolean;
 }
-
-/** Reads the runs of one unit, newest first (injected in tests). */
-export type RunSource = (unit: string, limit: number) => Promise<RunRecord[]>;
 
 const dash = (s: string | undefined): string => (s ? s : '-');
 
@@ -43,52 +39,21 @@ export async function runListRuns(
   ctx: CommandContext,
   args: readonly string[],
   opts: ListRunsOptions,
-  source?: RunSource,
 ): Promise<number> {
   if (args.length !== 1) throw new CliError('One unit file must be provided');
   const unit = ctx.model.mangle(args[0] as string);
   if (!Number.isInteger(opts.lines) || opts.lines < 1)
     throw new CliError('Error: --lines must be at least 1');
-  const read = source ?? (await clientRunSource(ctx)) ?? (await etcdRunSource(ctx));
+  const client = await ctx.client();
+  if (!client.listRuns) throw new CliError('Error: this registry keeps no run history');
   let runs: RunRecord[];
   try {
-    runs = await read(unit, opts.lines);
+    runs = await client.listRuns(unit, opts.lines);
   } catch (err) {
     if (err instanceof CliError) throw err;
-    const why = (err as Error).message.split('\n')[0];
-    throw new CliError(
-      isUnreachable(err) ? `Error: cannot reach etcd: ${why}` : `Error retrieving runs of ${unit}: ${why}`,
-    );
+    throw new CliError(`Error retrieving runs of ${unit}: ${(err as Error).message.split('\n')[0]}`);
   }
-  if (runs.length === 0) {
-    const u = await (await ctx.client()).getUnit(unit);
-    if (!u) throw new CliError(`Unit ${unit} not found`);
-  }
+  if (runs.length === 0 && !(await client.getUnit(unit))) throw new CliError(`Unit ${unit} not found`);
   ctx.io.stdout(renderRuns(runs, opts.legend ?? true));
   return 0;
-}
-
-/** With the API driver the runs come through the API (fleet-ts extension `GET /units/<name>/runs`). */
-async function clientRunSource(ctx: CommandContext): Promise<RunSource | undefined> {
-  if (chooseDriver(ctx.globals) !== 'api') return undefined;
-  const client = await ctx.client();
-  const listRuns = client.listRuns?.bind(client);
-  return listRuns ? (unit, limit) => listRuns(unit, limit) : undefined;
-}
-
-async function etcdRunSource(ctx: CommandContext): Promise<RunSource> {
-  if (chooseDriver(ctx.globals) !== 'etcd') {
-    throw new CliError('Error: list-runs reads etcd directly: use --driver=etcd with an etcd --endpoint');
-  }
-  if (ctx.globals.tunnel) throw new CliError('Error: list-runs does not support --tunnel yet');
-  const { createEtcdClient } = await import('../../../units/registry/client.js');
-  const conn = etcdConnectionOptions(ctx.globals, etcdEndpoints(ctx.globals.endpoint));
-  return async (unit, limit) => {
-    const client = createEtcdClient(conn);
-    try {
-      return await listRuns(client.namespace(conn.keyPrefix), unit, limit);
-    } finally {
-      client.close();
-    }
-  };
 }
