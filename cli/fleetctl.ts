@@ -1,17 +1,19 @@
 #!/usr/bin/env node
 // fleetctl: the command-line client of fleet-ts (fleet-compatible). See cli/fleetctl/DIFFERENCES.md.
-import { openEtcdRegistry } from '../units/registry/etcd-registry.js';
+// The etcd client (etcd3, gRPC) and the SSH tunnel (ssh2) are imported only when a command opens them:
+// loading them costs more than the rest of fleetctl's start-up, and `version`, `help` or the API
+// driver need neither.
 import { processIO } from './fleetctl/io.js';
 import { main } from './fleetctl/program.js';
-import { sshTunnelOpener } from './fleetctl/tunnel.js';
 import { unitModel } from './fleetctl/unit-model.js';
 
 const io = processIO();
 const code = await main(process.argv.slice(2), io, {
   model: unitModel,
   driver: {
-    openEtcd: openEtcdRegistry,
-    openTunnel: sshTunnelOpener(io.env),
+    openEtcd: async (opts) => (await import('../units/registry/etcd-registry.js')).openEtcdRegistry(opts),
+    openTunnel: async (g, host, port) =>
+      (await import('./fleetctl/tunnel.js')).sshTunnelOpener(io.env)(g, host, port),
     // Bearer token for an API served on TCP with api_token (--driver=API --endpoint=https://...).
     ...(io.env.FLEETCTL_API_TOKEN ? { apiToken: io.env.FLEETCTL_API_TOKEN } : {}),
   },

@@ -30,7 +30,7 @@ import {
   type SshFlags,
 } from './commands/remote.js';
 import { type ListRunsOptions, runListRuns } from './commands/runs.js';
-import { runSync, type SyncOptions } from './commands/sync.js';
+import type { SyncOptions } from './commands/sync.js';
 import type { CommandContext, UnitModel } from './context.js';
 import { type DriverDeps, type FleetClient, openClient } from './driver.js';
 import { fleetHelp } from './help.js';
@@ -180,7 +180,9 @@ export function buildProgram(
     .option('--watch', 'Keep watching the directory and converge on every change until interrupted')
     .option('--dry-run', 'Print the plan (submit/start/replace/destroy per unit) and change nothing')
     .option('--origin <name>', 'Ownership name recorded on the units (default: the absolute directory path)')
-    .action((args: string[], o: SyncOptions) => run((ctx) => runSync(ctx, args, o)));
+    .action((args: string[], o: SyncOptions) =>
+      run(async (ctx) => (await import('./commands/sync.js')).runSync(ctx, args, o)),
+    );
   cmd('verify', 'DEPRECATED - No longer works')
     .argument('[units...]')
     .action(() => run((ctx) => runVerify(ctx)));

@@ -5,20 +5,20 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import type { MachineState } from '../../../units/types.js';
-import {
-  HostKeyError,
-  journalCommand,
-  type SshIo,
-  type SshOptions,
-  sshExec,
-  sshShell,
-  statusCommand,
-  terminalPrompt,
-} from '../../ssh/index.js';
+// The SSH transport (ssh2) is loaded only by the commands that connect, so every other fleetctl
+// command starts without it (see sshTransport below).
+import { HostKeyError } from '../../ssh/errors.js';
+import type { SshIo } from '../../ssh/exec.js';
+import type { SshOptions } from '../../ssh/options.js';
+import { terminalPrompt } from '../../ssh/prompt.js';
+import { journalCommand, statusCommand } from '../../ssh/remote-commands.js';
 import type { CommandContext } from '../context.js';
 import { assertSafeUnitName } from '../create.js';
 import { CliError } from '../io.js';
 import type { GlobalOptions } from '../options.js';
+
+/** ssh2 and the connection code, imported on first use (they are a large part of start-up). */
+const sshTransport = () => import('../../ssh/exec.js');
 
 /** Exit code fleet uses when SSH itself fails (its -1). */
 export const SSH_FAILURE_EXIT = 255;
@@ -110,6 +110,7 @@ async function runOn(
   }
   if (!machine.publicIP) throw new CliError('Could not determine address of machine.');
   try {
+    const { sshExec } = await sshTransport();
     return await sshExec(machine.publicIP, remote, sshOptions(ctx), sshIo(ctx));
   } catch (err) {
     throw new CliError(`Unable to SSH to remote host: ${(err as Error).message}`, SSH_FAILURE_EXIT);
@@ -273,6 +274,7 @@ export async function runSsh(ctx: CommandContext, args: readonly string[], flags
   const opts = sshOptions(ctx, flags.forwardAgent ?? false);
   const command = rest.join(' ');
   try {
+    const { sshExec, sshShell } = await sshTransport();
     if (command === '') return await sshShell(machine.publicIP, opts);
     return await sshExec(machine.publicIP, command, opts, sshIo(ctx));
   } catch (err) {
