@@ -7,6 +7,7 @@ import { type Engine, startEngine } from '../../engine/engine.js';
 import { createLeaderElection, type LeaderElection } from '../../engine/leader.js';
 import { createEngineStore } from '../../units/registry/engine-store.js';
 import { type EtcdRegistry, openEtcdRegistry } from '../../units/registry/etcd-registry.js';
+import { scheduleKey } from '../../units/registry/keys.js';
 import {
   announceMachine,
   connect,
@@ -14,6 +15,7 @@ import {
   type FakeMachine,
   quietLog,
   serviceText,
+  sleep,
   unitSpec,
   waitFor,
 } from '../support/campaign-fixtures.js';
@@ -169,5 +171,41 @@ describe('engine runtime', () => {
     );
     expectNoDoublePlacement(s);
     await waitFor('engine leads again', async () => leader.isLeader(), 15_000);
+  }, 40_000);
+
+  it('after settling, re-places a schedule key deleted behind its back (idle passes are skipped, not blind)', async () => {
+    await machine('m1');
+    await machine('m2');
+    await reg.createUnit(unitSpec('s.service', serviceText()));
+    const first = await waitFor('s placed', async () => (await schedule()).get('s.service')?.[0] ?? null);
+    // Several periodic passes (500 ms) with nothing to do.
+    await sleep(1500);
+    await ns.delete().key(scheduleKey(first, 's.service'));
+    const again = await waitFor('s placed again', async () => {
+      const ms = (await schedule()).get('s.service');
+      return ms?.length === 1 ? ms : null;
+    });
+    expect(again).toHaveLength(1);
+  });
+
+  it('a burst of 300 units submitted in parallel is placed exactly once each, evenly', async () => {
+    await machine('m1');
+    await machine('m2');
+    await machine('m3');
+    const names = Array.from({ length: 300 }, (_, i) => `burst${i}.service`);
+    for (let i = 0; i < names.length; i += 30)
+      await Promise.all(names.slice(i, i + 30).map((n) => reg.createUnit(unitSpec(n, serviceText()))));
+    const s = await waitFor(
+      '300 placed',
+      async () => {
+        const s = await schedule();
+        return s.size === 300 ? s : null;
+      },
+      30_000,
+    );
+    expectNoDoublePlacement(s);
+    const load = new Map<string, number>();
+    for (const [, [m]] of s) load.set(m!, (load.get(m!) ?? 0) + 1);
+    expect([...load.values()].sort()).toEqual([100, 100, 100]);
   }, 40_000);
 });
