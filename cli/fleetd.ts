@@ -16,7 +16,7 @@ import { UnitFileStore } from '../agent/unit-files.js';
 import { type Cron, startCron } from '../engine/cron/cron.js';
 import { type Engine, startEngine } from '../engine/engine.js';
 import { createLeaderElection, type LeaderElection } from '../engine/leader.js';
-import { createLogger, type Logger } from '../units/log.js';
+import { createLogger, type Logger, type LoggerOptions } from '../units/log.js';
 import { EtcdAgentStore } from '../units/registry/agent-store.js';
 import { createEtcdClient } from '../units/registry/client.js';
 import { createEngineStore } from '../units/registry/engine-store.js';
@@ -59,9 +59,14 @@ interface Components {
   stop(purge: boolean): Promise<void>;
 }
 
+/** $FLEET_LOG_LEVEL wins over the config's verbosity; with neither, createLogger's default (warn). */
+function logOptions(config: FleetdConfig): LoggerOptions {
+  const level = process.env.FLEET_LOG_LEVEL || logLevelFromConfig(config);
+  return level ? { level } : {};
+}
+
 function startComponents(config: FleetdConfig, machineID: string, version: string): Components {
-  const level = process.env.FLEET_LOG_LEVEL ?? logLevelFromConfig(config);
-  const logOpts = level ? { level } : {};
+  const logOpts = logOptions(config);
   const agentLog = createLogger('agent', logOpts);
   const engineLog = createLogger('engine', logOpts);
   const client = createEtcdClient(etcdOptionsFromConfig(config));
@@ -98,7 +103,7 @@ function startComponents(config: FleetdConfig, machineID: string, version: strin
       log: engineLog,
     });
     engine = startEngine({
-      store: createEngineStore(ns, engineLog),
+      store: createEngineStore(ns, engineLog, { maxTxnOps: config.etcdMaxTxnOps }),
       leader,
       log: engineLog,
       reconcileIntervalMs: config.engineReconcileIntervalMs,
@@ -158,21 +163,15 @@ async function main(): Promise<void> {
     );
   }
   const version = packageVersion();
-  const log = createLogger(
-    'fleetd',
-    process.env.FLEET_LOG_LEVEL ? {} : { level: logLevelFromConfig(config) ?? 'warn' },
-  );
+  const log = createLogger('fleetd', logOptions(config));
 
   let components = startComponents(config, machineID, version);
   // The HTTP API (socket-activated fds, else api_socket; api_listen only with auth). Its sockets stay
   // open across SIGHUP: only the registry behind them is swapped.
   let apiRegistry = openEtcdRegistry(etcdOptionsFromConfig(config));
-  const api = await startApiServer(
-    config,
-    apiRegistry,
-    createLogger('api', process.env.FLEET_LOG_LEVEL ? {} : { level: logLevelFromConfig(config) ?? 'warn' }),
-    { version },
-  ).catch((err: unknown) => fail(`fleetd: cannot serve the API: ${message(err)}`));
+  const api = await startApiServer(config, apiRegistry, createLogger('api', logOptions(config)), {
+    version,
+  }).catch((err: unknown) => fail(`fleetd: cannot serve the API: ${message(err)}`));
   let busy: Promise<void> = Promise.resolve();
   let shuttingDown = false;
 
