@@ -13,7 +13,7 @@
 //   default (or failed much later, e.g. at time.ParseDuration);
 // - unknown keys in the file and unknown FLEET_* variables produce warnings;
 // - fleet-ts keys: unit_watch_directory, api_listen, api_token, api_tls_cert, api_tls_key,
-//   api_tls_client_ca, api_socket (documented in agent/systemd-units/fleet.conf.sample).
+//   api_tls_client_ca, api_socket, etcd_max_txn_ops (documented in agent/systemd-units/fleet.conf.sample).
 //
 // Everything here is pure except loadFleetdConfig, the thin wrapper that reads files.
 
@@ -51,6 +51,11 @@ export interface FleetdConfig {
   readonly etcdCaFile: string;
   readonly etcdRequestTimeoutMs: number;
   readonly engineReconcileIntervalMs: number;
+  /**
+   * fleet-ts: operations per engine transaction; must not exceed etcd's --max-txn-ops (etcd's default
+   * is 128). Larger means fewer transactions and fewer agent wake-ups when many units are scheduled.
+   */
+  readonly etcdMaxTxnOps: number;
   /** '' = detect from the default route. */
   readonly publicIP: string;
   readonly metadata: Readonly<Record<string, string>>;
@@ -194,6 +199,17 @@ const KEYS: readonly KeySpec[] = [
     help: 'seconds between two full reconciles of the engine',
     set: (raw, c) => {
       c.engineReconcileIntervalMs = positiveSeconds(raw);
+    },
+  },
+  {
+    key: 'etcd_max_txn_ops',
+    def: '128',
+    help: "operations per engine transaction; at most etcd's --max-txn-ops (etcd's default: 128)",
+    set: (raw, c) => {
+      const n = parseGoInt(raw);
+      // Each transaction carries one operation plus the leader guard at the least.
+      if (n < 2) throw new ValueError('a whole number of at least 2');
+      c.etcdMaxTxnOps = n;
     },
   },
   {

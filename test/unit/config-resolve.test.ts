@@ -52,6 +52,7 @@ describe('defaults', () => {
       etcdCaFile: '',
       etcdRequestTimeoutMs: 1000,
       engineReconcileIntervalMs: 2000,
+      etcdMaxTxnOps: 128,
       publicIP: '',
       metadata: {},
       agentTtlMs: 30_000,
@@ -74,7 +75,7 @@ describe('defaults', () => {
   });
   it('lists every key, fleet first', () => {
     expect(FLEETD_CONFIG_KEYS.slice(0, 3)).toEqual(['verbosity', 'etcd_servers', 'etcd_username']);
-    expect(FLEETD_CONFIG_KEYS).toHaveLength(28);
+    expect(FLEETD_CONFIG_KEYS).toHaveLength(29);
   });
 });
 
@@ -157,6 +158,7 @@ describe('the config file of the fleet 1.0 test bed', () => {
       'metadata=""',
       'agent_ttl="30s"',
       'engine_reconcile_interval=2',
+      'etcd_max_txn_ops=128',
     ].join('\n');
     expect(resolve([], {}, conf(sample)).config).toEqual({
       ...resolve().config,
@@ -182,6 +184,12 @@ describe('values', () => {
     expect(resolve([], { FLEET_DISABLE_WATCHES: 'TRUE' }).config.disableWatches).toBe(true);
     expect(resolve([], {}, conf('systemd_user=1')).config.systemdUser).toBe(true);
     expect(resolve([], {}, conf('systemd_user=False')).config.systemdUser).toBe(false);
+  });
+  it('takes the engine transaction size from every source (etcd_max_txn_ops)', () => {
+    expect(resolve(['--etcd_max_txn_ops=1024']).config.etcdMaxTxnOps).toBe(1024);
+    expect(resolve(['--etcd-max-txn-ops', '512']).config.etcdMaxTxnOps).toBe(512);
+    expect(resolve([], { FLEET_ETCD_MAX_TXN_OPS: '256' }).config.etcdMaxTxnOps).toBe(256);
+    expect(resolve([], {}, conf('etcd_max_txn_ops=2048')).config.etcdMaxTxnOps).toBe(2048);
   });
   it('normalises the key prefix to a directory', () => {
     expect(resolve(['--etcd_key_prefix=/other']).config.etcdKeyPrefix).toBe('/other/');
@@ -249,6 +257,16 @@ describe('bad values: one line naming key, source and expectation', () => {
       ['--token_limit=0'],
       {},
       'invalid value "0" for token_limit (flag --token_limit): expected a whole number of at least 1',
+    ],
+    [
+      ['--etcd_max_txn_ops=1'],
+      {},
+      'invalid value "1" for etcd_max_txn_ops (flag --etcd_max_txn_ops): expected a whole number of at least 2',
+    ],
+    [
+      [],
+      { FLEET_ETCD_MAX_TXN_OPS: 'many' },
+      'invalid value "many" for etcd_max_txn_ops (environment FLEET_ETCD_MAX_TXN_OPS): expected a whole number',
     ],
     [
       ['--token_limit=1.5'],
