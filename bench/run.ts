@@ -10,6 +10,7 @@ import { main as fleetctlMain } from '../cli/fleetctl/program.js';
 import { unitModel } from '../cli/fleetctl/unit-model.js';
 import { openEtcdRegistry } from '../units/registry/etcd-registry.js';
 import { type BenchCluster, startBenchCluster } from './cluster.js';
+import { ensureFreshDist } from './dist.js';
 import { measureLeaderFailover, measureMachineLoss } from './failures.js';
 import { loadAverage, seconds } from './measure.js';
 import { measureRaw } from './raw.js';
@@ -22,6 +23,7 @@ interface Flags {
   quick: boolean;
   json: string | undefined;
   curve: boolean;
+  failover: boolean;
   agentTtlS: number;
   engineTtlS: number;
   maxTxnOps: number;
@@ -30,7 +32,7 @@ interface Flags {
 }
 
 const USAGE =
-  'usage: bench/run.ts [--quick] [--units N] [--machines M] [--json FILE] [--no-curve] [--agent-ttl S] [--engine-ttl S] [--max-txn-ops N] [--curve-units A,B,C] [--curve-machines A,B,C]';
+  'usage: bench/run.ts [--quick] [--units N] [--machines M] [--json FILE] [--no-curve] [--no-failover] [--agent-ttl S] [--engine-ttl S] [--max-txn-ops N] [--curve-units A,B,C] [--curve-machines A,B,C]';
 
 function parseFlags(argv: readonly string[]): Flags {
   const f: Flags = {
@@ -39,8 +41,9 @@ function parseFlags(argv: readonly string[]): Flags {
     quick: false,
     json: undefined,
     curve: true,
-    agentTtlS: 5,
-    engineTtlS: 5,
+    failover: true,
+    agentTtlS: 0,
+    engineTtlS: 0,
     maxTxnOps: 128,
     curveUnits: undefined,
     curveMachines: undefined,
@@ -61,6 +64,7 @@ function parseFlags(argv: readonly string[]): Flags {
     const value = () => inline ?? argv[++i];
     if (name === '--quick') f.quick = true;
     else if (name === '--no-curve') f.curve = false;
+    else if (name === '--no-failover') f.failover = false;
     else if (name === '--units') f.units = num(name, value(), 1);
     else if (name === '--machines') f.machines = num(name, value(), 2);
     else if (name === '--agent-ttl') f.agentTtlS = num(name, value(), 1);
@@ -74,14 +78,21 @@ function parseFlags(argv: readonly string[]): Flags {
       f.json = v;
     } else throw new Error(`unknown flag ${name}\n${USAGE}`);
   }
-  f.units ||= f.quick ? 2000 : 10_000;
-  f.machines ||= f.quick ? 20 : 100;
+  // --quick: small enough to finish in well under a minute on a loaded 2-core machine (every curve
+  // point is a fresh etcd + cluster, and the failure steps wait for TTLs, hence 2 s TTLs).
+  f.units ||= f.quick ? 1000 : 10_000;
+  f.machines ||= f.quick ? 10 : 100;
+  f.agentTtlS ||= f.quick ? 2 : 5;
+  f.engineTtlS ||= f.quick ? 2 : 5;
   return f;
 }
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-/** Wall time of a spawned `fleetctl --driver=etcd <args>` (best of 3) and its stdout line count. */
+/** The compiled CLI, as users run it (`npm run build`; ensureFreshDist checks it matches the sources). */
+const FLEETCTL_JS = `${ROOT}dist/cli/fleetctl.js`;
+
+/** Wall time of a spawned `node dist/cli/fleetctl.js --driver=etcd <args>` (best of 3), stdout lines. */
 async function timeFleetctl(endpoint: string, args: string[]): Promise<{ s: number; lines: number }> {
   let best = Number.POSITIVE_INFINITY;
   let lines = 0;
@@ -90,7 +101,7 @@ async function timeFleetctl(endpoint: string, args: string[]): Promise<{ s: numb
     const out = await new Promise<string>((resolve, reject) => {
       const child = spawn(
         process.execPath,
-        ['--import', 'tsx', `${ROOT}cli/fleetctl.ts`, '--driver=etcd', `--endpoint=${endpoint}`, ...args],
+        [FLEETCTL_JS, '--driver=etcd', `--endpoint=${endpoint}`, ...args],
         { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT },
       );
       let stdout = '';
@@ -176,6 +187,7 @@ async function schedulingRun(units: number, machines: number, flags: Flags): Pro
 
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2));
+  ensureFreshDist(ROOT, progress);
   const out: Record<string, number> = {};
   const loadBefore = loadAverage();
   const started = Date.now();
@@ -187,7 +199,7 @@ async function main(): Promise<void> {
   progress(`main run: ${flags.units} units on ${flags.machines} machines (load ${loadBefore})`);
   let main: SchedulingResult | undefined;
   await withCluster(flags.machines, 2, flags, async (cluster) => {
-    const raw = await measureRaw(cluster.ns, flags.quick ? 2000 : 5000, 16);
+    const raw = await measureRaw(cluster.ns, flags.quick ? 1000 : 5000, 16);
     out.raw_put_per_s = Math.round(raw.putPerS);
     out.raw_txn_per_s = Math.round(raw.txnPerS);
     out.raw_concurrency = 16;
@@ -209,16 +221,18 @@ async function main(): Promise<void> {
     ]);
     progress('machine loss');
     Object.assign(out, await measureMachineLoss(cluster, workload.globals));
-    progress('leader failover');
-    Object.assign(out, await measureLeaderFailover(cluster));
+    if (flags.failover) {
+      progress('leader failover');
+      Object.assign(out, await measureLeaderFailover(cluster));
+    }
   });
   if (!main) throw new Error('main run produced no result');
   const mainRun = main;
 
   // The unit curve runs on --machines machines, the machine curve with --units units (defaults: 100
   // and 10,000, the issue's curve); the main run is reused for the point it already measured.
-  const unitCurve = flags.curveUnits ?? (flags.quick ? [200, 1000, 2000] : [1000, 10_000, 50_000]);
-  const machineCurve = flags.curveMachines ?? (flags.quick ? [5, 20, 50] : [10, 100, 1000]);
+  const unitCurve = flags.curveUnits ?? (flags.quick ? [100, 500, 1000] : [1000, 10_000, 50_000]);
+  const machineCurve = flags.curveMachines ?? (flags.quick ? [3, 10, 30] : [10, 100, 1000]);
   const curveUnits = flags.units;
   const labels = ['1k', '10k', '50k'];
   const mLabels = ['m10', 'm100', 'm1000'];
