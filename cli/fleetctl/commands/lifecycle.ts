@@ -75,7 +75,8 @@ const exitFor = (found: FoundUnits): number => (found.missing.length > 0 ? 1 : 0
 
 /**
  * fleet's setTargetStateOfUnits: sets `state` on every named unit whose desired state differs; returns
- * the units it changed. Templates cannot be activated (the API's 400 in fleet).
+ * the units it changed. Templates cannot be activated (the API's 400 in fleet). `only` leaves out the
+ * units it rejects, from the same read (a getUnit ranges the whole schedule: read each unit once).
  */
 async function setTargetStates(
   ctx: CommandContext,
@@ -83,11 +84,13 @@ async function setTargetStates(
   names: readonly string[],
   state: DesiredState,
   verb: string,
+  only: (u: UnitWithTarget) => boolean = () => true,
 ): Promise<UnitWithTarget[]> {
   const units: UnitWithTarget[] = [];
   for (const name of names) {
     const u = await client.getUnit(name);
     if (!u) throw new CliError(`Error ${verb} units: unable to find unit ${name}`);
+    if (!only(u)) continue;
     if (state !== 'inactive' && ctx.model.isTemplate(name)) {
       throw new CliError(`Error ${verb} units: cannot activate template "${name}"`);
     }
@@ -136,12 +139,14 @@ export async function runLoad(
   const names = await lazyCreateUnits(ctx, 'load', args, { replace: opts.replace ?? false, attempts });
   const client = await ctx.client();
   // Unlike fleet, `load` never stops a launched unit: it only loads units that are inactive.
-  const toLoad: string[] = [];
-  for (const n of names) {
-    const u = await client.getUnit(n);
-    if (u?.desiredState !== 'launched') toLoad.push(n);
-  }
-  const triggered = await setTargetStates(ctx, client, toLoad, 'loaded', 'loading');
+  const triggered = await setTargetStates(
+    ctx,
+    client,
+    names,
+    'loaded',
+    'loading',
+    (u) => u.desiredState !== 'launched',
+  );
   return finishTransition(
     ctx,
     client,
