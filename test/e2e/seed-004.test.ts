@@ -109,7 +109,7 @@ describe('seed 004: fleetctl from the host against real machines', () => {
 
   it('journal --lines 5 prints the last five journal lines', async () => {
     const r = await fleetctl(c(), ['journal', '--lines', '5', UNIT]);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(5);
     for (const l of lines)
@@ -118,7 +118,7 @@ describe('seed 004: fleetctl from the host against real machines', () => {
 
   it('ssh <unit> runs the command on the unit machine', async () => {
     const r = await fleetctl(c(), ['ssh', UNIT, 'hostname']);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe(unitMachine);
     // And the unit really is there: the command sees its process.
     const ps = await fleetctl(c(), ['ssh', UNIT, 'systemctl', 'is-active', UNIT]);
