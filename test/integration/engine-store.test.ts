@@ -8,7 +8,9 @@ import {
   type Snapshot,
   StaleScheduleError,
   type StoreEvent,
+  type StoreWatch,
 } from '../../units/registry/engine-store.js';
+import { UnitContentCache } from '../../units/registry/etcd-read.js';
 import { type EtcdRegistry, openEtcdRegistry } from '../../units/registry/etcd-registry.js';
 import { NotLeaderError } from '../../units/registry/types.js';
 import {
@@ -167,6 +169,68 @@ describe('engine store: watch', () => {
       await w.stop();
     }
   }, 40_000);
+
+  it('a stopped watch whose conversion was still pending never changes what the next watch reports', async () => {
+    // Unit contents reads that block on demand: the old watch's conversion waits on one while the
+    // engine stops it, reloads and watches again (what LeaderSession.reload does).
+    const cache = new UnitContentCache(ns);
+    let arm: { blocked: () => void; release: Promise<void> } | null = null;
+    let release = () => {};
+    const slow = createEngineStore(ns, quietLog('engine-store'), {
+      contents: {
+        getMany: async (hashes) => {
+          const a = arm;
+          arm = null;
+          if (a) {
+            a.blocked();
+            await a.release;
+          }
+          return cache.getMany(hashes);
+        },
+      },
+    });
+    const gone = await announceMachine(ns, 'm1', {}, 30);
+    gone.crash(); // no keepalives: the record is deleted below by hand
+    const s0 = await slow.loadSnapshot();
+    expect(s0.state.machines.has('m1')).toBe(true);
+    const first = slow.watch(s0.revision, { onEvents: () => {}, onReset: () => {} });
+    // The next contents read (the old watch's) blocks until released.
+    const blocked = new Promise<void>((r) => {
+      arm = { blocked: r, release: new Promise<void>((done) => (release = done)) };
+    });
+    // A new unit and the machine leaving, in one watch response: its conversion blocks on the contents.
+    const spec = unitSpec('slow.service', serviceText());
+    await ns
+      .if('job/slow.service', 'Create', '==', 0)
+      .then(
+        ns.put(`unit/${spec.hash}`).value(serviceText()),
+        ns
+          .put('job/slow.service')
+          .value(JSON.stringify({ name: spec.name, hash: spec.hash, desiredState: 'launched' })),
+        ns.delete().key('machines/m1/object'),
+      )
+      .commit();
+    await blocked;
+    const back = await announceMachine(ns, 'm1', {}, 30);
+    const events: StoreEvent[] = [];
+    let second: StoreWatch | undefined;
+    try {
+      await first.stop();
+      const s1 = await slow.loadSnapshot();
+      expect(s1.state.machines.has('m1')).toBe(true);
+      second = slow.watch(s1.revision, { onEvents: (ev) => events.push(...ev), onReset: () => {} });
+      // The stale conversion now completes (with the old machine delete in it).
+      release();
+      await new Promise((r) => setTimeout(r, 200));
+      await reg.setMachineMetadata('m1', 'role', 'db');
+      const [ev] = await waitFor('metadata event', async () => (events.length > 0 ? events : null));
+      expect(ev?.kind === 'machine' && ev.machine?.metadata).toEqual({ role: 'db' });
+    } finally {
+      release();
+      await second?.stop();
+      await back.leave();
+    }
+  });
 
   it('falls back to a full snapshot when the resume revision was compacted', async () => {
     const old = await store.loadSnapshot();

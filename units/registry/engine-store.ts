@@ -96,20 +96,22 @@ export interface EngineStoreOptions {
   readonly maxTxnOps?: number;
   /** Schedule transactions in flight at once (deletes all commit before any put is sent). */
   readonly txnsInFlight?: number;
+  /** Where unit contents are read (default: a UnitContentCache over `ns`); tests inject slow reads. */
+  readonly contents?: UnitContentReader;
+}
+
+/** Unit contents by hash; absent hashes are missing from the result. */
+export interface UnitContentReader {
+  getMany(hashes: Iterable<string>): Promise<Map<string, string>>;
 }
 
 export function createEngineStore(ns: Namespace, log: Logger, opts: EngineStoreOptions = {}): EngineStore {
   const maxTxnOps = opts.maxTxnOps ?? MAX_TXN_OPS;
   const txnsInFlight = Math.max(1, opts.txnsInFlight ?? 4);
-  const contents = new UnitContentCache(ns);
-  // Raw machine records: dynamic metadata is merged on every change of either part.
-  const machineObjects = new Map<string, MachineState>();
-  const machineMeta = new Map<string, Map<string, string>>();
-
-  const mergedMachine = (id: string): MachineState | null => {
-    const obj = machineObjects.get(id);
-    return obj ? mergeMachineMetadata({ ...obj, id }, machineMeta.get(id) ?? new Map()) : null;
-  };
+  const contents: UnitContentReader = opts.contents ?? new UnitContentCache(ns);
+  // The raw machine records of the last snapshot. Each watch starts from a copy and then owns it: a
+  // stopped watch still finishing a conversion can never change what a newer snapshot or watch sees.
+  let latest: { revision: string; machines: MachineRecords } | null = null;
 
   /** Engine view of a job: null when its contents are missing or do not parse (logged, never thrown). */
   const toEngineUnit = (job: JobRecord, text: string | undefined): EngineUnit | null => {
@@ -139,7 +141,7 @@ export function createEngineStore(ns: Namespace, log: Logger, opts: EngineStoreO
     }
   };
 
-  const loadSnapshot = async (): Promise<Snapshot> => {
+  const load = async (): Promise<{ snap: Snapshot; machines: MachineRecords }> => {
     const jobs = await rangePrefix(ns, JOB_PREFIX);
     const [machines, schedule] = await Promise.all([
       rangePrefix(ns, MACHINES_PREFIX, jobs.revision),
@@ -152,12 +154,11 @@ export function createEngineStore(ns: Namespace, log: Logger, opts: EngineStoreO
       const u = toEngineUnit(job, texts.get(job.hash));
       if (u) units.set(u.name, u);
     }
-    machineObjects.clear();
-    machineMeta.clear();
-    for (const kv of machines.kvs) applyMachineKv(kv, 'PUT');
+    const records = new MachineRecords();
+    for (const kv of machines.kvs) applyMachineKv(records, kv, 'PUT');
     const machineMap = new Map<string, MachineState>();
-    for (const id of machineObjects.keys()) {
-      const m = mergedMachine(id);
+    for (const id of records.ids()) {
+      const m = records.merged(id);
       if (m) machineMap.set(id, m);
     }
     const sched = new Map<string, Map<string, ScheduleRecord>>();
@@ -169,33 +170,44 @@ export function createEngineStore(ns: Namespace, log: Logger, opts: EngineStoreO
       m.set(parts.unit, rec);
       sched.set(parts.machineID, m);
     }
-    return { revision: jobs.revision, state: { units, machines: machineMap, schedule: sched } };
+    const snap = { revision: jobs.revision, state: { units, machines: machineMap, schedule: sched } };
+    return { snap, machines: records };
   };
 
-  /** Updates the raw machine maps; returns the affected machine ID. */
-  const applyMachineKv = (kv: IKeyValue, type: 'PUT' | 'DELETE'): string | null => {
+  const loadSnapshot = async (): Promise<Snapshot> => {
+    const loaded = await load();
+    latest = { revision: loaded.snap.revision, machines: loaded.machines };
+    return loaded.snap;
+  };
+
+  /** Updates raw machine records; returns the affected machine ID. */
+  const applyMachineKv = (records: MachineRecords, kv: IKeyValue, type: 'PUT' | 'DELETE'): string | null => {
     const parsed = parseMachineKey(kv.key.toString());
     if (!parsed) return null;
     if (parsed.kind === 'object') {
-      const m = type === 'PUT' ? decodeOrLog(kv, decodeMachine) : null;
-      if (m) machineObjects.set(parsed.machineID, m);
-      else machineObjects.delete(parsed.machineID);
+      records.setObject(parsed.machineID, type === 'PUT' ? decodeOrLog(kv, decodeMachine) : null);
     } else {
-      const md = machineMeta.get(parsed.machineID) ?? new Map<string, string>();
-      if (type === 'PUT') md.set(parsed.key, kv.value.toString());
-      else md.delete(parsed.key);
-      machineMeta.set(parsed.machineID, md);
+      records.setMetadata(parsed.machineID, parsed.key, type === 'PUT' ? kv.value.toString() : null);
     }
     return parsed.machineID;
   };
 
-  /** Converts one watch response into store events (fetching contents of new unit hashes). */
-  const toStoreEvents = async (res: IWatchResponse): Promise<StoreEvent[]> => {
+  /**
+   * Converts one watch response into store events (fetching contents of new unit hashes). Machine
+   * events update `records`, the watch's own; returns null, touching nothing, once `current()` is false
+   * (the watch was stopped or reset while the contents were read).
+   */
+  const toStoreEvents = async (
+    res: IWatchResponse,
+    records: MachineRecords,
+    current: () => boolean,
+  ): Promise<StoreEvent[] | null> => {
     const putJobs = res.events.filter((e) => e.type === 'Put' && e.kv.key.toString().startsWith(JOB_PREFIX));
     const jobs = new Map<IKeyValue, JobRecord | null>();
     for (const e of putJobs) jobs.set(e.kv, decodeOrLog(e.kv, decodeJob));
     const hashes = [...jobs.values()].filter((j) => j !== null).map((j) => j.hash);
     const texts = await contents.getMany(hashes);
+    if (!current()) return null;
     const out: StoreEvent[] = [];
     for (const e of res.events) {
       const key = e.kv.key.toString();
@@ -206,8 +218,8 @@ export function createEngineStore(ns: Namespace, log: Logger, opts: EngineStoreO
         const job = type === 'PUT' ? (jobs.get(e.kv) ?? null) : null;
         out.push({ kind: 'unit', name, unit: job ? toEngineUnit(job, texts.get(job.hash)) : null, revision });
       } else if (key.startsWith(MACHINES_PREFIX)) {
-        const id = applyMachineKv(e.kv, type);
-        if (id !== null) out.push({ kind: 'machine', id, machine: mergedMachine(id), revision });
+        const id = applyMachineKv(records, e.kv, type);
+        if (id !== null) out.push({ kind: 'machine', id, machine: records.merged(id), revision });
       } else if (key.startsWith(SCHEDULE_PREFIX)) {
         const parts = splitMachineUnitKey(SCHEDULE_PREFIX, key);
         if (!parts) continue;
@@ -224,6 +236,8 @@ export function createEngineStore(ns: Namespace, log: Logger, opts: EngineStoreO
     let received = BigInt(fromRevision);
     let watcher: Watcher | undefined;
     let chain: Promise<void> = Promise.resolve();
+    /** Raw machine records at `received`: this watch's own (see `latest`). */
+    let machines = new MachineRecords();
 
     // etcd3 resumes a watcher from `header.revision + 1` of the last response. For a watcher catching up
     // on history, etcd sends the current store revision in that header while more events are still to
@@ -267,9 +281,12 @@ export function createEngineStore(ns: Namespace, log: Logger, opts: EngineStoreO
         }
         pin(w);
         if (res.events.length === 0) return;
+        const records = machines;
+        const current = () => !stopped && watcher === w;
         chain = chain.then(async () => {
-          const events = await retrying('reading unit contents', () => toStoreEvents(res));
-          if (events && !stopped && watcher === w) handlers.onEvents(events, String(received));
+          if (!current()) return;
+          const events = await retrying('reading unit contents', () => toStoreEvents(res, records, current));
+          if (events && current()) handlers.onEvents(events, String(received));
         });
       });
       w.on('connected', () => pin(w));
@@ -279,17 +296,30 @@ export function createEngineStore(ns: Namespace, log: Logger, opts: EngineStoreO
         if (stopped || watcher !== w) return;
         log.warn({ err: String(err) }, 'engine watch cancelled; reloading a full snapshot');
         watcher = undefined;
-        chain = chain.then(async () => {
-          const snap = await retrying('reloading snapshot', loadSnapshot);
-          if (!snap || stopped) return;
-          received = BigInt(snap.revision);
-          handlers.onReset(snap);
-          start();
-        });
+        reset();
       });
     };
 
-    start();
+    /** Replaces the caller's state with a fresh snapshot (and this watch's records with its own). */
+    const reset = () => {
+      chain = chain.then(async () => {
+        const loaded = await retrying('reloading snapshot', load);
+        if (!loaded || stopped) return;
+        received = BigInt(loaded.snap.revision);
+        machines = loaded.machines;
+        handlers.onReset(loaded.snap);
+        start();
+      });
+    };
+
+    if (latest?.revision === fromRevision) {
+      machines = latest.machines.clone();
+      start();
+    } else {
+      // The machine records at fromRevision are not known (not the last snapshot's revision).
+      log.warn({ fromRevision }, 'engine watch from a revision other than the last snapshot; reloading');
+      reset();
+    }
     return {
       stop: async () => {
         stopped = true;
@@ -416,6 +446,42 @@ export function changesAsEvents(changes: readonly ScheduleChange[], revision: bi
     record: c.kind === 'put' ? c.record : null,
     revision,
   }));
+}
+
+/** Raw machine records: each machine's object and its dynamic metadata, merged on every change of either. */
+class MachineRecords {
+  private readonly objects = new Map<string, MachineState>();
+  private readonly metadata = new Map<string, Map<string, string>>();
+
+  ids(): Iterable<string> {
+    return this.objects.keys();
+  }
+
+  setObject(id: string, m: MachineState | null): void {
+    if (m) this.objects.set(id, m);
+    else this.objects.delete(id);
+  }
+
+  setMetadata(id: string, key: string, value: string | null): void {
+    const md = this.metadata.get(id) ?? new Map<string, string>();
+    if (value === null) md.delete(key);
+    else md.set(key, value);
+    if (md.size === 0) this.metadata.delete(id);
+    else this.metadata.set(id, md);
+  }
+
+  /** The machine as the engine sees it; null while it has no object (absent or gone). */
+  merged(id: string): MachineState | null {
+    const obj = this.objects.get(id);
+    return obj ? mergeMachineMetadata({ ...obj, id }, this.metadata.get(id) ?? new Map()) : null;
+  }
+
+  clone(): MachineRecords {
+    const c = new MachineRecords();
+    for (const [id, m] of this.objects) c.objects.set(id, m);
+    for (const [id, md] of this.metadata) c.metadata.set(id, new Map(md));
+    return c;
+  }
 }
 
 function sleep(ms: number): Promise<void> {
