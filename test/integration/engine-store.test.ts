@@ -102,7 +102,7 @@ describe('engine store: watch', () => {
     return { events, resets, w };
   }
 
-  it('delivers job, machine and schedule changes in order, not state/ ones', async () => {
+  it('delivers job, machine and schedule changes, each watched range in order, not state/ ones', async () => {
     const snap = await store.loadSnapshot();
     const { events, w } = collect(snap.revision);
     try {
@@ -118,6 +118,12 @@ describe('engine store: watch', () => {
       await m.leave();
       await waitFor('6 events', async () => events.length >= 6);
       await new Promise((r) => setTimeout(r, 100));
+      // Jobs and machines are one watched range, the schedule another: each arrives in revision order.
+      const jobsAndMachines = events.filter((e) => e.kind !== 'schedule');
+      expect(jobsAndMachines.map((e) => e.revision)).toEqual(
+        [...jobsAndMachines.map((e) => e.revision)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
+      );
+      events.sort((a, b) => (a.revision < b.revision ? -1 : a.revision > b.revision ? 1 : 0));
       expect(events.map((e) => e.kind)).toEqual([
         'unit',
         'machine',
@@ -133,6 +139,39 @@ describe('engine store: watch', () => {
       expect(s?.kind === 'schedule' && s.record?.desiredState).toBe('loaded');
       expect(u2?.kind === 'unit' && u2.unit).toBeNull();
       expect(m3?.kind === 'machine' && m3.machine).toBeNull();
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it("is not woken by cluster cron's run records (runs/ lies between machines/ and schedule/)", async () => {
+    const snap = await store.loadSnapshot();
+    let batches = 0;
+    const events: StoreEvent[] = [];
+    const w = store.watch(snap.revision, {
+      onEvents: (ev) => {
+        batches++;
+        events.push(...ev);
+      },
+      onReset: () => {},
+    });
+    const schedule = (unit: string) =>
+      ns.put(`schedule/m1/${unit}`).value(JSON.stringify({ hash: H('a'), desiredState: 'launched' }));
+    try {
+      // First a delivered event: from then on the watch is live and each write is its own response.
+      await schedule('a.service');
+      await waitFor('the first event', async () => events.length >= 1);
+      for (let i = 0; i < 5; i++) {
+        await ns.put(`runs/c.service/2030-01-01T00:00:0${i}.000Z`).value('{"status":"scheduled"}');
+      }
+      await schedule('b.service');
+      await waitFor('the second event', async () => events.length >= 2);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(events.map((e) => (e.kind === 'schedule' ? e.unit : e.kind))).toEqual([
+        'a.service',
+        'b.service',
+      ]);
+      expect(batches).toBe(2);
     } finally {
       await w.stop();
     }

@@ -11,8 +11,14 @@ import type { MachineState } from '../types.js';
 import { parseRequirements } from '../xfleet.js';
 import { mergeMachineMetadata } from './current-state.js';
 import { MAX_TXN_OPS, prefixEnd, rangePrefix, UnitContentCache } from './etcd-read.js';
-import { parseMachineKey } from './etcd-registry.js';
-import { JOB_PREFIX, MACHINES_PREFIX, SCHEDULE_PREFIX, scheduleKey, splitMachineUnitKey } from './keys.js';
+import {
+  JOB_PREFIX,
+  MACHINES_PREFIX,
+  parseMachineKey,
+  SCHEDULE_PREFIX,
+  scheduleKey,
+  splitMachineUnitKey,
+} from './keys.js';
 import { decodeJob, decodeMachine, decodeSchedule, encodeSchedule, type JobRecord } from './records.js';
 import { NotLeaderError, type ScheduleRecord } from './types.js';
 
@@ -44,7 +50,10 @@ export interface Snapshot {
 }
 
 export interface WatchHandlers {
-  /** Events in revision order; `revision` is the highest revision delivered so far. */
+  /**
+   * Events in revision order for each key (jobs and machines, and the schedule, are watched separately);
+   * `revision`: every change up to it has been received.
+   */
   onEvents(events: StoreEvent[], revision: string): void;
   /** The watch could not resume (revision compacted): here is a fresh snapshot, replace your state. */
   onReset(snapshot: Snapshot): void;
@@ -71,7 +80,10 @@ export interface ApplyOptions {
 
 export interface EngineStore {
   loadSnapshot(): Promise<Snapshot>;
-  /** Watch job/, machines/ and schedule/ from `fromRevision` (exclusive). */
+  /**
+   * Watch job/, machines/ and schedule/ (not runs/) from `fromRevision` (exclusive), normally the
+   * revision of the last loadSnapshot; from any other revision the watch starts with a reset.
+   */
   watch(fromRevision: string, handlers: WatchHandlers): StoreWatch;
   /**
    * Writes the changes, deletes first (so a move never shows a unit on two machines), in transactions of
@@ -232,21 +244,25 @@ export function createEngineStore(ns: Namespace, log: Logger, opts: EngineStoreO
 
   const watch = (fromRevision: string, handlers: WatchHandlers): StoreWatch => {
     let stopped = false;
-    /** Highest revision received from etcd (not necessarily processed yet): where a resume starts. */
-    let received = BigInt(fromRevision);
-    let watcher: Watcher | undefined;
+    const feeds: Feed[] = WATCHED_RANGES.map((range) => ({ range, received: BigInt(fromRevision) }));
     let chain: Promise<void> = Promise.resolve();
-    /** Raw machine records at `received`: this watch's own (see `latest`). */
+    /** Raw machine records as of the events converted so far: this watch's own (see `latest`). */
     let machines = new MachineRecords();
 
     // etcd3 resumes a watcher from `header.revision + 1` of the last response. For a watcher catching up
     // on history, etcd sends the current store revision in that header while more events are still to
     // come, so that resume point can skip events. We therefore pin the resume revision ourselves after
     // etcd3's own listeners ran (ours are registered later, so they run later).
-    const pin = (w: Watcher) => {
+    const pin = (feed: Feed, w: Watcher) => {
       (w as unknown as { request: { start_revision?: string } }).request.start_revision = String(
-        received + 1n,
+        feed.received + 1n,
       );
+    };
+    /** Every feed has received everything up to this revision. */
+    const receivedAll = (): string => {
+      let min: bigint | undefined;
+      for (const f of feeds) if (min === undefined || f.received < min) min = f.received;
+      return String(min ?? 0n);
     };
 
     const retrying = async <T>(what: string, fn: () => Promise<T>): Promise<T | undefined> => {
@@ -261,51 +277,66 @@ export function createEngineStore(ns: Namespace, log: Logger, opts: EngineStoreO
       }
     };
 
-    const start = () => {
-      if (stopped) return;
+    const startFeed = (feed: Feed) => {
       const w = ns
         .watch()
-        .inRange({ start: JOB_PREFIX, end: prefixEnd(SCHEDULE_PREFIX) })
-        .startRevision(String(received + 1n))
+        .inRange(feed.range)
+        .startRevision(String(feed.received + 1n))
         .watcher();
-      watcher = w;
+      feed.watcher = w;
       w.on('data', (res: IWatchResponse) => {
         const last = res.events[res.events.length - 1];
         if (last) {
           const rev = BigInt(last.kv.mod_revision);
-          if (rev > received) received = rev;
+          if (rev > feed.received) feed.received = rev;
         } else if (!res.created && !res.canceled) {
           // Progress notification: every event up to header.revision was delivered.
           const rev = BigInt(res.header.revision);
-          if (rev > received) received = rev;
+          if (rev > feed.received) feed.received = rev;
         }
-        pin(w);
+        pin(feed, w);
         if (res.events.length === 0) return;
         const records = machines;
-        const current = () => !stopped && watcher === w;
+        const current = () => !stopped && feed.watcher === w;
+        // One chain for all feeds: conversions (and the machine records) are applied one at a time.
         chain = chain.then(async () => {
           if (!current()) return;
           const events = await retrying('reading unit contents', () => toStoreEvents(res, records, current));
-          if (events && current()) handlers.onEvents(events, String(received));
+          if (events && current()) handlers.onEvents(events, receivedAll());
         });
       });
-      w.on('connected', () => pin(w));
-      w.on('disconnected', () => pin(w));
+      w.on('connected', () => pin(feed, w));
+      w.on('disconnected', () => pin(feed, w));
       w.on('error', (err: unknown) => {
         // etcd cancelled the watch (typically: the resume revision was compacted). Reload everything.
-        if (stopped || watcher !== w) return;
+        if (stopped || feed.watcher !== w) return;
         log.warn({ err: String(err) }, 'engine watch cancelled; reloading a full snapshot');
-        watcher = undefined;
+        cancelFeeds();
         reset();
       });
     };
+
+    const start = () => {
+      if (stopped) return;
+      for (const f of feeds) startFeed(f);
+    };
+
+    /** Forgets every feed's watcher (their pending conversions are dropped) and cancels it. */
+    const cancelFeeds = (): Promise<unknown> =>
+      Promise.all(
+        feeds.map((f) => {
+          const w = f.watcher;
+          f.watcher = undefined;
+          return w?.cancel().catch(() => undefined);
+        }),
+      );
 
     /** Replaces the caller's state with a fresh snapshot (and this watch's records with its own). */
     const reset = () => {
       chain = chain.then(async () => {
         const loaded = await retrying('reloading snapshot', load);
         if (!loaded || stopped) return;
-        received = BigInt(loaded.snap.revision);
+        for (const f of feeds) f.received = BigInt(loaded.snap.revision);
         machines = loaded.machines;
         handlers.onReset(loaded.snap);
         start();
@@ -323,9 +354,7 @@ export function createEngineStore(ns: Namespace, log: Logger, opts: EngineStoreO
     return {
       stop: async () => {
         stopped = true;
-        const w = watcher;
-        watcher = undefined;
-        if (w) await w.cancel().catch(() => undefined);
+        await cancelFeeds();
       },
     };
   };
@@ -446,6 +475,24 @@ export function changesAsEvents(changes: readonly ScheduleChange[], revision: bi
     record: c.kind === 'put' ? c.record : null,
     revision,
   }));
+}
+
+/**
+ * The key ranges the engine watches, one watcher each: jobs and machines (adjacent), and the schedule.
+ * Not one range from job/ to schedule/: cluster cron's runs/ lies between them and is written on every
+ * tick. Events of one feed arrive in revision order; the engine's state is per key, so the order
+ * between feeds does not matter (a machine's object and metadata share a feed).
+ */
+const WATCHED_RANGES: readonly { start: string; end: Buffer }[] = [
+  { start: JOB_PREFIX, end: prefixEnd(MACHINES_PREFIX) },
+  { start: SCHEDULE_PREFIX, end: prefixEnd(SCHEDULE_PREFIX) },
+];
+
+/** One watcher of a watch, and the highest revision it received (not necessarily processed yet). */
+interface Feed {
+  readonly range: { start: string; end: Buffer };
+  received: bigint;
+  watcher?: Watcher | undefined;
 }
 
 /** Raw machine records: each machine's object and its dynamic metadata, merged on every change of either. */

@@ -22,6 +22,7 @@ import {
   jobKey,
   MACHINES_PREFIX,
   machineMetadataKey,
+  parseMachineKey,
   SCHEDULE_PREFIX,
   STATE_PREFIX,
   splitMachineUnitKey,
@@ -353,23 +354,4 @@ export function machinesFromKvs(kvs: readonly IKeyValue[]): MachineState[] {
   return [...objects.entries()]
     .sort(([a], [b]) => cmp(a, b))
     .map(([id, m]) => mergeMachineMetadata({ ...m, id }, dynamic.get(id) ?? new Map()));
-}
-
-export type MachineKey =
-  | { kind: 'object'; machineID: string }
-  | { kind: 'metadata'; machineID: string; key: string };
-
-/** Parses `machines/<id>/object` and `machines/<id>/metadata/<k>` (relative keys). */
-export function parseMachineKey(key: string): MachineKey | null {
-  if (!key.startsWith(MACHINES_PREFIX)) return null;
-  const rest = key.slice(MACHINES_PREFIX.length);
-  const slash = rest.indexOf('/');
-  if (slash <= 0) return null;
-  const machineID = rest.slice(0, slash);
-  const tail = rest.slice(slash + 1);
-  if (tail === 'object') return { kind: 'object', machineID };
-  if (tail.startsWith('metadata/') && tail.length > 'metadata/'.length) {
-    return { kind: 'metadata', machineID, key: tail.slice('metadata/'.length) };
-  }
-  return null;
 }

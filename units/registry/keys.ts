@@ -31,3 +31,22 @@ export function splitMachineUnitKey(prefix: string, key: string): { machineID: s
   if (slash <= 0 || slash === rest.length - 1) return null;
   return { machineID: rest.slice(0, slash), unit: rest.slice(slash + 1) };
 }
+
+export type MachineKey =
+  | { kind: 'object'; machineID: string }
+  | { kind: 'metadata'; machineID: string; key: string };
+
+/** Parses `machines/<id>/object` and `machines/<id>/metadata/<k>` (relative keys). */
+export function parseMachineKey(key: string): MachineKey | null {
+  if (!key.startsWith(MACHINES_PREFIX)) return null;
+  const rest = key.slice(MACHINES_PREFIX.length);
+  const slash = rest.indexOf('/');
+  if (slash <= 0) return null;
+  const machineID = rest.slice(0, slash);
+  const tail = rest.slice(slash + 1);
+  if (tail === 'object') return { kind: 'object', machineID };
+  if (tail.startsWith('metadata/') && tail.length > 'metadata/'.length) {
+    return { kind: 'metadata', machineID, key: tail.slice('metadata/'.length) };
+  }
+  return null;
+}
