@@ -16,7 +16,7 @@ import type {
 import { isGlobalUnit } from '../xfleet.js';
 import { createEtcdClient } from './client.js';
 import { deriveCurrentState, mergeMachineMetadata } from './current-state.js';
-import { rangePrefix, UnitContentCache } from './etcd-read.js';
+import { getKeysAt, prefixKeys, rangePrefix, UnitContentCache } from './etcd-read.js';
 import {
   JOB_PREFIX,
   jobKey,
@@ -25,8 +25,10 @@ import {
   parseMachineKey,
   SCHEDULE_PREFIX,
   STATE_PREFIX,
+  scheduleKey,
   splitMachineUnitKey,
   unitContentKey,
+  unitStateKey,
 } from './keys.js';
 import { assertMachineID, assertUnitName } from './names-guard.js';
 import {
@@ -38,7 +40,7 @@ import {
   type JobRecord,
   type StateRecord,
 } from './records.js';
-import { listRuns, type RunRecord } from './runs.js';
+import { listRuns, type RunRecord, unitRunsPrefix } from './runs.js';
 import type {
   CreateUnitOptions,
   EtcdConnectionOptions,
@@ -127,22 +129,31 @@ export function etcdRegistryOn(ns: Namespace, close: () => void = () => {}): Etc
 
   const getUnit = async (name: string): Promise<UnitWithTarget | null> => {
     assertUnitName(name);
-    const kv = await getKv(ns, jobKey(name));
+    const res = await ns.get(jobKey(name)).exec();
+    const kv = res.kvs[0];
     if (!kv) return null;
+    const revision = res.header.revision;
     const job = decodeJob(jobKey(name), kv.value.toString());
-    // No index from unit to machine: one range over the (small, per-placement) schedule and states.
-    const [schedule, states] = await Promise.all([
-      rangePrefix(ns, SCHEDULE_PREFIX),
-      rangePrefix(ns, STATE_PREFIX),
-    ]);
-    const placements = groupByUnit(schedule.kvs, SCHEDULE_PREFIX, decodeSchedule).get(name) ?? [];
-    const reports = groupByUnit(states.kvs, STATE_PREFIX, decodeState).get(name) ?? [];
+    // No index from unit to machine: the schedule's keys (no values) say where the unit is placed; then
+    // only those placements and their state reports are read. All at the job's revision.
+    const machines: string[] = [];
+    for (const key of await prefixKeys(ns, SCHEDULE_PREFIX, revision)) {
+      const parts = splitMachineUnitKey(SCHEDULE_PREFIX, key);
+      if (parts?.unit === name) machines.push(parts.machineID);
+    }
+    const values = await getKeysAt(
+      ns,
+      machines.flatMap((m) => [scheduleKey(m, name), unitStateKey(m, name)]),
+      revision,
+    );
+    const placements = decodeEach(machines, (m) => scheduleKey(m, name), values, decodeSchedule);
+    const reports = decodeEach(machines, (m) => unitStateKey(m, name), values, decodeState);
     const options = await optionsOf([job.hash]);
     return toUnit(
       job,
       options.get(job.hash),
-      placements,
-      (m) => reports.find((r) => r.machineID === m)?.record,
+      [...placements].map(([machineID, record]) => ({ machineID, record })),
+      (m) => reports.get(m),
     );
   };
 
@@ -253,9 +264,14 @@ export function etcdRegistryOn(ns: Namespace, close: () => void = () => {}): Etc
 
   const destroyUnit = async (name: string): Promise<boolean> => {
     assertUnitName(name);
-    // Only the job: the engine leader unschedules it (schedule keys are written by the leader alone).
-    const res = await ns.delete().key(jobKey(name)).exec();
-    return res.deleted !== '0';
+    // The job and its cluster cron run records, in one transaction (a re-created unit of the same name
+    // starts with no history, so no tick of the old one is caught up as missed or run late). Schedule
+    // keys stay: the engine leader unschedules it (schedule keys are written by the leader alone).
+    const res = await ns
+      .if(jobKey(name), 'Create', '>', 0)
+      .then(ns.delete().key(jobKey(name)), ns.delete().prefix(unitRunsPrefix(name)))
+      .commit();
+    return res.succeeded;
   };
 
   const setMachineMetadata = async (machineID: string, key: string, value: string): Promise<void> => {
@@ -302,6 +318,27 @@ function decodeAll<T>(kvs: readonly IKeyValue[], decode: (key: string, text: str
     } catch {
       // A malformed record is skipped on read (it would otherwise make the whole listing fail); the
       // engine store logs it.
+    }
+  }
+  return out;
+}
+
+/** The decodable values among `values` of each machine's key, by machine (a malformed one is skipped). */
+function decodeEach<T>(
+  machines: readonly string[],
+  keyOf: (machineID: string) => string,
+  values: ReadonlyMap<string, string>,
+  decode: (key: string, text: string) => T,
+): Map<string, T> {
+  const out = new Map<string, T>();
+  for (const machineID of machines) {
+    const key = keyOf(machineID);
+    const text = values.get(key);
+    if (text === undefined) continue;
+    try {
+      out.set(machineID, decode(key, text));
+    } catch {
+      // skipped: see decodeAll
     }
   }
   return out;
