@@ -134,7 +134,8 @@ describe('etcd registry: derived views', () => {
       ['c.service', 'm1', 'inactive', false],
       ['g.service', undefined, undefined, true],
     ]);
-    expect((await reg.getUnit('a.service'))?.currentState).toBe('launched');
+    // getUnit reads only the unit's own placements and reports: the same view as the listing.
+    for (const u of units) expect(await reg.getUnit(u.name)).toEqual(u);
     expect(await reg.listSchedule()).toEqual([
       { unit: 'a.service', machineID: 'm1' },
       { unit: 'b.service', machineID: 'm2' },
@@ -189,11 +190,30 @@ describe('etcd registry: derived views', () => {
         .then(...chunk.map((j) => ns.put(`job/${j.name}`).value(JSON.stringify(j))))
         .commit();
     }
+    // Every unit placed (10,050 schedule keys: more than one page of keys).
+    const all = [...specs.map((sp) => ({ name: sp.name, hash: sp.hash })), ...jobs];
+    for (let i = 0; i < all.length; i += 127) {
+      const chunk = all.slice(i, i + 127);
+      await ns
+        .if('job/none', 'Version', '>', -1)
+        .then(
+          ...chunk.map((j, k) =>
+            ns
+              .put(`schedule/m${(i + k) % 10}/${j.name}`)
+              .value(JSON.stringify({ hash: j.hash, desiredState: 'launched' })),
+          ),
+        )
+        .commit();
+    }
     const t0 = Date.now();
     const units = await reg.listUnits();
     const ms = Date.now() - t0;
     expect(units).toHaveLength(10_050);
     expect(units.filter((u) => u.name.startsWith('u'))[1234]?.options).toEqual(specs[1234 % 50]!.options);
     console.log(`listUnits of 10,050 units: ${ms} ms`);
+    // The last schedule key in etcd's order is schedule/m9/u09999.service.
+    const last = units.find((u) => u.name === 'u09999.service');
+    expect(last?.machineID).toBe('m9');
+    expect(await reg.getUnit('u09999.service')).toEqual(last);
   }, 60_000);
 });

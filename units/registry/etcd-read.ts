@@ -61,6 +61,45 @@ export function rangePrefix(ns: Namespace, prefix: string, atRevision?: string):
 }
 
 /**
+ * Keys only (no values) under `prefix`, read at `atRevision`: cheap enough to find where one unit is
+ * placed without reading every placement. Paged like rangeAll (a short page is the last one).
+ */
+export async function prefixKeys(ns: Namespace, prefix: string, atRevision: string): Promise<string[]> {
+  const out: string[] = [];
+  const end = prefixEnd(prefix);
+  let from = prefix;
+  for (;;) {
+    const page = await ns.getAll().inRange({ start: from, end }).limit(PAGE_SIZE).revision(atRevision).keys();
+    out.push(...page);
+    const last = page[page.length - 1];
+    if (page.length < PAGE_SIZE || last === undefined) return out;
+    from = `${last}\0`;
+  }
+}
+
+/** The values of `keys` (absent ones are missing from the result), in multi-get transactions at `atRevision`. */
+export async function getKeysAt(
+  ns: Namespace,
+  keys: readonly string[],
+  atRevision: string,
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < keys.length; i += MAX_TXN_OPS) {
+    const batch = keys.slice(i, i + MAX_TXN_OPS);
+    // A transaction with no real compare always succeeds: a multi-get in one round trip.
+    const res = await ns
+      .if(batch[0] ?? '', 'Version', '>', -1)
+      .then(...batch.map((k) => ns.get(k).revision(atRevision)))
+      .commit();
+    batch.forEach((k, j) => {
+      const kv = res.responses[j]?.response_range?.kvs[0];
+      if (kv !== undefined) out.set(k, kv.value.toString());
+    });
+  }
+  return out;
+}
+
+/**
  * Serialized unit files by hash. Contents are content-addressed and never change, so every hash is
  * fetched from etcd at most once per process; misses are fetched in batched transactions.
  */
