@@ -3,8 +3,8 @@
 import { dirname, join, resolve } from 'node:path';
 import type { UnitOption } from '../../units/types.js';
 import { type CommandContext, type CreatingCommand, REPLACE_ALLOWED } from './context.js';
-import type { FleetClient } from './driver.js';
 import { CliError } from './io.js';
+import { type UnitLookup, unitLookup } from './unit-lookup.js';
 import { waitForUnitStates } from './wait.js';
 
 /** Rejects names that could escape a directory or confuse the registry's key layout. */
@@ -52,7 +52,7 @@ function localCounterpart(
 /** Where a new unit's contents come from (§1.6 steps 2-3). */
 async function findUnitContents(
   ctx: CommandContext,
-  client: FleetClient,
+  units: UnitLookup,
   argPath: string,
   name: string,
 ): Promise<UnitOption[]> {
@@ -61,7 +61,7 @@ async function findUnitContents(
   const template = ctx.model.templateOf(name);
   if (!template)
     throw new CliError(`Error creating units: unable to find Unit(${name}) in Registry or on filesystem`);
-  const inRegistry = await client.getUnit(template);
+  const inRegistry = await units.get(template);
   if (inRegistry) return [...inRegistry.options];
   const local = readUnitFile(ctx, join(dirname(argPath), template));
   if (local) return local;
@@ -82,6 +82,7 @@ export async function lazyCreateUnits(
   opts: { replace: boolean; attempts: number },
 ): Promise<string[]> {
   const client = await ctx.client();
+  const units = unitLookup(client, args.length);
   const names: string[] = [];
   const created: string[] = [];
   for (const arg of args) {
@@ -90,7 +91,7 @@ export async function lazyCreateUnits(
     assertSafeUnitName(ctx, name);
     names.push(name);
 
-    const existing = await client.getUnit(name);
+    const existing = await units.get(name);
     let replace = false;
     if (existing) {
       const local = localCounterpart(ctx, argPath, name);
@@ -123,7 +124,7 @@ export async function lazyCreateUnits(
 
     const options = replace
       ? (localCounterpart(ctx, argPath, name)?.options ?? [])
-      : await findUnitContents(ctx, client, argPath, name);
+      : await findUnitContents(ctx, units, argPath, name);
     const invalid = ctx.model.validateOptions(options);
     if (invalid) throw new CliError(`Error creating units: ${invalid}`);
     for (const key of ctx.model.unknownXFleetKeys(options)) {
@@ -131,6 +132,7 @@ export async function lazyCreateUnits(
     }
     const spec = { name, hash: ctx.model.hash(options), options, desiredState: 'inactive' as const };
     const ok = await client.createUnit(spec, { replace });
+    units.changed(name);
     if (ok) created.push(name);
   }
 

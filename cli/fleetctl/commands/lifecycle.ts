@@ -6,6 +6,7 @@ import type { CommandContext } from '../context.js';
 import { assertSafeUnitName, lazyCreateUnits } from '../create.js';
 import type { FleetClient } from '../driver.js';
 import { CliError } from '../io.js';
+import { unitLookup } from '../unit-lookup.js';
 import {
   isCronUnit,
   type WaitContext,
@@ -76,7 +77,7 @@ const exitFor = (found: FoundUnits): number => (found.missing.length > 0 ? 1 : 0
 /**
  * fleet's setTargetStateOfUnits: sets `state` on every named unit whose desired state differs; returns
  * the units it changed. Templates cannot be activated (the API's 400 in fleet). `only` leaves out the
- * units it rejects, from the same read (a getUnit ranges the whole schedule: read each unit once).
+ * units it rejects, from the same read (one listing for many units: see unitLookup).
  */
 async function setTargetStates(
   ctx: CommandContext,
@@ -87,8 +88,9 @@ async function setTargetStates(
   only: (u: UnitWithTarget) => boolean = () => true,
 ): Promise<UnitWithTarget[]> {
   const units: UnitWithTarget[] = [];
+  const lookup = unitLookup(client, names.length);
   for (const name of names) {
-    const u = await client.getUnit(name);
+    const u = await lookup.get(name);
     if (!u) throw new CliError(`Error ${verb} units: unable to find unit ${name}`);
     if (!only(u)) continue;
     if (state !== 'inactive' && ctx.model.isTemplate(name)) {
@@ -216,16 +218,18 @@ export async function runStop(
   const found = await findUnits(ctx, client, args);
   const units = found.units;
   // Checked for all units before changing any, so a refused stop changes nothing.
-  // Global and cluster-cron units are placed on no single machine: their desired state is the state.
-  const placed = (u: UnitWithTarget) => !u.global && !isCronUnit(u);
+  // A global unit is stopped whatever its state (as in fleet). A cluster cron unit is placed nowhere
+  // between ticks: its desired state is its state (inactive = unloaded, loaded = paused).
+  const stateOf = (u: UnitWithTarget): string =>
+    isCronUnit(u) ? u.desiredState : (u.currentState ?? 'inactive');
   for (const u of units) {
-    if (placed(u) && (u.currentState ?? 'inactive') === 'inactive') {
+    if (!u.global && stateOf(u) === 'inactive') {
       throw new CliError(`Unable to stop unit ${u.name} in state inactive`);
     }
   }
   const triggered: UnitWithTarget[] = [];
   for (const u of units) {
-    if (placed(u) && u.currentState === 'loaded' && u.desiredState !== 'launched') continue;
+    if (!u.global && stateOf(u) === 'loaded' && u.desiredState !== 'launched') continue;
     await client.setDesiredState(u.name, 'loaded');
     triggered.push(u);
   }
@@ -303,6 +307,25 @@ export async function runRestart(
       await client.setDesiredState(name, 'loaded');
       await client.setDesiredState(name, 'launched');
       ctx.print.out(`Triggered global unit ${name} restart`);
+      continue;
+    }
+    if (isCronUnit(u)) {
+      // A cluster cron unit runs nothing between ticks, so there is nothing to stop: restart arms a
+      // paused schedule (like start) and leaves an armed one alone. It does not run the job at once
+      // nor cut a run in progress short: only a tick starts a run. An unloaded one is refused as fleet
+      // refuses an inactive unit.
+      if (u.desiredState === 'inactive') {
+        ctx.print.err(`Unable to restart unit ${name} in state inactive`);
+        failed.push(name);
+        continue;
+      }
+      if (u.desiredState !== 'launched') await client.setDesiredState(name, 'launched');
+      if (attempts < 0) {
+        ctx.print.out(`Triggered unit ${name} restart`);
+        continue;
+      }
+      const armed = await waitForUnitStates(w, [name], 'launched', attempts);
+      failOnWaitErrors(ctx, armed.errors, `Error restarting unit ${name}`);
       continue;
     }
     const current = u.currentState ?? 'inactive';
