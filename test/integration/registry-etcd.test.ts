@@ -2,6 +2,7 @@
 // dynamic metadata, bad input, and listing 10,000 units.
 import type { Etcd3, Namespace } from 'etcd3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { rangePrefix } from '../../units/registry/etcd-read.js';
 import { type EtcdRegistry, openEtcdRegistry } from '../../units/registry/etcd-registry.js';
 import { UnitNotFoundError } from '../../units/registry/types.js';
 import { serializeUnit } from '../../units/serialize.js';
@@ -172,6 +173,25 @@ describe('etcd registry: derived views', () => {
     await ns.put('job/bad.service').value('{not json');
     expect((await reg.listUnits()).map((u) => u.name)).toEqual(['good.service']);
   });
+
+  it('reads a prefix whose 10,000 values do not fit one gRPC message (4 MiB) in smaller pages', async () => {
+    const value = 'v'.repeat(600);
+    for (let i = 0; i < 10_000; i += 127) {
+      await ns
+        .if('job/none', 'Version', '>', -1)
+        .then(
+          ...Array.from({ length: Math.min(127, 10_000 - i) }, (_, k) =>
+            ns.put(`big/${String(i + k).padStart(5, '0')}`).value(value),
+          ),
+        )
+        .commit();
+    }
+    const { kvs } = await rangePrefix(ns, 'big/');
+    expect(kvs).toHaveLength(10_000);
+    expect(kvs.map((kv) => kv.key.toString())).toEqual(
+      Array.from({ length: 10_000 }, (_, i) => `big/${String(i).padStart(5, '0')}`),
+    );
+  }, 60_000);
 
   it('lists 10,000 units with few reads (contents fetched once per distinct hash)', async () => {
     const specs = Array.from({ length: 50 }, (_, i) =>
