@@ -99,7 +99,8 @@ export async function waitForUnitStates(
       pending.delete(name);
       reached.set(name, u);
       let msg = `Unit ${name} ${u.global ? u.desiredState : now}`;
-      if (u.machineID) {
+      // A cron unit's machine, if any, is only that of the run in progress: not where the unit "is".
+      if (u.machineID && !isCronUnit(u)) {
         if (!lookup) lookup = machineLookup(await ctx.client.listMachines());
         msg += ` on ${machineFullLegend(lookup(u.machineID), false)}`;
       }

@@ -19,7 +19,7 @@ import {
   type EngineStore,
   type StoreWatch,
 } from '../../units/registry/engine-store.js';
-import { scheduleKey } from '../../units/registry/keys.js';
+import { jobKey, scheduleKey } from '../../units/registry/keys.js';
 import { decodeSchedule, encodeSchedule } from '../../units/registry/records.js';
 import {
   decodeRun,
@@ -305,9 +305,13 @@ class CronSession {
       const entry: ScheduleRecord = { hash: u.hash, desiredState: 'launched', run: tick };
       ops.push(ns.put(scheduleKey(d.machineID, u.name)).value(encodeSchedule(entry)));
     }
+    // Also requires the unit to exist: a tick decided from a view that lags a destroy must not leave a
+    // run record (or a run) behind the destroyed unit. A failed guard reads as 'exists' below: the
+    // tick is passed over, and the unit's disappearance reaches this loop through the watch.
     const res = await ns
       .if(this.guard.key, 'Create', '==', this.guard.createRevision)
       .and(key, 'Create', '==', 0)
+      .and(jobKey(u.name), 'Create', '>', 0)
       .then(...ops)
       .else(ns.get(this.guard.key))
       .commit();
