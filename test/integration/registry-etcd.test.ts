@@ -151,6 +151,35 @@ describe('etcd registry: derived views', () => {
     ]);
   });
 
+  it('listUnitStates reads only the reports a machine/unit filter asks for', async () => {
+    const report = (m: string, u: string) =>
+      ns.put(`state/${m}/${u}`).value(
+        JSON.stringify({
+          hash: 'a'.repeat(40),
+          load: 'loaded',
+          active: 'active',
+          sub: 'running',
+          agentState: 'launched',
+        }),
+      );
+    for (const [m, u] of [
+      ['m1', 'a.service'],
+      ['m1', 'b.service'],
+      ['m10', 'a.service'],
+      ['m2', 'b.service'],
+    ] as const)
+      await report(m, u);
+    const pairs = async (filter?: { machineID?: string; unit?: string }) =>
+      (await reg.listUnitStates(filter)).map((r) => `${r.machineID} ${r.unit}`);
+    expect(await pairs()).toEqual(['m1 a.service', 'm10 a.service', 'm1 b.service', 'm2 b.service']);
+    expect(await pairs({ machineID: 'm1' })).toEqual(['m1 a.service', 'm1 b.service']);
+    expect(await pairs({ unit: 'a.service' })).toEqual(['m1 a.service', 'm10 a.service']);
+    expect(await pairs({ machineID: 'm10', unit: 'a.service' })).toEqual(['m10 a.service']);
+    expect(await pairs({ machineID: 'm2', unit: 'a.service' })).toEqual([]);
+    expect(await pairs({ machineID: 'm1/a.service' })).toEqual([]);
+    expect(await pairs({ unit: 'x/../a.service' })).toEqual([]);
+  });
+
   it('listMachines merges dynamic metadata over the announced one; "" hides a key', async () => {
     const m1 = await announceMachine(ns, 'm1', { region: 'eu', disk: 'ssd' }, 5);
     const m2 = await announceMachine(ns, 'm2', {}, 5);

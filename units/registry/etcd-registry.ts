@@ -22,6 +22,7 @@ import {
   jobKey,
   MACHINES_PREFIX,
   machineMetadataKey,
+  machineStatePrefix,
   parseMachineKey,
   SCHEDULE_PREFIX,
   STATE_PREFIX,
@@ -55,6 +56,17 @@ export interface EtcdRegistry extends Registry {
   readonly ns: Namespace;
   /** Cluster cron run records of a unit, newest first (./runs.ts); served by the API's runs extension. */
   listRuns(unit: string, limit?: number): Promise<RunRecord[]>;
+  /** The state reports matching `filter` (all without one), sorted by (unit, machineID). */
+  listUnitStates(filter?: UnitStateFilter): Promise<UnitStateReport[]>;
+}
+
+/**
+ * Which state reports to read. One machine's reports are one prefix range; one unit's reports are found
+ * from the keys of state/ (no values), then only those are read.
+ */
+export interface UnitStateFilter {
+  readonly machineID?: string;
+  readonly unit?: string;
 }
 
 /** Attempts of an optimistic read-modify-write before giving up (another writer kept winning). */
@@ -177,19 +189,44 @@ export function etcdRegistryOn(ns: Namespace, close: () => void = () => {}): Etc
     return out.sort((a, b) => cmp(a.unit, b.unit) || cmp(a.machineID, b.machineID));
   };
 
-  const listUnitStates = async (): Promise<UnitStateReport[]> => {
-    const { kvs } = await rangePrefix(ns, STATE_PREFIX);
+  const listUnitStates = async (filter: UnitStateFilter = {}): Promise<UnitStateReport[]> => {
+    const { machineID, unit } = filter;
+    // A '/' would address other keys; no report's machine or unit has one.
+    if (machineID?.includes('/') || unit?.includes('/') || machineID === '' || unit === '') return [];
+    let kvs: { key: string; value: string }[];
+    if (machineID !== undefined && unit !== undefined) {
+      const key = unitStateKey(machineID, unit);
+      const kv = await getKv(ns, key);
+      kvs = kv ? [{ key, value: kv.value.toString() }] : [];
+    } else if (machineID !== undefined) {
+      kvs = (await rangePrefix(ns, machineStatePrefix(machineID))).kvs.map(textKv);
+    } else if (unit !== undefined) {
+      // Keys and values at one revision: that of the keys' first page.
+      const { header } = await ns.get(STATE_PREFIX).exec();
+      const keys = (await prefixKeys(ns, STATE_PREFIX, header.revision)).filter(
+        (k) => splitMachineUnitKey(STATE_PREFIX, k)?.unit === unit,
+      );
+      kvs = [...(await getKeysAt(ns, keys, header.revision))].map(([key, value]) => ({ key, value }));
+    } else {
+      kvs = (await rangePrefix(ns, STATE_PREFIX)).kvs.map(textKv);
+    }
     const out: UnitStateReport[] = [];
-    for (const [unit, reports] of groupByUnit(kvs, STATE_PREFIX, decodeState)) {
-      for (const { machineID, record } of reports) {
-        out.push({
-          unit,
-          machineID,
-          hash: record.hash,
-          systemd: { load: record.load, active: record.active, sub: record.sub },
-          agentState: record.agentState,
-        });
+    for (const { key, value } of kvs) {
+      const parts = splitMachineUnitKey(STATE_PREFIX, key);
+      if (!parts) continue;
+      let record: StateRecord;
+      try {
+        record = decodeState(key, value);
+      } catch {
+        continue; // skipped: see decodeAll
       }
+      out.push({
+        unit: parts.unit,
+        machineID: parts.machineID,
+        hash: record.hash,
+        systemd: { load: record.load, active: record.active, sub: record.sub },
+        agentState: record.agentState,
+      });
     }
     return out.sort((a, b) => cmp(a.unit, b.unit) || cmp(a.machineID, b.machineID));
   };
@@ -308,6 +345,11 @@ async function getKv(ns: Namespace, key: string): Promise<IKeyValue | undefined>
   const res = await ns.get(key).exec();
   return res.kvs[0];
 }
+
+const textKv = (kv: IKeyValue): { key: string; value: string } => ({
+  key: kv.key.toString(),
+  value: kv.value.toString(),
+});
 
 function decodeAll<T>(kvs: readonly IKeyValue[], decode: (key: string, text: string) => T): T[] {
   const out: T[] = [];

@@ -5,13 +5,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../../units/log.js';
 import { parseUnitName, validateUnitName } from '../../../units/names.js';
+import type { UnitStateFilter } from '../../../units/registry/etcd-registry.js';
 import { InvalidNameError } from '../../../units/registry/names-guard.js';
 import type { RunRecord } from '../../../units/registry/runs.js';
 import type { Registry } from '../../../units/registry/types.js';
 import { UnitNotFoundError } from '../../../units/registry/types.js';
 import { unitHash } from '../../../units/serialize.js';
 import { isDesiredState } from '../../../units/states.js';
-import type { DesiredState, UnitOption } from '../../../units/types.js';
+import type { DesiredState, UnitOption, UnitStateReport } from '../../../units/types.js';
 import { validateOptions } from '../../../units/xfleet.js';
 import { BodyError, decodeMetadataOps, decodeUnitBody, type UnitBody } from './decode.js';
 import { DISCOVERY_JSON } from './discovery.js';
@@ -21,18 +22,20 @@ import { decodePageToken, encodePageToken, type PageToken, PageTokenError, pageO
 /**
  * What the API needs from the registry. `listRuns` (cluster cron history, the EtcdRegistry has it)
  * serves the fleet-ts extension `GET /units/<name>/runs`; without it that route answers 501.
+ * `listUnitStates` gets the request's machine/unit filter so that it can read less (the EtcdRegistry
+ * reads one machine's prefix); a registry may ignore it: the handler filters the reports itself.
  */
 export type ApiRegistry = Pick<
   Registry,
   | 'listUnits'
   | 'getUnit'
   | 'listMachines'
-  | 'listUnitStates'
   | 'createUnit'
   | 'setDesiredState'
   | 'destroyUnit'
   | 'setMachineMetadata'
 > & {
+  listUnitStates(filter?: UnitStateFilter): Promise<UnitStateReport[]>;
   listRuns?(unit: string, limit?: number): Promise<RunRecord[]>;
 };
 
@@ -305,7 +308,8 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
     const tok = pageToken(query, tokenLimit);
     const machineID = query.get('machineID') ?? '';
     const unitName = query.get('unitName') ?? '';
-    const all = (await registry.listUnitStates()).filter(
+    const filter = { ...(machineID ? { machineID } : {}), ...(unitName ? { unit: unitName } : {}) };
+    const all = (await registry.listUnitStates(filter)).filter(
       (s) => (machineID === '' || s.machineID === machineID) && (unitName === '' || s.unit === unitName),
     );
     const page = pageOf(all, tok);
@@ -319,7 +323,7 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
   /** fleet crashed here for unknown units; fleet-ts answers 404. */
   const getState = async (res: ServerResponse, name: string): Promise<void> => {
     if (validateUnitName(name) !== null) throw new ApiError(404, 'unit does not exist');
-    const state = (await registry.listUnitStates()).find((s) => s.unit === name);
+    const state = (await registry.listUnitStates({ unit: name })).find((s) => s.unit === name);
     if (state) return sendJSON(res, 200, apiUnitState(state));
     const unit = await registry.getUnit(name);
     throw new ApiError(404, unit ? 'unit state does not exist' : 'unit does not exist');
