@@ -6,7 +6,7 @@ import { validateUnitName } from '../units/names.js';
 import type { AgentStateRecord, AgentStore } from '../units/registry/agent-store.js';
 import type { RunReporter } from '../units/registry/runs.js';
 import type { ScheduleRecord } from '../units/registry/types.js';
-import { type ExecuteDeps, executeTasks, type LoadedUnit, unloadUnit } from './execute.js';
+import { type ExecuteDeps, executeTasks, type LoadedUnit, stopUnits, unloadUnits } from './execute.js';
 import { shouldFence } from './fence.js';
 import { type CurrentUnit, type DesiredUnit, hasInstallSection, planAgent } from './plan.js';
 import { RunTracker } from './runs.js';
@@ -57,6 +57,18 @@ const message = (err: unknown): string => (err instanceof Error ? err.message : 
 const unitType = (name: string): string => name.slice(name.lastIndexOf('.') + 1);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/**
+ * Extra state reads after issuing starts. Starts are `--no-block`: a unit is active a few ms later (or a
+ * second later when systemd starts a hundred at once), and waiting for the next 1 s poll to report that
+ * made `fleetctl start` look slow. The first read comes 100 ms after the start; while units are still
+ * activating the next follows after twice the delay (at most 400 ms), for at most 10 s.
+ */
+const FIRST_POLL_AFTER_START_MS = 100;
+const MAX_POLL_AFTER_START_MS = 400;
+const POLL_AFTER_START_FOR_MS = 10_000;
+/** States a unit passes through on its way to active/failed/inactive. */
+const SETTLING = new Set(['activating', 'deactivating', 'reloading']);
+
 export function startAgent(opts: AgentOptions): Agent {
   const { machineID, store, driver, files, ttlMs } = opts;
   const log = opts.log ?? createLogger('agent');
@@ -72,6 +84,7 @@ export function startAgent(opts: AgentOptions): Agent {
   let publishQueued = false;
   let debounce: NodeJS.Timeout | undefined;
   const timers: NodeJS.Timeout[] = [];
+  const soonPolls = new Set<NodeJS.Timeout>();
 
   const runTracker = opts.runs ? new RunTracker({ machineID, driver, reporter: opts.runs, log }) : undefined;
 
@@ -101,15 +114,18 @@ export function startAgent(opts: AgentOptions): Agent {
     (AGENT_UNIT_TYPES.includes(unitType(unit)) ? null : 'unit type not managed by the agent');
 
   async function fenceAll(): Promise<void> {
-    for (const [unit, u] of loaded) {
-      if (u.state !== 'launched') continue;
-      try {
-        await driver.stopUnit(unit);
-        loaded.set(unit, { ...u, state: 'loaded' });
-        log.warn({ machine: machineID, unit }, `fenced: stopped ${unit} on ${machineID} (lease not renewed)`);
-      } catch (err) {
-        log.error({ machine: machineID, unit, err: message(err) }, `fencing ${unit} failed; retrying`);
+    const launched = [...loaded].filter(([, u]) => u.state === 'launched').map(([unit]) => unit);
+    if (launched.length === 0) return;
+    const failed = await stopUnits(deps, launched);
+    for (const unit of launched) {
+      const err = failed.get(unit);
+      if (err !== undefined) {
+        log.error({ machine: machineID, unit, err }, `fencing ${unit} failed; retrying`);
+        continue;
       }
+      const u = loaded.get(unit);
+      if (u) loaded.set(unit, { ...u, state: 'loaded' });
+      log.warn({ machine: machineID, unit }, `fenced: stopped ${unit} on ${machineID} (lease not renewed)`);
     }
   }
 
@@ -151,12 +167,16 @@ export function startAgent(opts: AgentOptions): Agent {
       log.debug({ machine: machineID, tasks: tasks.length }, 'applying schedule');
       const failures = await executeTasks(deps, tasks, loaded);
       runTracker?.afterExecute(schedule, tasks, failures);
+      if (tasks.some((t) => t.kind === 'start' && !failures.some((f) => f.task === t)))
+        pollAfterStart(FIRST_POLL_AFTER_START_MS, Date.now() + POLL_AFTER_START_FOR_MS);
     }
     if (fenced) await fenceAll(); // a fence that fired while we ran wins over our starts
     await publishStates();
   }
 
-  async function publishStates(): Promise<void> {
+  /** Publishes changed states; returns how many units are still settling (activating, ...). */
+  async function publishStates(): Promise<number> {
+    let settling = 0;
     const names = [...loaded.keys()];
     const states = names.length > 0 ? await driver.unitStates(names) : new Map();
     const writes: Promise<void>[] = [];
@@ -164,6 +184,7 @@ export function startAgent(opts: AgentOptions): Agent {
       const u = loaded.get(name);
       const s = states.get(name);
       if (!u || !s) continue;
+      if (SETTLING.has(s.active)) settling++;
       const rec: AgentStateRecord = {
         hash: u.hash,
         load: s.load,
@@ -202,7 +223,33 @@ export function startAgent(opts: AgentOptions): Agent {
       );
     }
     await Promise.all(writes);
+    return settling;
   }
+
+  /** One state publication (and cron run check), unless one is already queued. */
+  const requestPoll = () => {
+    if (publishQueued || stopped) return;
+    publishQueued = true;
+    void serial('state poll', async () => {
+      publishQueued = false;
+      if (!fenced) await publishStates();
+      if (!fenced) await runTracker?.poll(schedule);
+    });
+  };
+
+  const pollAfterStart = (delayMs: number, until: number) => {
+    if (stopped) return;
+    const t = setTimeout(() => {
+      soonPolls.delete(t);
+      void serial('state poll after start', async () => {
+        if (fenced || stopped) return;
+        const settling = await publishStates();
+        if (settling > 0 && Date.now() < until)
+          pollAfterStart(Math.min(MAX_POLL_AFTER_START_MS, delayMs * 2), until);
+      });
+    }, delayMs);
+    soonPolls.add(t);
+  };
 
   const requestReconcile = () => {
     if (reconcileQueued || stopped) return;
@@ -291,15 +338,7 @@ export function startAgent(opts: AgentOptions): Agent {
     await serial('initial reconcile', reconcileOnce);
     if (stopped) return;
     timers.push(
-      setInterval(() => {
-        if (publishQueued || stopped) return;
-        publishQueued = true;
-        void serial('state poll', async () => {
-          publishQueued = false;
-          if (!fenced) await publishStates();
-          if (!fenced) await runTracker?.poll(schedule);
-        });
-      }, pollMs),
+      setInterval(requestPoll, pollMs),
       setInterval(requestReconcile, opts.reconcileIntervalMs ?? 5000),
       setInterval(() => {
         if (!fenced && !stopped) void serial('schedule resync', () => store.resyncSchedule());
@@ -318,6 +357,7 @@ export function startAgent(opts: AgentOptions): Agent {
       if (stopped) return;
       stopped = true;
       for (const t of timers) clearInterval(t);
+      for (const t of soonPolls) clearTimeout(t);
       if (debounce) clearTimeout(debounce);
       await queue;
       if (!purge) {
@@ -326,14 +366,16 @@ export function startAgent(opts: AgentOptions): Agent {
         return;
       }
       const names = new Set([...loaded.keys(), ...(await files.list().catch(() => [])).map((f) => f.name)]);
-      for (const unit of [...names].sort()) {
-        try {
-          await unloadUnit(deps, unit);
-          loaded.delete(unit);
-          log.info({ machine: machineID, unit }, `unloaded ${unit} from ${machineID} (shutdown)`);
-        } catch (err) {
-          log.error({ machine: machineID, unit, err: message(err) }, `unloading ${unit} at shutdown failed`);
+      const sorted = [...names].sort();
+      const failed = await unloadUnits(deps, sorted);
+      for (const unit of sorted) {
+        const err = failed.get(unit);
+        if (err !== undefined) {
+          log.error({ machine: machineID, unit, err }, `unloading ${unit} at shutdown failed`);
+          continue;
         }
+        loaded.delete(unit);
+        log.info({ machine: machineID, unit }, `unloaded ${unit} from ${machineID} (shutdown)`);
       }
       if (names.size > 0) await driver.daemonReload().catch(() => undefined);
       try {

@@ -30,17 +30,74 @@ export interface TaskFailure {
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-/** Stops a unit and, only if that worked, removes everything fleet put on the host for it (fleet#1216). */
-export async function unloadUnit(deps: ExecuteDeps, unit: string): Promise<void> {
-  await deps.driver.stopUnit(unit);
-  // Best effort: a unit that was never enabled makes `disable` complain, which must not keep the file.
-  await deps.driver
-    .disableUnit(unit)
-    .catch((err) => deps.log.debug({ unit, err: message(err) }, 'disable failed'));
-  await deps.driver
-    .resetFailed(unit)
-    .catch((err) => deps.log.debug({ unit, err: message(err) }, 'reset-failed failed'));
-  await deps.files.remove(unit);
+/**
+ * Runs `one` for every name, through `batch` (one systemd call for all) when the driver has it. A
+ * failed batch is retried one name at a time, so the failures name exactly the units that failed
+ * and the others still get their call. Returns unit -> error message of the failed ones.
+ */
+async function forEachUnit(
+  deps: ExecuteDeps,
+  what: string,
+  names: readonly string[],
+  batch: ((names: readonly string[]) => Promise<void>) | undefined,
+  one: (name: string) => Promise<void>,
+): Promise<Map<string, string>> {
+  const failed = new Map<string, string>();
+  if (batch && names.length > 1) {
+    try {
+      await batch(names);
+      return failed;
+    } catch (err) {
+      deps.log.debug(
+        { machine: deps.machineID, units: names.length, err: message(err) },
+        `${what} of ${names.length} units in one call failed; retrying one by one`,
+      );
+    }
+  }
+  for (const name of names) {
+    try {
+      await one(name);
+    } catch (err) {
+      failed.set(name, message(err));
+    }
+  }
+  return failed;
+}
+
+/** Starts the units (`--no-block`: their state is read afterwards). */
+export function startUnits(deps: ExecuteDeps, units: readonly string[]): Promise<Map<string, string>> {
+  const d = deps.driver;
+  return forEachUnit(deps, 'start', units, d.startUnits?.bind(d), (u) => d.startUnit(u));
+}
+
+/** Stops the units; returns when they are down. */
+export function stopUnits(deps: ExecuteDeps, units: readonly string[]): Promise<Map<string, string>> {
+  const d = deps.driver;
+  return forEachUnit(deps, 'stop', units, d.stopUnits?.bind(d), (u) => d.stopUnit(u));
+}
+
+/**
+ * Stops units and, for each one whose stop worked, removes everything fleet put on the host for it
+ * (fleet#1216: a unit that would not stop keeps its file). Returns unit -> error of those not unloaded.
+ */
+export async function unloadUnits(deps: ExecuteDeps, units: readonly string[]): Promise<Map<string, string>> {
+  const failed = await stopUnits(deps, units);
+  for (const unit of units) {
+    if (failed.has(unit)) continue;
+    // Best effort: a unit that was never enabled makes `disable` complain, which must not keep the file.
+    await deps.driver
+      .disableUnit(unit)
+      .catch((err) => deps.log.debug({ unit, err: message(err) }, 'disable failed'));
+    await deps.driver
+      .resetFailed(unit)
+      .catch((err) => deps.log.debug({ unit, err: message(err) }, 'reset-failed failed'));
+    try {
+      await deps.files.remove(unit);
+    } catch (err) {
+      failed.set(unit, message(err));
+    }
+  }
+  return failed;
 }
 
 async function loadUnit(deps: ExecuteDeps, unit: string, hash: string, enable: boolean): Promise<void> {
@@ -58,9 +115,16 @@ async function loadUnit(deps: ExecuteDeps, unit: string, hash: string, enable: b
   }
 }
 
+type BatchedTask = Extract<AgentTask, { kind: 'unload' | 'stop' | 'start' }>;
+const isBatched = (t: AgentTask | undefined): t is BatchedTask =>
+  t?.kind === 'unload' || t?.kind === 'stop' || t?.kind === 'start';
+
 /**
  * Runs the tasks in order, updating `loaded` (the agent's memory) as each one succeeds. Returns the
  * failures; a daemon-reload failure stops the whole batch (nothing after it can be trusted).
+ *
+ * Consecutive unload/stop/start tasks (the planner sorts tasks by kind, so each kind is one run) go
+ * to systemd as one call per kind; their order relative to the other kinds is unchanged.
  */
 export async function executeTasks(
   deps: ExecuteDeps,
@@ -69,15 +133,54 @@ export async function executeTasks(
 ): Promise<TaskFailure[]> {
   const failures: TaskFailure[] = [];
   const failedUnits = new Set<string>();
-  for (const task of tasks) {
+  const ctx = (task: AgentTask) => ({
+    machine: deps.machineID,
+    task: describeTask(task),
+    reason: task.reason,
+  });
+  const succeeded = (task: AgentTask) =>
+    deps.log.info(ctx(task), `${describeTask(task)} on machine ${deps.machineID}: done`);
+  const failed = (task: AgentTask, error: string) => {
+    failures.push({ task, error });
+    deps.log.error({ ...ctx(task), err: error }, `${describeTask(task)} on machine ${deps.machineID} failed`);
+    if (task.kind !== 'daemon-reload') failedUnits.add(task.unit);
+  };
+
+  for (let i = 0; i < tasks.length; ) {
+    const first = tasks[i];
+    if (!first) break;
+    if (isBatched(first)) {
+      const group: BatchedTask[] = [];
+      for (; i < tasks.length; i++) {
+        const t = tasks[i];
+        if (!isBatched(t) || t.kind !== first.kind) break;
+        if (!failedUnits.has(t.unit)) group.push(t);
+      }
+      const units = group.map((t) => t.unit);
+      const errors =
+        first.kind === 'unload'
+          ? await unloadUnits(deps, units)
+          : first.kind === 'stop'
+            ? await stopUnits(deps, units)
+            : await startUnits(deps, units);
+      for (const t of group) {
+        const error = errors.get(t.unit);
+        if (error !== undefined) {
+          failed(t, error);
+          continue;
+        }
+        const cur = loaded.get(t.unit);
+        if (t.kind === 'unload') loaded.delete(t.unit);
+        else if (cur) loaded.set(t.unit, { ...cur, state: t.kind === 'start' ? 'launched' : 'loaded' });
+        succeeded(t);
+      }
+      continue;
+    }
+    i++;
+    const task = first;
     if (task.kind !== 'daemon-reload' && failedUnits.has(task.unit)) continue;
-    const ctx = { machine: deps.machineID, task: describeTask(task), reason: task.reason };
     try {
       switch (task.kind) {
-        case 'unload':
-          await unloadUnit(deps, task.unit);
-          loaded.delete(task.unit);
-          break;
         case 'load':
           await loadUnit(deps, task.unit, task.hash, task.enable);
           loaded.set(task.unit, { hash: task.hash, state: 'loaded' });
@@ -85,32 +188,13 @@ export async function executeTasks(
         case 'daemon-reload':
           await deps.driver.daemonReload();
           break;
-        case 'stop': {
-          await deps.driver.stopUnit(task.unit);
-          const cur = loaded.get(task.unit);
-          if (cur) loaded.set(task.unit, { ...cur, state: 'loaded' });
-          break;
-        }
-        case 'start': {
-          await deps.driver.startUnit(task.unit);
-          const cur = loaded.get(task.unit);
-          if (cur) loaded.set(task.unit, { ...cur, state: 'launched' });
-          break;
-        }
-        default: {
-          const never: never = task;
-          throw new Error(`unknown task ${JSON.stringify(never)}`);
-        }
+        default:
+          throw new Error(`unexpected task ${describeTask(task)}`);
       }
-      deps.log.info(ctx, `${describeTask(task)} on machine ${deps.machineID}: done`);
+      succeeded(task);
     } catch (err) {
-      failures.push({ task, error: message(err) });
-      deps.log.error(
-        { ...ctx, err: message(err) },
-        `${describeTask(task)} on machine ${deps.machineID} failed`,
-      );
+      failed(task, message(err));
       if (task.kind === 'daemon-reload') break;
-      failedUnits.add(task.unit);
     }
   }
   return failures;

@@ -16,7 +16,8 @@ export type FakeSystemdCall =
   | {
       readonly op: 'enableUnit' | 'disableUnit' | 'startUnit' | 'stopUnit' | 'resetFailed';
       readonly name: string;
-    };
+    }
+  | { readonly op: 'startUnits' | 'stopUnits'; readonly names: readonly string[] };
 
 /** How a unit told to fail behaves: its start "succeeds" but it ends up failed (as systemctl does). */
 export type FakeFailure = 'fails-on-start' | 'start-throws';
@@ -138,6 +139,29 @@ export class InMemorySystemd implements SystemdDriver {
 
   async startUnit(name: string): Promise<void> {
     this.log({ op: 'startUnit', name });
+    this.start(name);
+  }
+
+  /** Like systemctl: every name is started; the call rejects if any of them failed. */
+  async startUnits(names: readonly string[]): Promise<void> {
+    this.log({ op: 'startUnits', names: [...names] });
+    const errors: string[] = [];
+    for (const name of names) {
+      try {
+        this.start(name);
+      } catch (err) {
+        errors.push(err instanceof Error ? err.message : String(err));
+      }
+    }
+    if (errors.length > 0) throw new Error(errors.join('; '));
+  }
+
+  async stopUnits(names: readonly string[]): Promise<void> {
+    this.log({ op: 'stopUnits', names: [...names] });
+    for (const name of names) this.stop(name);
+  }
+
+  private start(name: string): void {
     const failure = this.failures.get(name);
     if (failure === 'start-throws') throw new Error(`Failed to start ${name}: simulated failure`);
     const oneshot = this.oneshots.get(name);
@@ -156,6 +180,10 @@ export class InMemorySystemd implements SystemdDriver {
 
   async stopUnit(name: string): Promise<void> {
     this.log({ op: 'stopUnit', name });
+    this.stop(name);
+  }
+
+  private stop(name: string): void {
     clearTimeout(this.runTimers.get(name));
     this.runTimers.delete(name);
     if (this.active.get(name)?.active !== 'failed') this.active.delete(name);
@@ -180,7 +208,13 @@ export class InMemorySystemd implements SystemdDriver {
 
   /** Calls recorded so far as short strings (`startUnit a.service`), for readable assertions. */
   callLog(): string[] {
-    return this.calls.map((c) => (c.op === 'daemonReload' ? 'daemonReload' : `${c.op} ${c.name}`));
+    return this.calls.map((c) =>
+      c.op === 'daemonReload'
+        ? 'daemonReload'
+        : 'names' in c
+          ? `${c.op} ${c.names.join(' ')}`
+          : `${c.op} ${c.name}`,
+    );
   }
 
   clearCalls(): void {

@@ -67,8 +67,8 @@ function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').trim();
 }
 
-/** Most names systemctl gets per `show` call; keeps argv far below ARG_MAX. */
-const SHOW_BATCH = 1000;
+/** Most names systemctl gets per call (`show`, batch start/stop); keeps argv far below ARG_MAX. */
+const NAMES_PER_CALL = 1000;
 
 /** systemd's "unit not loaded" exit status (LSB "program is not installed"). */
 const EXIT_NOT_LOADED = 5;
@@ -258,6 +258,28 @@ export class SystemctlDriver implements SystemdDriver {
     await this.systemctlOk(['stop', '--', name], { timeoutMs: this.stopTimeoutMs, notLoadedIsOk: true });
   }
 
+  /** One `systemctl start --no-block` for all names (in chunks far below ARG_MAX). */
+  async startUnits(names: readonly string[]): Promise<void> {
+    for (const n of names) checkUnitName(n);
+    for (let i = 0; i < names.length; i += NAMES_PER_CALL) {
+      await this.systemctlOk(['start', '--no-block', '--', ...names.slice(i, i + NAMES_PER_CALL)]);
+    }
+  }
+
+  /**
+   * One `systemctl stop` for all names: systemd queues the stop jobs together and runs them in
+   * parallel; returns when all are down. Names systemd does not know are fine, as in stopUnit.
+   */
+  async stopUnits(names: readonly string[]): Promise<void> {
+    for (const n of names) checkUnitName(n);
+    for (let i = 0; i < names.length; i += NAMES_PER_CALL) {
+      await this.systemctlOk(['stop', '--', ...names.slice(i, i + NAMES_PER_CALL)], {
+        timeoutMs: this.stopTimeoutMs,
+        notLoadedIsOk: true,
+      });
+    }
+  }
+
   /** Idempotent: a unit that is not loaded has nothing to reset. */
   async resetFailed(name: string): Promise<void> {
     checkUnitName(name);
@@ -268,8 +290,8 @@ export class SystemctlDriver implements SystemdDriver {
     const unique = [...new Set(names)];
     for (const n of unique) checkUnitName(n);
     const out = new Map<string, SystemdState>();
-    for (let i = 0; i < unique.length; i += SHOW_BATCH) {
-      const batch = unique.slice(i, i + SHOW_BATCH);
+    for (let i = 0; i < unique.length; i += NAMES_PER_CALL) {
+      const batch = unique.slice(i, i + NAMES_PER_CALL);
       const r = await this.systemctlOk(['show', '-p', 'Id,LoadState,ActiveState,SubState', '--', ...batch]);
       for (const [k, v] of parseShowOutput(r.stdout, batch)) out.set(k, v);
     }
@@ -383,6 +405,15 @@ export class SystemctlDriver implements SystemdDriver {
   }
 }
 
+const NOT_LOADED = /not loaded|does not exist|not found/i;
+
+/**
+ * systemctl failed only because units were not loaded. With several names systemctl prints one
+ * "Failed to ..." line per name that failed and exits with the first failure's code, so every error
+ * line must say "not loaded": a real failure among them must not pass as "nothing to do".
+ */
 function isNotLoaded(r: CommandResult): boolean {
-  return r.code === EXIT_NOT_LOADED || /not loaded|does not exist|not found/i.test(r.stderr);
+  const failed = r.stderr.split('\n').filter((l) => NOT_LOADED.test(l) || /^Failed\b|error/i.test(l));
+  if (r.code === EXIT_NOT_LOADED && failed.length <= 1) return true;
+  return failed.length > 0 && failed.every((l) => NOT_LOADED.test(l));
 }

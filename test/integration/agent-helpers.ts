@@ -70,7 +70,15 @@ export async function tempRoot(): Promise<string> {
 export async function startMachine(
   ns: Namespace,
   id: string,
-  opts: { ttlMs?: number; root?: string; driver?: InMemorySystemd; metadata?: Record<string, string> } = {},
+  opts: {
+    ttlMs?: number;
+    root?: string;
+    driver?: InMemorySystemd;
+    metadata?: Record<string, string>;
+    /** State poll and safety-net reconcile intervals (defaults: 200 ms and the agent's 5 s). */
+    pollIntervalMs?: number;
+    reconcileIntervalMs?: number;
+  } = {},
 ): Promise<TestMachine> {
   const root = opts.root ?? (await tempRoot());
   const files = new UnitFileStore({ unitsDir: join(root, 'units'), systemdDir: join(root, 'system') });
@@ -88,7 +96,8 @@ export async function startMachine(
     ttlMs,
     log,
     version: 'test',
-    pollIntervalMs: 200,
+    pollIntervalMs: opts.pollIntervalMs ?? 200,
+    ...(opts.reconcileIntervalMs !== undefined ? { reconcileIntervalMs: opts.reconcileIntervalMs } : {}),
   });
   await agent.ready;
   return { id, agent, driver, files, store, root };

@@ -19,6 +19,30 @@ import {
   waitFor,
 } from './agent-helpers.js';
 
+/** The in-memory systemd, but a started unit reads as activating/start for its first `ms`. */
+class SlowStartSystemd extends InMemorySystemd {
+  private readonly startedAt = new Map<string, number>();
+  constructor(private readonly ms: number) {
+    super();
+  }
+  override async startUnit(name: string): Promise<void> {
+    this.startedAt.set(name, Date.now());
+    await super.startUnit(name);
+  }
+  override async startUnits(names: readonly string[]): Promise<void> {
+    for (const n of names) this.startedAt.set(n, Date.now());
+    await super.startUnits(names);
+  }
+  override async unitStates(names: readonly string[]) {
+    const out = await super.unitStates(names);
+    for (const [n, s] of out) {
+      if (s.active === 'active' && Date.now() - (this.startedAt.get(n) ?? 0) < this.ms)
+        out.set(n, { load: s.load, active: 'activating', sub: 'start' });
+    }
+    return out;
+  }
+}
+
 let etcd: EtcdServer;
 let client: Etcd3;
 let ns: Namespace;
@@ -130,6 +154,23 @@ describe('agent against a real etcd', () => {
     await scheduleUnit(ns, 'm-install', 'inst.service', unitText('i', true), 'launched');
     await waitFor('running', () => m.driver.isRunning('inst.service'));
     expect(m.driver.callLog()).toEqual(['enableUnit inst.service', 'daemonReload', 'startUnit inst.service']);
+  });
+
+  it('reports a unit that is still activating right after its start as active soon after, without waiting for the poll', async () => {
+    // Units stay "activating" for 150 ms after their start, as a real service does for a moment.
+    const driver = new SlowStartSystemd(150);
+    const hour = 3_600_000;
+    await start('m-slow', { driver, pollIntervalMs: hour, reconcileIntervalMs: hour });
+    const names = ['s1.service', 's2.service', 's3.service'];
+    for (const n of names) await scheduleUnit(ns, 'm-slow', n, unitText(n), 'launched');
+    for (const n of names) {
+      expect(
+        await waitFor(`${n} reported active`, async () => {
+          const s = await stateOf('m-slow', n);
+          return s?.active === 'active' ? s : null;
+        }),
+      ).toMatchObject({ active: 'active', sub: 'running', agentState: 'launched' });
+    }
   });
 
   it('publishes a unit that fails at start as failed (state read after start)', async () => {

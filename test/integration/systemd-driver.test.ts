@@ -101,6 +101,30 @@ describe('SystemctlDriver on a real systemd machine', () => {
     await driver.stopUnit('multi@1.service');
   });
 
+  it('starts and stops many units in one call each; a ghost among them fails the start, not the rest', async () => {
+    await writeUnit('batch@.service', '[Service]\nExecStart=/bin/sleep 1000\n');
+    await driver.daemonReload();
+    const names = ['batch@1.service', 'batch@2.service', 'batch@3.service'];
+    await driver.startUnits(names);
+    for (const n of names) expect((await waitState(n, 'active'))?.active).toBe('active');
+
+    await driver.stopUnits(names);
+    const stopped = await driver.unitStates(names);
+    for (const n of names) expect(stopped.get(n)?.active).toBe('inactive');
+
+    // systemctl still queues the good names when one is unknown, and says which one failed.
+    const err = await driver.startUnits(['batch@4.service', 'ghost.service']).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/ghost\.service/);
+    expect((await waitState('batch@4.service', 'active'))?.active).toBe('active');
+
+    // Stopping names systemd does not know, among known ones, is not an error (as stopUnit).
+    await expect(
+      driver.stopUnits(['batch@4.service', 'ghost.service', 'ghost2.service']),
+    ).resolves.toBeUndefined();
+    expect((await driver.unitStates(['batch@4.service'])).get('batch@4.service')?.active).toBe('inactive');
+  });
+
   it('enable --runtime links a unit with [Install] into /run, disable removes the link', async () => {
     await writeUnit(
       'installed.service',

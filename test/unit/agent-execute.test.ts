@@ -1,0 +1,120 @@
+// The executor against the in-memory systemd and a temp units directory: consecutive starts, stops and
+// unloads go to systemd as one batch call per kind, in fleet's task order, and a unit that fails inside
+// a batch fails alone (the batch is retried one by one).
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type ExecuteDeps, executeTasks, type LoadedUnit } from '../../agent/execute.js';
+import { type CurrentUnit, type DesiredUnit, planAgent } from '../../agent/plan.js';
+import { InMemorySystemd } from '../../agent/systemd/fake.js';
+import { contentHash, UnitFileStore } from '../../agent/unit-files.js';
+import { createLogger } from '../../units/log.js';
+
+const TEXT = '[Service]\nExecStart=/bin/sleep 1000\n';
+const HASH = contentHash(TEXT);
+
+let root = '';
+let driver: InMemorySystemd;
+let deps: ExecuteDeps;
+
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'fleet-ts-execute-'));
+  driver = new InMemorySystemd();
+  const files = new UnitFileStore({ unitsDir: join(root, 'units'), systemdDir: join(root, 'system') });
+  deps = {
+    driver,
+    files,
+    unitText: async (h) => (h === HASH ? TEXT : null),
+    log: createLogger('agent-execute-test', { level: 'silent' }),
+    machineID: 'm1',
+  };
+});
+
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const want = (names: string[], desiredState: 'loaded' | 'launched' = 'launched'): DesiredUnit[] =>
+  names.map((name) => ({ name, hash: HASH, desiredState, hasInstall: false }));
+const have = (loaded: Map<string, LoadedUnit>): CurrentUnit[] =>
+  [...loaded].map(([name, u]) => ({ name, hash: u.hash, state: u.state }));
+
+describe('executeTasks batching', () => {
+  it('loads N units with one daemon-reload and ONE start call, and remembers them as launched', async () => {
+    const names = ['a.service', 'b.service', 'c.service'];
+    const loaded = new Map<string, LoadedUnit>();
+    const failures = await executeTasks(deps, planAgent(want(names), []), loaded);
+    expect(failures).toEqual([]);
+    expect(driver.callLog()).toEqual(['daemonReload', 'startUnits a.service b.service c.service']);
+    expect(driver.running()).toEqual(names);
+    expect([...loaded.values()].map((u) => u.state)).toEqual(['launched', 'launched', 'launched']);
+  });
+
+  it('one unit whose start throws fails alone: the batch is retried one by one', async () => {
+    driver.failUnit('b.service', 'start-throws');
+    const loaded = new Map<string, LoadedUnit>();
+    const failures = await executeTasks(
+      deps,
+      planAgent(want(['a.service', 'b.service', 'c.service']), []),
+      loaded,
+    );
+    expect(
+      failures.map((f) => `${f.task.kind} ${f.task.kind === 'daemon-reload' ? '' : f.task.unit}`),
+    ).toEqual(['start b.service']);
+    expect(failures[0]?.error).toMatch(/b\.service/);
+    expect(driver.callLog()).toEqual([
+      'daemonReload',
+      'startUnits a.service b.service c.service',
+      'startUnit a.service',
+      'startUnit b.service',
+      'startUnit c.service',
+    ]);
+    expect(driver.running()).toEqual(['a.service', 'c.service']);
+    expect(loaded.get('a.service')?.state).toBe('launched');
+    expect(loaded.get('b.service')?.state).toBe('loaded'); // the next reconcile retries the start
+    expect(loaded.get('c.service')?.state).toBe('launched');
+  });
+
+  it('stops and unloads in one call per kind, unloads before stops before starts', async () => {
+    const loaded = new Map<string, LoadedUnit>();
+    const all = ['a.service', 'b.service', 'c.service', 'd.service', 'e.service', 'f.service'];
+    await executeTasks(deps, planAgent(want(all), []), loaded);
+    driver.clearCalls();
+
+    // a,b go away; c,d are stopped; e,f keep running.
+    const next = [...want(['c.service', 'd.service'], 'loaded'), ...want(['e.service', 'f.service'])];
+    const failures = await executeTasks(deps, planAgent(next, have(loaded)), loaded);
+    expect(failures).toEqual([]);
+    expect(driver.callLog()).toEqual([
+      'stopUnits a.service b.service',
+      'disableUnit a.service',
+      'resetFailed a.service',
+      'disableUnit b.service',
+      'resetFailed b.service',
+      'daemonReload',
+      'stopUnits c.service d.service',
+    ]);
+    expect(driver.running()).toEqual(['e.service', 'f.service']);
+    expect([...loaded.keys()].sort()).toEqual(['c.service', 'd.service', 'e.service', 'f.service']);
+    expect(loaded.get('c.service')?.state).toBe('loaded');
+    expect(existsSync(join(root, 'units/a.service'))).toBe(false);
+    expect(existsSync(join(root, 'units/c.service'))).toBe(true);
+  });
+
+  it('a unit that failed to load is not started with the batch; the others are', async () => {
+    const loaded = new Map<string, LoadedUnit>();
+    const tasks = planAgent(
+      [
+        ...want(['a.service', 'c.service']),
+        { name: 'b.service', hash: 'f'.repeat(40), desiredState: 'launched', hasInstall: false },
+      ],
+      [],
+    );
+    const failures = await executeTasks(deps, tasks, loaded);
+    expect(failures.map((f) => f.task.kind)).toEqual(['load']);
+    expect(driver.callLog()).toEqual(['daemonReload', 'startUnits a.service c.service']);
+    expect(loaded.has('b.service')).toBe(false);
+  });
+});
