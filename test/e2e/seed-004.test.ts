@@ -58,6 +58,25 @@ afterAll(async () => {
   }
 });
 
+/**
+ * What to show when an SSH-backed command fails: fleetctl's stderr and the unit machine's sshd log
+ * (an exit 255 with empty stderr once came from the remote side; its sshd log says why).
+ */
+async function sshFailureContext(r: { code: number; stderr: string }): Promise<string> {
+  if (r.code === 0) return '';
+  const sshd = await c().exec(unitMachine, [
+    'journalctl',
+    '-u',
+    'test-sshd',
+    '--no-pager',
+    '-n',
+    '30',
+    '-o',
+    'cat',
+  ]);
+  return `exit ${r.code}; stderr: ${r.stderr.trim() || '(empty)'}\nsshd log of ${unitMachine}:\n${sshd.stdout}`;
+}
+
 describe('seed 004: fleetctl from the host against real machines', () => {
   it('list-machines -l shows every machine with full ID, IP and metadata', async () => {
     const expected = SPECS.map((s) => {
@@ -109,7 +128,7 @@ describe('seed 004: fleetctl from the host against real machines', () => {
 
   it('journal --lines 5 prints the last five journal lines', async () => {
     const r = await fleetctl(c(), ['journal', '--lines', '5', UNIT]);
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, await sshFailureContext(r)).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(5);
     for (const l of lines)
@@ -118,7 +137,7 @@ describe('seed 004: fleetctl from the host against real machines', () => {
 
   it('ssh <unit> runs the command on the unit machine', async () => {
     const r = await fleetctl(c(), ['ssh', UNIT, 'hostname']);
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, await sshFailureContext(r)).toBe(0);
     expect(r.stdout.trim()).toBe(unitMachine);
     // And the unit really is there: the command sees its process.
     const ps = await fleetctl(c(), ['ssh', UNIT, 'systemctl', 'is-active', UNIT]);
