@@ -44,7 +44,11 @@ function runChannel(conn: SshConnection, channel: ClientChannel, io: SshIo): Pro
     conn.client.on('close', onConnClose);
     channel.on('exit', (c: number | null, signal?: string) => {
       if (typeof c === 'number') code = c;
-      else if (signal) signalled = true;
+      else if (signal) {
+        // ssh exits 255 silently here; one line says why the command gave no exit status.
+        signalled = true;
+        io.stderr.write(`Remote command on ${conn.target} was terminated by signal ${signal}\n`);
+      }
     });
     channel.pipe(io.stdout, { end: false });
     channel.stderr.pipe(io.stderr, { end: false });

@@ -81,6 +81,13 @@ describe('sshExec against a real sshd', () => {
     expect(c.text()).toEqual({ stdout: 'out\n', stderr: 'err\n' });
   });
 
+  it('exits 255 and says which signal ended a remote command that was killed', async () => {
+    const c = capture();
+    const code = await sshExec(addr, 'kill -TERM $$', opts({ knownHostsFile: trusted('kh-signal') }), c.io);
+    expect(code).toBe(255);
+    expect(c.text().stderr).toMatch(/^Remote command on \S+ was terminated by signal TERM\n$/);
+  });
+
   it('uses the port in the address over the default port', async () => {
     const c = capture();
     const code = await sshExec(
