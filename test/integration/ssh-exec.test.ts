@@ -85,7 +85,7 @@ describe('sshExec against a real sshd', () => {
     const c = capture();
     const code = await sshExec(addr, 'kill -TERM $$', opts({ knownHostsFile: trusted('kh-signal') }), c.io);
     expect(code).toBe(255);
-    expect(c.text().stderr).toMatch(/^Remote command on \S+ was terminated by signal TERM\n$/);
+    expect(c.text().stderr).toMatch(/^Remote command on \S+ was terminated by signal SIGTERM\n$/);
   });
 
   it('uses the port in the address over the default port', async () => {
