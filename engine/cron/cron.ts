@@ -109,6 +109,8 @@ class CronSession {
   private readonly now: () => number;
   private readonly pollMs: number;
   private readonly graceMs: number;
+  /** When this leadership began: ticks before it (minus the grace) passed without a leader. */
+  private readonly since: number;
   private state: EngineState | null = null;
   private watch: StoreWatch | null = null;
   private readonly units = new Map<string, UnitCron>();
@@ -126,6 +128,7 @@ class CronSession {
     this.now = opts.now ?? Date.now;
     this.pollMs = opts.pollIntervalMs ?? 1000;
     this.graceMs = opts.graceMs ?? 1000;
+    this.since = this.now();
   }
 
   begin(): void {
@@ -263,7 +266,7 @@ class CronSession {
     if (more) this.log.warn({ unit: u.name }, `cron: more missed ticks of ${u.name} than recorded`);
     const decisions = decideTicks({
       policy: spec,
-      due: classifyTicks(ticks, now, this.graceMs),
+      due: classifyTicks(ticks, this.since, this.graceMs),
       active: [...uc.active.values()],
       feasible: feasible(u.name),
       tickISO,

@@ -7,13 +7,18 @@ import type { ScheduleSpec } from '../../units/types.js';
 export interface DueTick {
   /** Epoch ms of the tick. */
   readonly at: number;
-  /** true: the tick passed while no engine could act on it (older than the grace period). */
+  /** true: the tick passed while no engine could act on it (before this leadership began). */
   readonly overdue: boolean;
 }
 
-/** Ticks in (cursor, now], each marked overdue when it is more than `graceMs` old. */
-export function classifyTicks(ticks: readonly number[], nowMs: number, graceMs: number): DueTick[] {
-  return ticks.map((at) => ({ at, overdue: nowMs - at > graceMs }));
+/**
+ * Ticks in (cursor, now], each marked overdue when it passed more than `graceMs` before the current
+ * leader took over: only then did no engine exist to act on it. A tick that falls inside this
+ * leadership is never "missed", however late a busy engine gets to it — a loaded machine must not
+ * turn on-time ticks into missed ones.
+ */
+export function classifyTicks(ticks: readonly number[], leaderSinceMs: number, graceMs: number): DueTick[] {
+  return ticks.map((at) => ({ at, overdue: leaderSinceMs - at > graceMs }));
 }
 
 export interface ActiveRun {

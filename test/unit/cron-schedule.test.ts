@@ -58,6 +58,18 @@ describe('cron decisions', () => {
     expect(d).toEqual([{ kind: 'run', at: t(0), machineID: 'm2', late: false }]);
   });
 
+  it('runs a tick a busy leader reaches late when it was already leading at tick time', () => {
+    const leaderSince = t(0) - 10_000;
+    const d = decideTicks({
+      policy: skipSkip,
+      due: classifyTicks([t(0)], leaderSince, 1000), // on time however late the busy leader decides it
+      active: [],
+      feasible: ['m1'],
+      tickISO,
+    });
+    expect(d).toEqual([{ kind: 'run', at: t(0), machineID: 'm1', late: false }]);
+  });
+
   it('records overdue ticks as missed (ScheduleMissed=skip)', () => {
     const d = decideTicks({
       policy: skipSkip,
