@@ -8,15 +8,16 @@ import { parseUnitName, validateUnitName } from '../../../units/names.js';
 import type { UnitStateFilter } from '../../../units/registry/etcd-registry.js';
 import { InvalidNameError } from '../../../units/registry/names-guard.js';
 import type { RunRecord } from '../../../units/registry/runs.js';
-import type { Registry } from '../../../units/registry/types.js';
+import type { Registry, UnitWithTarget } from '../../../units/registry/types.js';
 import { UnitNotFoundError } from '../../../units/registry/types.js';
 import { unitHash } from '../../../units/serialize.js';
 import { isDesiredState } from '../../../units/states.js';
-import type { DesiredState, UnitOption, UnitStateReport } from '../../../units/types.js';
+import type { DesiredState, MachineState, UnitOption, UnitStateReport } from '../../../units/types.js';
 import { validateOptions } from '../../../units/xfleet.js';
 import { BodyError, decodeMetadataOps, decodeUnitBody, type UnitBody } from './decode.js';
 import { DISCOVERY_JSON } from './discovery.js';
 import { apiError, apiMachine, apiPage, apiRun, apiUnit, apiUnitState } from './entities.js';
+import { createListingCache } from './listing-cache.js';
 import { decodePageToken, encodePageToken, type PageToken, PageTokenError, pageOf } from './page-token.js';
 
 /**
@@ -48,6 +49,13 @@ export interface ApiHandlerOptions {
   readonly log: Logger;
   /** Largest request body accepted (default 1 MiB); larger bodies get 413 without being read. */
   readonly maxBodyBytes?: number;
+  /**
+   * How long the listing read for a first page (no token) serves the pages requested with its
+   * `nextPageToken` (default 10 s); older, those pages read afresh. See listing-cache.ts.
+   */
+  readonly pageListingMaxAgeMs?: number;
+  /** Clock of the page listings (tests). */
+  readonly now?: () => number;
 }
 
 export type ApiHandler = ((req: IncomingMessage, res: ServerResponse) => void) & {
@@ -56,6 +64,7 @@ export type ApiHandler = ((req: IncomingMessage, res: ServerResponse) => void) &
 };
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+export const DEFAULT_PAGE_LISTING_MAX_AGE_MS = 10_000;
 /**
  * Decisions of one PUT before it gives up with 409. Every lost compare-and-swap means another PUT
  * won, so N concurrent writers of one unit all finish within N rounds.
@@ -90,6 +99,14 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const { log, tokenLimit } = opts;
   const server = `fleetd/${opts.version}`;
+  const listingOpts = {
+    maxAgeMs: opts.pageListingMaxAgeMs ?? DEFAULT_PAGE_LISTING_MAX_AGE_MS,
+    ...(opts.now ? { now: opts.now } : {}),
+  };
+  // One listing per paged endpoint: later pages are cut from the listing their first page was.
+  const unitListings = createListingCache<UnitWithTarget>(listingOpts);
+  const stateListings = createListingCache<UnitStateReport>(listingOpts);
+  const machineListings = createListingCache<MachineState>(listingOpts);
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     res.setHeader('Server', server);
@@ -186,7 +203,8 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
 
   const listUnits = async (res: ServerResponse, query: URLSearchParams): Promise<void> => {
     const tok = pageToken(query, tokenLimit);
-    const all = await registry.listUnits();
+    const current = registry;
+    const all = await unitListings.get('', tok.page === 1, () => current.listUnits());
     const page = pageOf(all, tok);
     sendJSON(res, 200, apiPage('units', page.items.map(apiUnit), page.next && encodePageToken(page.next)));
   };
@@ -309,8 +327,11 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
     const machineID = query.get('machineID') ?? '';
     const unitName = query.get('unitName') ?? '';
     const filter = { ...(machineID ? { machineID } : {}), ...(unitName ? { unit: unitName } : {}) };
-    const all = (await registry.listUnitStates(filter)).filter(
-      (s) => (machineID === '' || s.machineID === machineID) && (unitName === '' || s.unit === unitName),
+    const current = registry;
+    const all = await stateListings.get(JSON.stringify([machineID, unitName]), tok.page === 1, async () =>
+      (await current.listUnitStates(filter)).filter(
+        (s) => (machineID === '' || s.machineID === machineID) && (unitName === '' || s.unit === unitName),
+      ),
     );
     const page = pageOf(all, tok);
     sendJSON(
@@ -333,7 +354,8 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
 
   const listMachines = async (res: ServerResponse, query: URLSearchParams): Promise<void> => {
     const tok = pageToken(query, tokenLimit);
-    const page = pageOf(await registry.listMachines(), tok);
+    const current = registry;
+    const page = pageOf(await machineListings.get('', tok.page === 1, () => current.listMachines()), tok);
     sendJSON(
       res,
       200,
@@ -368,6 +390,7 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
 
   handler.setRegistry = (r: ApiRegistry): void => {
     registry = r;
+    for (const listings of [unitListings, stateListings, machineListings]) listings.clear();
   };
   return handler;
 }
