@@ -46,10 +46,14 @@ const VALID_TEMPLATE_TYPES = new Set(['path', 'service', 'socket', 'target', 'ti
 const VALID_NAME_CHAR = /^[A-Za-z0-9:\-_.\\@]$/u;
 
 /**
- * fleet's api.ValidateName: the message of the first problem, or null when the name is valid.
+ * The one unit name rule of fleet-ts (API, registry, fleetctl, watch, agent, systemd driver): fleet's
+ * api.ValidateName, the message of the first problem, or null when the name is valid.
  * On top of fleet's rules (which already refuse `/` and control characters before the last dot),
  * names containing `..`, `/`, NUL or control characters anywhere are refused, because the name
- * becomes a file name on every machine.
+ * becomes a file name on every machine, and so are names starting with `.`: systemd refuses
+ * `.service` (its unit_name_is_valid wants a prefix before the last dot, fleet's rule does not), a
+ * `.foo.service` file would be hidden in the units directory, where the agent's own half-written
+ * files are `.<name>.tmp-*`.
  */
 export function validateUnitName(name: string): string | null {
   const length = new TextEncoder().encode(name).length;
@@ -67,8 +71,9 @@ export function validateUnitName(name: string): string | null {
     if (!VALID_NAME_CHAR.test(ch)) return `invalid character ${goQuoteRune(ch)} in unit name`;
   }
   if (name.startsWith('@')) return 'unit name cannot start in "@"';
-  // Our additions: fleet accepts `foo..service`; `/` and control characters are already refused
-  // above, but the name becomes a file path on every machine, so say it once more, explicitly.
+  // Our additions: fleet accepts `.service` and `foo..service`; `/` and control characters are
+  // already refused above, but the name becomes a file path on every machine, so say it once more.
+  if (name.startsWith('.')) return 'unit name cannot start with "."';
   if (name.includes('..')) return 'unit name cannot contain ".."';
   if (name.includes('/') || /[\u0000-\u001f\u007f]/u.test(name)) {
     return 'unit name cannot contain "/" or control characters';

@@ -9,6 +9,7 @@
 // the tests use it to drive the systemd of an nspawn container from the host.
 import { execFile, spawn } from 'node:child_process';
 import type { Writable } from 'node:stream';
+import { validateUnitName } from '../../units/names.js';
 import type { SystemdState } from '../../units/types.js';
 import { type RunStatus, type SystemdDriver, UNKNOWN_UNIT_STATE } from './driver.js';
 
@@ -56,11 +57,15 @@ export interface JournalOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Unit names are passed after `--`, but a `/` would make systemctl treat the argument as a path. */
+/**
+ * Unit names are passed after `--`, but a `/` would make systemctl treat the argument as a path.
+ * The driver only ever handles fleet units, whose names the agent has checked with the same rule
+ * (validateUnitName, stricter than systemd's), so a refusal here means a bug upstream: it must not
+ * reach systemctl.
+ */
 function checkUnitName(name: string): void {
-  if (name.length === 0 || name.includes('/') || name.includes('\0')) {
-    throw new Error(`invalid unit name ${JSON.stringify(name)}`);
-  }
+  const problem = validateUnitName(name);
+  if (problem !== null) throw new Error(`invalid unit name ${JSON.stringify(name)}: ${problem}`);
 }
 
 function oneLine(text: string): string {

@@ -289,6 +289,16 @@ describe('PUT /units/<name>', () => {
   it('400s: invalid name, invalid options, template activation, invalid desiredState (fleet: 204/500)', async () => {
     const badName = await put('noext', { options: apiOpts(opts('x')) });
     expect([badName.status, badName.body]).toEqual([400, errorBody(400, 'unit name must contain "."')]);
+    // fleet accepted these; systemd refuses `.service`, and `.x.service` would be a hidden file.
+    for (const hidden of ['.service', '.x.service']) {
+      const r = await put(hidden, { options: apiOpts(opts('x')) });
+      expect([hidden, r.status, r.body]).toEqual([
+        hidden,
+        400,
+        errorBody(400, 'unit name cannot start with "."'),
+      ]);
+      expect(await get(hidden)).toBe(404);
+    }
     const conflicting = [
       ...opts('x'),
       { section: 'X-Fleet', name: 'MachineID', value: M1 },

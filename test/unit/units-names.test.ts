@@ -69,6 +69,9 @@ describe('validateUnitName (fleet api.ValidateName + our path guards)', () => {
     ['a%i.service', `invalid character '%' in unit name`],
     ['@foo.service', 'unit name cannot start in "@"'],
     ['foo..service', 'unit name cannot contain ".."'],
+    ['.service', 'unit name cannot start with "."'], // systemd: no prefix before the type
+    ['.foo.service', 'unit name cannot start with "."'], // a hidden file on every machine
+    ['..service', 'unit name cannot start with "."'],
     ['foo.service/x', 'invalid unit type: "service/x"'],
     ['foo.service/..', 'unit name cannot end in "."'],
   ])('refuses %j: %s', (name, message) => {
