@@ -1,6 +1,7 @@
 // The agent runtime: announces the machine, follows its own schedule, keeps systemd in line with it,
 // reports unit states, and fences itself when it loses etcd for too long. All decisions are made by
 // the pure planner (plan.ts) and fence rule (fence.ts); this file only wires timers and I/O.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, type Logger } from '../units/log.js';
 import { validateUnitName } from '../units/names.js';
 import type { AgentStateRecord, AgentStore } from '../units/registry/agent-store.js';
@@ -55,7 +56,6 @@ export interface Agent {
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 const unitType = (name: string): string => name.slice(name.lastIndexOf('.') + 1);
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * Extra state reads after issuing starts. Starts are `--no-block`: a unit is active a few ms later (or a

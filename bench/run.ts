@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { main as fleetctlMain } from '../cli/fleetctl/program.js';
 import { unitModel } from '../cli/fleetctl/unit-model.js';
@@ -141,7 +142,7 @@ async function timeFleetctlInProcess(endpoint: string, args: string[]): Promise<
         env: {},
         cwd: ROOT,
         readLocalFile: () => null,
-        sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+        sleep,
       },
       {
         model: unitModel,

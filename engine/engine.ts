@@ -24,6 +24,7 @@
 //  - while events keep arriving, passes are spaced by at least the time the last plan took, so a flood
 //    of submissions is planned in fewer, larger passes and planning takes at most about half a core.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../units/log.js';
 import {
   applyStoreEvents,
@@ -160,7 +161,7 @@ class LeaderSession {
       await this.pass();
       if (!this.rerun || this.ended) return;
       const pause = Math.min(this.lastPlanMs, MAX_PACING_MS);
-      if (pause > 0) await new Promise((r) => setTimeout(r, pause));
+      if (pause > 0) await sleep(pause);
       if (this.ended) return;
     }
   }

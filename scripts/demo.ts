@@ -28,6 +28,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 const PROJECT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -117,8 +118,6 @@ function signal(p: Proc, sig: NodeJS.Signals): void {
     // gone meanwhile
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitDead(procs: readonly Proc[], timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;

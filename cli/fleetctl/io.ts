@@ -1,6 +1,7 @@
 // What a fleetctl command may touch besides the registry: its output streams, environment, working
 // directory and local files. Injected so tests run the real CLI in-process and capture every byte.
 import { readFileSync, statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface CliIO {
   /** Writes exactly `text` to stdout (no newline added). */
@@ -21,7 +22,7 @@ export function processIO(): CliIO {
     env: process.env,
     cwd: process.cwd(),
     readLocalFile: readLocalFile,
-    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    sleep,
   };
 }
 

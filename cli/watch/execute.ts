@@ -4,6 +4,7 @@
 // unit taken over meanwhile by fleetctl is left alone. New units use createUnit's create-only
 // transaction and replaces its compare-and-swap on the hash read (expectHash), so of two concurrent
 // submits or replaces of the same version exactly one writes.
+import { setTimeout as defaultSleep } from 'node:timers/promises';
 import type { Logger } from '../../units/log.js';
 import type { Registry } from '../../units/registry/types.js';
 import type { SyncPlan, WatchAction } from './plan.js';
@@ -49,7 +50,6 @@ export interface ExecuteResult {
   readonly interrupted: boolean;
 }
 
-const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const errText = (err: unknown): string =>
   (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? 'unknown error';
 

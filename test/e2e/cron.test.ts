@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, fleetctl, fleetctlOk, machineNamed, PROJECT, until } from '../support/fleet-e2e.js';
 import { type Cluster, createCluster } from '../support/nspawn.js';
@@ -90,7 +91,7 @@ describe('cluster cron on real machines', () => {
     const start = await fleetctl(c(), ['start', join(unitDir, UNIT)], { timeoutMs: 60_000 });
     expect(start.code, start.stdout + start.stderr).toBe(0);
     const armedAt = Date.now();
-    await new Promise((r) => setTimeout(r, 20_000));
+    await sleep(20_000);
     // Pause the schedule: no tick after this is recorded. Let a run in flight finish.
     const stop = await fleetctl(c(), ['stop', UNIT], { timeoutMs: 60_000 });
     expect(stop.code, stop.stdout + stop.stderr).toBe(0);
@@ -129,7 +130,7 @@ describe('cluster cron on real machines', () => {
   it('runs nothing while stopped', async () => {
     const before = (await listRuns()).length;
     const lines = [...(await outputs()).values()].flat().length;
-    await new Promise((r) => setTimeout(r, 11_000));
+    await sleep(11_000);
     expect((await listRuns()).length).toBe(before);
     expect([...(await outputs()).values()].flat().length).toBe(lines);
   });

@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ensureBuilt,
@@ -44,7 +45,7 @@ function startSampler(): { stop(): Promise<Sample[]> } {
       const t0 = Date.now();
       const states = await Promise.all(NAMES.map((n) => isActive(c(), n, UNIT)));
       samples.push({ at: t0, states: Object.fromEntries(NAMES.map((n, i) => [n, states[i] ?? ''])) });
-      await new Promise((r) => setTimeout(r, Math.max(0, 200 - (Date.now() - t0))));
+      await sleep(Math.max(0, 200 - (Date.now() - t0)));
     }
   })();
   return {
@@ -133,7 +134,7 @@ describe('partition: a machine cut off from etcd', () => {
   it('stops it on the cut-off machine before it starts elsewhere: never two copies', async () => {
     const sampler = startSampler();
     // A few samples of the steady state first: the sampler itself must see the running copy.
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
     const cutAt = Date.now();
     await c().partition(victim);
     let movedAt = 0;
@@ -143,7 +144,7 @@ describe('partition: a machine cut off from etcd', () => {
       );
       movedAt = Date.now();
       // Keep sampling for a while after the move: the cut-off copy must stay stopped.
-      await new Promise((r) => setTimeout(r, 3000));
+      await sleep(3000);
     } finally {
       const samples = await sampler.stop();
       const both = samples.filter((s) => activeOn(s).length > 1);
@@ -183,7 +184,7 @@ describe('partition: a machine cut off from etcd', () => {
     });
     // Over several seconds after the heal, the rejoined machine never starts its old copy again.
     const sampler = startSampler();
-    await new Promise((r) => setTimeout(r, AGENT_TTL_MS));
+    await sleep(AGENT_TTL_MS);
     const samples = await sampler.stop();
     for (const smp of samples) expect(activeOn(smp)).toEqual([survivor]);
     expect((await journalEvents(victim)).started.length).toBe(1);

@@ -2,6 +2,7 @@
 // web server restricted to workers and conflicting with its own instances runs one per worker; a
 // third instance waits, unscheduled, until a third worker boots into the running cluster.
 // Everything goes through fleetctl as a real process; systemd's view is read inside the machines.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Cluster, createCluster } from '../support/nspawn.js';
 import {
@@ -115,7 +116,7 @@ describe('seed 003 on real systemd machines', () => {
       expect(r.code).toBe(0);
       // Several engine reconciles (2 s each by default) pass: still no machine may take it.
       for (let i = 0; i < 6; i++) {
-        await new Promise((res) => setTimeout(res, 1000));
+        await sleep(1000);
         const file = (await listUnitFiles(c())).find((u) => u.unit === 'apache@1300.service');
         expect(file?.dstate).toBe('launched');
         expect(file?.tmachine).toBeNull();

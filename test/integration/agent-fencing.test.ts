@@ -1,6 +1,7 @@
 // Self-fencing against a real etcd that is paused (SIGSTOP): a short outage must not stop anything; a
 // long one must stop the machine's units before its lease (agent_ttl) could expire and the engine
 // could run them elsewhere.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Etcd3, Namespace } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fenceThresholdMs } from '../../agent/fence.js';
@@ -43,11 +44,11 @@ describe('self-fencing', () => {
     machine.driver.clearCalls();
     etcd.pause();
     try {
-      await new Promise((r) => setTimeout(r, 2500));
+      await sleep(2500);
     } finally {
       etcd.resume();
     }
-    await new Promise((r) => setTimeout(r, 3000)); // several keepalives and state polls later
+    await sleep(3000); // several keepalives and state polls later
     expect(machine.agent.isFenced()).toBe(false);
     expect(machine.driver.callLog().filter((c) => c.startsWith('stopUnit'))).toEqual([]);
     expect(machine.driver.isRunning('app.service')).toBe(true);
@@ -66,7 +67,7 @@ describe('self-fencing', () => {
       lastKeepalive = machine.store.lastKeepaliveAt();
       expect(machine.agent.isFenced()).toBe(true);
       // Keep etcd away past the lease TTL: nothing may start the unit again meanwhile.
-      await new Promise((r) => setTimeout(r, Math.max(0, pausedAt + TTL_MS + 1000 - Date.now())));
+      await sleep(Math.max(0, pausedAt + TTL_MS + 1000 - Date.now()));
       expect(machine.driver.isRunning('app.service')).toBe(false);
     } finally {
       etcd.resume();

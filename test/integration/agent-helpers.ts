@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Etcd3, Namespace } from 'etcd3';
 import { type Agent, startAgent } from '../../agent/agent.js';
 import { InMemorySystemd } from '../../agent/systemd/fake.js';
@@ -50,7 +51,7 @@ export async function waitFor<T>(what: string, fn: () => Promise<T> | T, timeout
     }
     if (Date.now() - start > timeoutMs)
       throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 25));
+    await sleep(25);
   }
 }
 

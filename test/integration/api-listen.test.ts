@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ApiListenConfig,
@@ -120,7 +121,7 @@ describe('socket activation', () => {
       const deadline = Date.now() + 10_000;
       while (!existsSync(sock)) {
         if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no activated socket: ${err}`);
-        await new Promise((r) => setTimeout(r, 50));
+        await sleep(50);
       }
       // The first connection makes systemd-socket-activate exec node with the listening fd as fd 3.
       expect(await unitNames({ socketPath: sock }).catch((e: Error) => `${e.message}: ${err}`)).toEqual([

@@ -3,6 +3,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readLocalFile } from '../../cli/fleetctl/io.js';
 import { main } from '../../cli/fleetctl/program.js';
 import { unitModel } from '../../cli/fleetctl/unit-model.js';
@@ -46,7 +47,7 @@ export function fleetctlAt(
         env,
         cwd,
         readLocalFile,
-        sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+        sleep,
       },
       { model: unitModel, driver: { openEtcd: openEtcdRegistry } },
     );
@@ -127,6 +128,6 @@ export async function eventually<T>(
     const v = await fn();
     if (v) return v;
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
 }

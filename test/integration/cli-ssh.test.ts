@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLocalFile } from '../../cli/fleetctl/io.js';
 import { main } from '../../cli/fleetctl/program.js';
@@ -96,7 +97,7 @@ async function fleetctl(...args: string[]): Promise<RunResult> {
       env,
       cwd: dir,
       readLocalFile,
-      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      sleep,
     },
     { model: unitModel, driver: { openEtcd: openEtcdRegistry, openTunnel: sshTunnelOpener(env) } },
   );

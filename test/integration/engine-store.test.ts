@@ -1,4 +1,5 @@
 // The engine's view of etcd: snapshot, resumable watch (etcd restart, compaction), guarded writes.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Etcd3, Namespace } from 'etcd3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ScheduleChange } from '../../engine/plan.js';
@@ -117,7 +118,7 @@ describe('engine store: watch', () => {
       await reg.destroyUnit('w.service');
       await m.leave();
       await waitFor('6 events', async () => events.length >= 6);
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
       // Jobs and machines are one watched range, the schedule another: each arrives in revision order.
       const jobsAndMachines = events.filter((e) => e.kind !== 'schedule');
       expect(jobsAndMachines.map((e) => e.revision)).toEqual(
@@ -166,7 +167,7 @@ describe('engine store: watch', () => {
       }
       await schedule('b.service');
       await waitFor('the second event', async () => events.length >= 2);
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
       expect(events.map((e) => (e.kind === 'schedule' ? e.unit : e.kind))).toEqual([
         'a.service',
         'b.service',
@@ -260,7 +261,7 @@ describe('engine store: watch', () => {
       second = slow.watch(s1.revision, { onEvents: (ev) => events.push(...ev), onReset: () => {} });
       // The stale conversion now completes (with the old machine delete in it).
       release();
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
       await reg.setMachineMetadata('m1', 'role', 'db');
       const [ev] = await waitFor('metadata event', async () => (events.length > 0 ? events : null));
       expect(ev?.kind === 'machine' && ev.machine?.metadata).toEqual({ role: 'db' });

@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostKeyError, SshError } from '../../cli/ssh/errors.js';
 import { sshExec, sshShell } from '../../cli/ssh/exec.js';
@@ -251,7 +252,7 @@ describe('ssh-agent authentication', () => {
     while (!existsSync(sock)) {
       if (agent.exitCode !== null) throw new Error(`ssh-agent exited with ${agent.exitCode}`);
       if (Date.now() - started > 10_000) throw new Error('ssh-agent did not start');
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
     execFileSync('/usr/bin/ssh-add', [sshd.clientKeyFile], {
       env: { ...process.env, SSH_AUTH_SOCK: sock },

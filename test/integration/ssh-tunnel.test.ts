@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostKeyError } from '../../cli/ssh/errors.js';
@@ -90,7 +91,7 @@ describe('openTunnel', () => {
           await client.put('/tunnel/again').value('2');
           value = await client.get('/tunnel/again').string();
         } catch {
-          await new Promise((r) => setTimeout(r, 250));
+          await sleep(250);
         }
       }
       expect(value).toBe('2');

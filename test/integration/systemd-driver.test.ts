@@ -2,6 +2,7 @@
 // command prefix `nsenter -t <machine's systemd> -a`, so every systemctl call runs inside the machine.
 // No fallback: if nspawn, nsenter or etcd is missing, beforeAll throws and every test fails.
 import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SystemctlDriver } from '../../agent/systemd/systemctl.js';
 import { type Cluster, createCluster } from '../support/nspawn.js';
@@ -24,7 +25,7 @@ async function waitState(name: string, active: string, timeoutMs = 20_000) {
   for (;;) {
     const s = (await driver.unitStates([name])).get(name);
     if (s?.active === active || Date.now() > deadline) return s;
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }
 

@@ -3,6 +3,7 @@
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { executePlan, type WatchRegistry } from '../../cli/watch/execute.js';
@@ -267,7 +268,7 @@ describe('watched unit directory', () => {
     const full = unitText('partial complete');
     // The first half parses on its own ([Unit] with a Description): only settling protects it.
     writeFileSync(join(dir, 'part.service'), full.slice(0, full.indexOf('[Service]')));
-    await new Promise((r) => setTimeout(r, 150));
+    await sleep(150);
     writeFileSync(join(dir, 'part.service'), full);
     await eventually('complete running', async () => running('part.service'));
     expect((await registry.getUnit('part.service'))?.hash).toBe(hashOf(full));

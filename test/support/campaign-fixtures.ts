@@ -1,6 +1,7 @@
 // Helpers for the registry/engine integration tests: unit specs from text, simulated machines (a
 // machine is just its lease-held `machines/<id>/object` record), and polling waits.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Etcd3, Lease, Namespace } from 'etcd3';
 import { createLogger, type Logger } from '../../units/log.js';
 import { parseUnitFile } from '../../units/parse.js';
@@ -87,8 +88,8 @@ export async function waitFor<T>(
         `timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`,
       );
     }
-    await new Promise((r) => setTimeout(r, intervalMs));
+    await sleep(intervalMs);
   }
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export { sleep };

@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export const ETCD_BINARY = process.env.FLEET_TEST_ETCD ?? '/usr/bin/etcd';
 
@@ -113,7 +114,7 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer
       }
       if (Date.now() - started > 15_000)
         throw new Error(`etcd did not become healthy in 15 s: ${stderr.trim()}`);
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
   };
 

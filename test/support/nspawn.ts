@@ -28,6 +28,7 @@ import {
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type CgroupHierarchies,
   cgroupPids,
@@ -248,9 +249,8 @@ function killIfSame(pid: number, start: string | null, signal: NodeJS.Signals): 
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A timeout for Promise.race that does not keep the process alive once the race is won. */
-const deadline = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+const deadline = (ms: number) => sleep(ms, undefined, { ref: false });
 
 /** Thrown from a waitFor probe to stop waiting at once (e.g. the machine died). */
 class FatalWait extends Error {}

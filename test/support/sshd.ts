@@ -6,6 +6,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './etcd.js';
 
 export const SSHD_BINARY = process.env.FLEET_TEST_SSHD ?? '/usr/sbin/sshd';
@@ -137,7 +138,7 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<SshdServer
     while (!listening) {
       if (c.exitCode !== null) throw new Error(`sshd exited with ${c.exitCode}: ${stderr.trim()}`);
       if (Date.now() - started > 15_000) throw new Error(`sshd did not start in 15 s: ${stderr.trim()}`);
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
   };
 
@@ -159,7 +160,7 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<SshdServer
       const parents = d === 0 ? [pid] : (levels[d - 1] ?? []);
       const victims = new Set(levels[d]);
       for (let i = 0; i < 100 && parents.flatMap(childPids).some((c) => victims.has(c)); i++) {
-        await new Promise((r) => setTimeout(r, 20));
+        await sleep(20);
       }
     }
   };

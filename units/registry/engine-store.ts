@@ -2,6 +2,7 @@
 // event stream over exactly those prefixes that resumes from the last revision it delivered (and falls
 // back to a fresh snapshot when etcd compacted that revision away); and leader-guarded schedule writes.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { IKeyValue, IWatchResponse, Namespace, Watcher } from 'etcd3';
 import type { LeaderGuard } from '../../engine/leader.js';
 import type { EngineState, EngineUnit, ScheduleChange } from '../../engine/plan.js';
@@ -529,8 +530,4 @@ class MachineRecords {
     for (const [id, md] of this.metadata) c.metadata.set(id, new Map(md));
     return c;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
