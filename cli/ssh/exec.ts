@@ -66,15 +66,23 @@ function runChannel(conn: SshConnection, channel: ClientChannel, io: SshIo): Pro
 export async function sshExec(host: string, command: string, opts: SshOptions, io: SshIo): Promise<number> {
   const conn = await connectSsh(host, opts);
   try {
-    const channel = await new Promise<ClientChannel>((resolve, reject) => {
-      conn.client.exec(command, (err, ch) =>
-        err ? reject(new SshError(`cannot run command on ${conn.target}: ${err.message}`)) : resolve(ch),
-      );
-    });
-    return await runChannel(conn, channel, io);
+    return await execOn(conn, command, io);
   } finally {
     conn.close();
   }
+}
+
+/** Runs `command` on an open connection and resolves with its exit code. */
+export function execOn(conn: SshConnection, command: string, io: SshIo): Promise<number> {
+  // runChannel attaches its listeners inside ssh2's callback, not after an await: ssh2 may parse a
+  // fast command's exit-status from the same network chunk right after the exec reply, and an 'exit'
+  // event emitted before anyone listens is lost (seen under load as "ended without an exit status").
+  return new Promise<number>((resolve, reject) => {
+    conn.client.exec(command, (err, ch) => {
+      if (err) reject(new SshError(`cannot run command on ${conn.target}: ${err.message}`));
+      else runChannel(conn, ch, io).then(resolve, reject);
+    });
+  });
 }
 
 export interface ShellIo extends SshIo {
@@ -98,12 +106,17 @@ export async function sshShell(host: string, opts: SshOptions, io?: ShellIo): Pr
   let onResize: (() => void) | undefined;
   try {
     const window = tty ? { term: 'xterm-256color', rows: out.rows ?? 24, cols: out.columns ?? 80 } : false;
-    const channel = await new Promise<ClientChannel>((resolve, reject) => {
-      const cb = (err: Error | undefined, ch: ClientChannel) =>
-        err ? reject(new SshError(`cannot open a shell on ${conn.target}: ${err.message}`)) : resolve(ch);
-      if (window) conn.client.shell(window, cb);
-      else conn.client.shell(false, cb);
-    });
+    // As in sshExec: listen on the channel inside the callback so no early 'exit' is missed.
+    const { channel, done } = await new Promise<{ channel: ClientChannel; done: Promise<number> }>(
+      (resolve, reject) => {
+        const cb = (err: Error | undefined, ch: ClientChannel) =>
+          err
+            ? reject(new SshError(`cannot open a shell on ${conn.target}: ${err.message}`))
+            : resolve({ channel: ch, done: runChannel(conn, ch, stdio) });
+        if (window) conn.client.shell(window, cb);
+        else conn.client.shell(false, cb);
+      },
+    );
     if (tty) {
       inp.setRawMode(true);
       if (isTty(stdio.stdout)) {
@@ -111,8 +124,7 @@ export async function sshShell(host: string, opts: SshOptions, io?: ShellIo): Pr
         out.on('resize', onResize);
       }
     }
-    const code = await runChannel(conn, channel, stdio);
-    return code;
+    return await done;
   } finally {
     if (onResize) out.removeListener('resize', onResize);
     if (tty) {

@@ -146,9 +146,9 @@ describe('seed 004: fleetctl from the host against real machines', () => {
 
   it('ssh <unit> passes the remote exit code through', async () => {
     const r = await fleetctl(c(), ['ssh', UNIT, '--', 'exit', '7']);
-    expect(r.code).toBe(7);
+    expect(r.code, await sshFailureContext(r)).toBe(7);
     const ok = await fleetctl(c(), ['ssh', UNIT, 'true']);
-    expect(ok.code).toBe(0);
+    expect(ok.code, await sshFailureContext(ok)).toBe(0);
   });
 
   it('status of a unit that is not in the cluster is a one-line error', async () => {
