@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'],
+    setupFiles: ['test/support/fast-check-seed.ts'],
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 30_000,

@@ -285,6 +285,15 @@ class Lexer {
           'remove the whitespace to continue the line, or the "\\" to end it',
       );
     }
+    // Departure 3: the option must serialize to lines go-systemd accepts. The byte-position check
+    // above can miss a long line whose length hides behind a CR that trimming then removes
+    // ("A=\rxxx…"); the stored form would then be refused when read back.
+    // CR counts as a line end here as in the check above (a CR inside a value is accepted).
+    for (const physical of `${name}=${value}`.split(/[\r\n]/)) {
+      if (utf8.encode(physical).length >= UNIT_LINE_MAX) {
+        throw this.error(lineStart, `line too long (max ${UNIT_LINE_MAX} bytes)`);
+      }
+    }
     this.out.push({ section, name, value });
     return { kind: 'body', section };
   }

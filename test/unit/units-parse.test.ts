@@ -230,6 +230,17 @@ describe('parseUnitFile: 2048-byte line limit', () => {
     expect([err.line, err.column, err.detail]).toEqual([1, 2, TOO_LONG]);
   });
 
+  it('refuses a long line whose length hides behind a leading CR that trimming removes', () => {
+    // Found by the fuzz test: accepted as is, its serialization "After=xxx…" (2048 bytes) was refused.
+    const text = `[Unit]\nAfter=\r${'x'.repeat(2042)}\n`;
+    expect(() => parseUnitFile(text)).toThrow(UnitParseError);
+    expect(() => parseUnitFile(text)).toThrow(/^line 2, column 7: line too long \(max 2048 bytes\)$/);
+    // One byte shorter serializes to 2047 bytes and is kept.
+    expect(parseUnitFile(`[Unit]\nAfter=\r${'x'.repeat(2041)}\n`)).toEqual([
+      opt('Unit', 'After', 'x'.repeat(2041)),
+    ]);
+  });
+
   it('a CR counts as a line end for the check', () => {
     expect(parseUnitFile(`[S]\nA=${'x'.repeat(1500)}\r${'y'.repeat(1500)}\n`)).toEqual([
       opt('S', 'A', `${'x'.repeat(1500)}\r${'y'.repeat(1500)}`),
