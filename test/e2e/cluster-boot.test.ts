@@ -64,6 +64,10 @@ describe('nspawn cluster harness', () => {
       expect(conf).toMatch(/metadata="role=(lead|worker)"/);
     }
     expect(ids.size).toBe(NAMES.length);
+    // Each machine's veth is named after its host-unique nspawn name, not its hostname (two runs
+    // booting machines of the same names do not collide), and sits on this cluster's bridge.
+    const ports = execFileSync('ip', ['-o', 'link', 'show', 'master', c().bridge], { encoding: 'utf8' });
+    for (const name of NAMES) expect(ports).toContain(`${c().machine(name).veth}@`);
     expect(ids.has(readFileSync('/etc/machine-id', 'utf8').trim())).toBe(false);
   });
 
@@ -131,7 +135,7 @@ describe('nspawn cluster harness', () => {
     expect(alive(etcdPid)).toBe(false);
     const links = execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' });
     expect(links).not.toContain(`${cl.bridge}:`);
-    for (const m of machines) expect(links).not.toContain(`vb-${m.name}`);
+    for (const m of machines) expect(links).not.toContain(`${m.veth}@`);
     for (const d of cgroupDirs) {
       expect(cgroupPids(d)).toEqual([]);
       expect(existsSync(d)).toBe(false);

@@ -3,7 +3,10 @@
 // Each machine is `systemd-nspawn -D / --volatile=yes ... -b`: systemd 252 booting the host's own /usr
 // on a throwaway tmpfs root (never boot /lib/systemd/systemd any other way: without a private root
 // its tmpfiles rules empty the host's /tmp). Every machine gets:
-//   - its own cgroup (see cgroups.ts), machine ID (--uuid) and hostname (--machine);
+//   - its own cgroup (see cgroups.ts), machine ID (--uuid) and hostname (--hostname);
+//   - an nspawn machine name unique on the host (flNmK: bridge index N, K-th boot of this cluster),
+//     so that several clusters (test runs, the demo) run side by side: nspawn names the host end of
+//     the veth `vb-<machine name>`, and interface names are per host;
 //   - its own network namespace with `host0` on a bridge we create (flbrN, 10.231.N.0/24, fixed MAC,
 //     host side .1 where etcd also listens) and a static address 10.231.N.(10+k);
 //   - the project bind-mounted read-only at /opt/fleet-ts, fleet.conf at /etc/fleet/fleet.conf;
@@ -40,7 +43,7 @@ import {
 import { type EtcdServer, startEtcd } from './etcd.js';
 
 export interface MachineSpec {
-  /** Machine (and host) name: lowercase letters, digits, '-', at most 12 chars. */
+  /** Machine name and hostname: lowercase letters, digits, '-', at most 63 chars. */
   readonly name: string;
   /** fleet metadata, written to fleet.conf as `metadata="k=v,..."`. */
   readonly metadata?: Readonly<Record<string, string>>;
@@ -73,7 +76,12 @@ export interface ExecResult {
 }
 
 export interface Machine {
+  /** The name the tests use, and the machine's hostname. */
   readonly name: string;
+  /** systemd-nspawn's --machine, unique on the host (flNmK); not seen inside the machine. */
+  readonly nspawnName: string;
+  /** Host end of the machine's veth on the bridge (`vb-<nspawnName>`). */
+  readonly veth: string;
   readonly ip: string;
   /** /etc/machine-id inside (32 hex). */
   readonly machineID: string;
@@ -170,7 +178,7 @@ const REQUIRED_BINARIES = [
   '/usr/bin/ssh-keygen',
 ];
 
-const NAME_RE = /^[a-z0-9][a-z0-9-]{0,11}$/;
+const NAME_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const STATE_DIR = '/run/fleet-ts-harness';
 
 // ---------------------------------------------------------------------------------------------
@@ -518,6 +526,7 @@ export async function createCluster(opts: ClusterOptions): Promise<Cluster> {
     const knownHostsFile = join(tmpDir, 'known_hosts');
     writeFileSync(knownHostsFile, '');
     let nextHost = 11;
+    let bootCount = 0;
     const usedIPs = new Set<string>();
     const hasDist = () => existsSync(join(projectDir, 'dist/cli/fleetd.js'));
 
@@ -565,12 +574,13 @@ export async function createCluster(opts: ClusterOptions): Promise<Cluster> {
     const bootMachine = async (spec: MachineSpec): Promise<Machine> => {
       if (!NAME_RE.test(spec.name)) throw new Error(`invalid machine name ${JSON.stringify(spec.name)}`);
       if (machines.get(spec.name)?.running()) throw new Error(`machine ${spec.name} is already running`);
-      // nspawn names the host end of the veth after the machine: names are unique per host, not per cluster.
-      const veth = `vb-${spec.name}`.slice(0, 15);
+      // nspawn names the host end of the veth `vb-<--machine>`, and interface names are per host: the
+      // nspawn name carries the bridge index (unique per run) and a per-cluster boot counter (a
+      // machine booted again under the same name gets a fresh one). The hostname stays spec.name.
+      const nspawnName = `fl${subnet}m${++bootCount}`;
+      const veth = `vb-${nspawnName}`;
       if ((await run('ip', ['link', 'show', veth])).code === 0) {
-        throw new Error(
-          `machine name ${spec.name} is in use on this host (link ${veth} exists): pick another name`,
-        );
+        throw new Error(`link ${veth} already exists on this host (left over from a crashed run?)`);
       }
       let ip = spec.ip;
       if (!ip) {
@@ -595,7 +605,8 @@ export async function createCluster(opts: ClusterOptions): Promise<Cluster> {
         '-D',
         '/',
         '--volatile=yes',
-        `--machine=${spec.name}`,
+        `--machine=${nspawnName}`,
+        `--hostname=${spec.name}`,
         '--register=no',
         '--keep-unit',
         `--uuid=${uuid}`,
@@ -653,6 +664,8 @@ export async function createCluster(opts: ClusterOptions): Promise<Cluster> {
       });
       const rec: MachineRecord = {
         name: spec.name,
+        nspawnName,
+        veth,
         ip,
         machineID,
         nspawnPid,
