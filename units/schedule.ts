@@ -1,9 +1,9 @@
 // Cluster cron settings of a unit: `[X-Fleet] Schedule=`, `ScheduleTimezone=`, `ScheduleMissed=`,
 // `ScheduleOverlap=`. Parsing is lenient (the engine must never crash on a stored unit); validation is
-// strict and runs at submit time (fleetctl and the API both call validateOptions), with node-cron's own
-// message for a bad expression so the user sees exactly what node-cron objects to.
+// strict and runs at submit time (fleetctl and the API both call validateOptions), with croner's own
+// message for a bad expression so the user sees exactly what the cron parser objects to.
 
-import { validateDetailed } from 'node-cron';
+import { cronExpressionError } from './cron-expression.js';
 import type { ScheduleSpec } from './types.js';
 
 export const SCHEDULE_KEYS = ['Schedule', 'ScheduleTimezone', 'ScheduleMissed', 'ScheduleOverlap'] as const;
@@ -40,12 +40,8 @@ export function validateSchedule(values: ScheduleValues, global: boolean): strin
   if (set.length === 0) return null;
   const expression = values.Schedule?.trim() ?? '';
   if (expression === '') return `${set[0]} requires a non-empty Schedule= cron expression`;
-  const check = validateDetailed(expression);
-  if (!check.valid) {
-    const first = check.errors[0];
-    const why = first ? first.message : 'invalid expression';
-    return `invalid Schedule ${JSON.stringify(expression)}: ${why}`;
-  }
+  const why = cronExpressionError(expression);
+  if (why !== null) return `invalid Schedule ${JSON.stringify(expression)}: ${why}`;
   if (global) return 'Schedule cannot be used with Global (a scheduled unit runs on one machine per tick)';
   const tz = values.ScheduleTimezone?.trim();
   if (values.ScheduleTimezone !== undefined && (!tz || !isKnownTimezone(tz))) {

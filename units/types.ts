@@ -44,7 +44,7 @@ export interface Requirements {
 
 /** A scheduled unit's cron settings ([X-Fleet] Schedule*, last value of each key wins). */
 export interface ScheduleSpec {
-  /** node-cron expression, 5 or 6 fields (seconds first when 6). */
+  /** cron expression (croner, node-cron syntax), 5 or 6 fields (seconds first when 6). */
   readonly expression: string;
   /** IANA time zone the expression is read in; undefined = the engine's local zone. */
   readonly timezone?: string;

@@ -155,6 +155,7 @@ export function buildProgram(
   units(cmd('list-runs', 'List the last runs of a scheduled unit (cluster cron)'))
     .option('-n, --lines <n>', 'Number of recent runs to show', intArg('lines'), 10)
     .option('--no-legend', 'Do not print a legend (column headers)')
+    .option('--output <format>', 'table (default) or json: {unit, next, runs}', 'table')
     .action((args: string[], o: ListRunsOptions) => run((ctx) => runListRuns(ctx, args, o)));
   units(cmd('status', 'Output the status of one or more units in the cluster'))
     .option('--machine <id>', 'For a global unit: the machine (ID or unique ID prefix) to ask')

@@ -36,7 +36,7 @@ import type { LeaderElection, LeaderGuard } from '../leader.js';
 import type { EngineState, EngineUnit } from '../plan.js';
 import { machineFeasibility } from '../plan.js';
 import { type ActiveRun, classifyTicks, decideTicks, type TickDecision } from './policy.js';
-import { type CronSchedule, compileSchedule, routeNodeCronLogs, tickISO, ticksBetween } from './ticks.js';
+import { type CronSchedule, compileSchedule, tickISO, ticksBetween } from './ticks.js';
 
 export interface CronOptions {
   /** Client namespaced to the registry prefix. */
@@ -66,7 +66,6 @@ const message = (err: unknown): string => (err instanceof Error ? err.message : 
 
 export function startCron(opts: CronOptions): Cron {
   const log = opts.log ?? createLogger('cron');
-  routeNodeCronLogs(log);
   let session: CronSession | null = null;
   let stopped = false;
   const onElected = (guard: LeaderGuard) => {

@@ -457,6 +457,19 @@ describe.each(['etcd', 'api'] as const)('fleetctl --driver=%s', (driver) => {
       });
     });
 
+    it('--output json: {unit, next, runs} with the records as stored, newest first', async () => {
+      const r = await fleetctl('list-runs', '--output', 'json', 'nightly');
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual({
+        unit: 'nightly.service',
+        next: null, // not a scheduled unit: no next tick
+        runs: [...RUNS].reverse(),
+      });
+      expect((await fleetctl('list-runs', '--output', 'yaml', 'nightly')).stderr).toBe(
+        'Error: invalid --output "yaml": expected table or json\n',
+      );
+    });
+
     it('an unknown unit, no unit, a bad --lines: one line, exit 1', async () => {
       expect(await fleetctl('list-runs', 'nothere.service')).toEqual({
         code: 1,

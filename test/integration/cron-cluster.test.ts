@@ -331,7 +331,7 @@ describe('cluster cron', () => {
     const fleetctl = fleetctlAt(etcd.endpoint, dir);
     const bad = await fleetctl(`--etcd-key-prefix=${prefix}`, 'submit', 'bad.service');
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toContain('61 is a invalid expression for minute');
+    expect(bad.stderr).toContain('invalid Schedule "61 * * * *": CronPattern: Invalid value for minute: 61');
     expect(await etcdRegistryOn(ns).getUnit('bad.service')).toBeNull();
 
     const ok = await fleetctl(`--etcd-key-prefix=${prefix}`, 'start', '--no-block', 'nightly.service');
@@ -351,10 +351,14 @@ describe('cluster cron', () => {
     expect(out.code).toBe(0);
     const lines = out.stdout.trimEnd().split('\n');
     expect(lines[0]?.split(/\t+/)).toEqual(['TICK', 'MACHINE', 'START', 'END', 'RESULT']);
-    expect(lines).toHaveLength(3);
+    expect(lines).toHaveLength(4);
+    // The armed unit's next tick comes first (RESULT next), after every recorded tick.
+    const [nextTick, ...rest] = lines.slice(1);
+    expect(nextTick?.split(/\t+/)).toEqual([expect.any(String), '-', '-', '-', 'next']);
     const newest = await listRuns(ns, 'nightly.service', 2);
-    expect(lines.slice(1).map((l) => l.split(/\t+/)[0])).toEqual(newest.map((r) => r.tick));
-    expect(lines.slice(1).some((l) => /\tc1\t.*\tsucceeded$/.test(l))).toBe(true);
+    expect(rest.map((l) => l.split(/\t+/)[0])).toEqual(newest.map((r) => r.tick));
+    expect(Date.parse(nextTick!.split('\t')[0]!)).toBeGreaterThan(Date.parse(newest[0]!.tick));
+    expect(rest.some((l) => /\tc1\t.*\tsucceeded$/.test(l))).toBe(true);
 
     const missing = await fleetctl(`--etcd-key-prefix=${prefix}`, 'list-runs', 'nope.service');
     expect(missing.code).toBe(1);

@@ -1,4 +1,4 @@
-// Cluster cron, pure parts: tick computation on node-cron's matcher, missed/overlap decisions, and the
+// Cluster cron, pure parts: tick computation (croner's public next-run API), missed/overlap decisions, and the
 // Schedule* validation messages users see at submit time.
 import { describe, expect, it } from 'vitest';
 import { classifyTicks, decideTicks } from '../../engine/cron/policy.js';
@@ -33,6 +33,25 @@ describe('cron ticks', () => {
     const capped = ticksBetween(s, at('2026-01-01T00:00:00Z'), at('2026-01-01T00:00:05Z'), 2);
     expect(capped.ticks.map(tickISO)).toEqual(['2026-01-01T00:00:04.000Z', '2026-01-01T00:00:05.000Z']);
     expect(capped.more).toBe(true);
+  });
+
+  it('requires day-of-month AND day-of-week to match (node-cron semantics, not Vixie OR)', () => {
+    // The 13th that is a Friday: 2026-02-13 and 2026-03-13 are Fridays.
+    const s = compileSchedule({ expression: '0 0 13 * 5' });
+    expect(tickISO(s.next(at('2026-01-01T00:00:00Z')))).toBe('2026-02-13T00:00:00.000Z');
+    expect(tickISO(s.next(at('2026-02-13T00:00:00Z')))).toBe('2026-03-13T00:00:00.000Z');
+  });
+
+  it('understands names, L and # as documented', () => {
+    expect(tickISO(compileSchedule({ expression: '0 0 L * *' }).next(at('2026-02-02T00:00:00Z')))).toBe(
+      '2026-02-28T00:00:00.000Z',
+    );
+    expect(tickISO(compileSchedule({ expression: '0 0 * * fri#2' }).next(at('2026-01-01T00:00:00Z')))).toBe(
+      '2026-01-09T00:00:00.000Z',
+    );
+    expect(tickISO(compileSchedule({ expression: '0 9 * jan mon' }).next(at('2026-01-01T00:00:00Z')))).toBe(
+      '2026-01-05T09:00:00.000Z',
+    );
   });
 
   it('rejects an unknown time zone at compile time', () => {
@@ -156,11 +175,12 @@ describe('cron decisions', () => {
 });
 
 describe('Schedule validation and parsing', () => {
-  it("rejects an invalid expression with node-cron's message", () => {
+  it("rejects an invalid expression with the cron parser's message", () => {
     expect(validate('Schedule=61 * * * *')).toBe(
-      'invalid Schedule "61 * * * *": 61 is a invalid expression for minute',
+      'invalid Schedule "61 * * * *": CronPattern: Invalid value for minute: 61',
     );
     expect(validate('Schedule=* * *')).toBe('invalid Schedule "* * *": expected 5 or 6 fields but got 3');
+    expect(validate('Schedule=0 0 0 1 1 * 2030')).toMatch(/expected 5 or 6 fields but got 7$/);
   });
 
   it('rejects Schedule with Global, bad policies, unknown zones and settings without Schedule', () => {

@@ -1,0 +1,45 @@
+// Cron expressions of [X-Fleet] Schedule=, on croner's public API: one compile function shared by
+// submit-time validation (units/schedule.ts) and the engine's tick computation (engine/cron/ticks.ts),
+// so what was accepted at submit time is exactly what the engine computes ticks for.
+//
+// The documented syntax is node-cron's (what fleet-ts accepted before): 5 fields, or 6 with seconds
+// first; names, ranges, steps, `?`, `L` and `#`; day-of-month AND day-of-week must both match.
+// croner's defaults differ on two points, set here: day-of-month/day-of-week are combined with AND
+// (domAndDow), and only 5 or 6 fields are accepted (no year field).
+
+import { Cron } from 'croner';
+
+export interface CompiledCron {
+  /** Epoch ms of the first tick strictly after `afterMs`; null when there is none. */
+  next(afterMs: number): number | null;
+}
+
+/** Compiles an expression; throws croner's message for a bad expression or an unknown time zone. */
+export function compileCron(expression: string, timezone?: string): CompiledCron {
+  const text = expression.trim();
+  // croner's own count message mentions a seven-field form this syntax does not have.
+  const fields = text.split(/\s+/).length;
+  if (!text.startsWith('@') && fields !== 5 && fields !== 6)
+    throw new Error(`expected 5 or 6 fields but got ${fields}`);
+  const job = new Cron(text, {
+    paused: true,
+    domAndDow: true,
+    mode: '5-or-6-parts',
+    ...(timezone ? { timezone } : {}),
+  });
+  // Fail now for a bad time zone rather than at the first tick.
+  job.nextRun(new Date(0));
+  return {
+    next: (afterMs) => job.nextRun(new Date(afterMs))?.getTime() ?? null,
+  };
+}
+
+/** croner's complaint about an expression, or null when it compiles. */
+export function cronExpressionError(expression: string): string | null {
+  try {
+    compileCron(expression);
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
