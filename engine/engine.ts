@@ -69,7 +69,7 @@ export function startEngine(deps: EngineDeps): Engine {
     session.begin();
   };
   const onDeposed = (reason: string) => {
-    if (session) deps.log.warn({ machineID: deps.machineID, reason }, 'engine stops acting: not leader');
+    if (session) deps.log.warn({ machine: deps.machineID, reason }, 'engine stops acting: not leader');
     session?.end();
     session = null;
   };
@@ -267,12 +267,12 @@ function logChanges(log: Logger, changes: readonly ScheduleChange[]): void {
   for (const c of changes) {
     if (c.kind === 'put') {
       log.info(
-        { unit: c.unit, machineID: c.machineID, reason: c.reason },
+        { unit: c.unit, machine: c.machineID, reason: c.reason },
         `Scheduled Unit(${c.unit}) to Machine(${c.machineID})`,
       );
     } else {
       log.info(
-        { unit: c.unit, machineID: c.machineID, reason: c.reason },
+        { unit: c.unit, machine: c.machineID, reason: c.reason },
         `Unscheduled Unit(${c.unit}) from Machine(${c.machineID})`,
       );
     }

@@ -160,7 +160,7 @@ class EtcdLeaderElection extends EventEmitter implements LeaderElection {
     const term = this.term;
     if (!term) return;
     this.term = null;
-    this.opts.log.warn({ machineID: this.opts.machineID, reason }, 'engine leadership lost');
+    this.opts.log.warn({ machine: this.opts.machineID, reason }, 'engine leadership lost');
     this.emit('deposed', reason);
     // Revoking deletes the key at once if etcd is reachable (fast takeover); otherwise it expires.
     void this.dropLease(term);
