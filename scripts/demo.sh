@@ -1,31 +1,45 @@
 #!/usr/bin/env bash
-# `npm run demo`: boots a 3-machine fleet-ts cluster of real systemd machines (systemd-nspawn) with
-# etcd on this host, runs the seed-003 scenario while printing every fleetctl command and its output,
-# and leaves the cluster running. `npm run demo -- stop` tears down everything the demo started.
+# `npm run demo`: boots a cluster of real systemd machines (systemd-nspawn) running fleetd, with etcd on
+# this host, shows fleet-ts working (every command printed, then its output), and leaves the cluster
+# running with one `export` line that points fleetctl (and its SSH) at it.
+#   npm run demo -- --help   steps and options        npm run demo -- stop   remove everything
 # Needs root on Debian 12 (installs its packages with scripts/install-deps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+demo() { exec node --import tsx scripts/demo.ts "$@"; }
+# tsx comes with the npm dependencies; without them there is no demo to stop or describe.
+need_tsx() { [ -d node_modules/tsx ] || bash scripts/install-deps.sh; }
+
+cmd="${1:-start}"
+case "$cmd" in
+  -h | --help | help)
+    need_tsx
+    demo --help
+    ;;
+esac
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "demo: must run as root (it creates a network bridge and systemd-nspawn machines)" >&2
   exit 1
 fi
 
-cmd="${1:-start}"
 case "$cmd" in
-  start)
-    bash scripts/install-deps.sh
+  stop | env)
+    need_tsx
+    demo "$cmd"
+    ;;
+  start | -*)
+    [ "$cmd" = start ] && shift
+    install=yes
+    for a in "$@"; do [ "$a" = --no-install ] && install=no; done
+    if [ "$install" = yes ]; then bash scripts/install-deps.sh; else need_tsx; fi
     # tsc emits even when it reports type errors; the demo only needs the emitted dist/.
     npm run --silent build || echo "demo: the build reported errors; trying with what tsc emitted" >&2
-    exec node --import tsx scripts/demo.ts start
-    ;;
-  stop)
-    # tsx comes with the npm dependencies; without them there is nothing of the demo to stop anyway.
-    [ -d node_modules/tsx ] || bash scripts/install-deps.sh
-    exec node --import tsx scripts/demo.ts stop
+    demo start "$@"
     ;;
   *)
-    echo "demo: unknown command \"$cmd\" (use: npm run demo, or npm run demo -- stop)" >&2
+    echo "demo: unknown command \"$cmd\" (see: npm run demo -- --help)" >&2
     exit 2
     ;;
 esac
