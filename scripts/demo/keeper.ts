@@ -9,10 +9,9 @@ import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BIN_DIR, FLEETCTL, KNOWN_HOSTS, PROJECT, proc, SSH_KEY, WATCH_DIR, writeState } from './state.js';
 
-/** Machine names: <prefix>1..N (FLEET_DEMO_PREFIX lets the e2e test run beside a user's demo). */
+/** Machine (and host) names demo1..N; the harness keeps nspawn's own names unique on this host. */
 export function machineNames(count: number): string[] {
-  const prefix = process.env.FLEET_DEMO_PREFIX || 'demo';
-  return Array.from({ length: count }, (_, i) => `${prefix}${i + 1}`);
+  return Array.from({ length: count }, (_, i) => `demo${i + 1}`);
 }
 
 /**
