@@ -159,7 +159,9 @@ describe('npm run demo', () => {
       printed.some((c) => /^cp hello\.service \/proc\/\d+\/root\/var\/lib\/fleet-watch\/$/.test(c)),
     ).toBe(true);
     // The lost machine's instance came back elsewhere, with the time it took.
-    expect(output).toMatch(/apache@808\d\.service moved from demo\d to demo\d: active\/running again [\d.]+ s/);
+    expect(output).toMatch(
+      /apache@808\d\.service moved from demo\d to demo\d: active\/running again [\d.]+ s/,
+    );
     expect(output).toMatch(/hello\.service active on demo\d/);
   });
 
