@@ -15,6 +15,7 @@ import { ensureFreshDist } from './dist.js';
 import { measureLeaderFailover, measureMachineLoss } from './failures.js';
 import { loadAverage, seconds } from './measure.js';
 import { measureRaw } from './raw.js';
+import { printRealTable, runRealBench } from './real.js';
 import { measureScheduling, type SchedulingResult } from './scheduling.js';
 import { benchWorkload } from './workload.js';
 
@@ -33,7 +34,7 @@ interface Flags {
 }
 
 const USAGE =
-  'usage: bench/run.ts [--quick] [--units N] [--machines M] [--json FILE] [--no-curve] [--no-failover] [--agent-ttl S] [--engine-ttl S] [--max-txn-ops N] [--curve-units A,B,C] [--curve-machines A,B,C]';
+  'usage: bench/run.ts [--real] [--quick] [--units N] [--machines M] [--json FILE] [--no-curve] [--no-failover] [--agent-ttl S] [--engine-ttl S] [--max-txn-ops N] [--curve-units A,B,C] [--curve-machines A,B,C]';
 
 function parseFlags(argv: readonly string[]): Flags {
   const f: Flags = {
@@ -187,6 +188,7 @@ async function schedulingRun(units: number, machines: number, flags: Flags): Pro
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--real')) return realMain(process.argv.slice(2).filter((a) => a !== '--real'));
   const flags = parseFlags(process.argv.slice(2));
   ensureFreshDist(ROOT, progress);
   const out: Record<string, number> = {};
@@ -260,11 +262,31 @@ async function main(): Promise<void> {
   out.bench_wall_s = seconds(Date.now() - started);
   const loadAfter = loadAverage();
   printTable(out, loadBefore, loadAfter);
-  if (flags.json) {
-    mkdirSync(dirname(flags.json), { recursive: true });
-    writeFileSync(flags.json, `${JSON.stringify(out, null, 2)}\n`);
-    progress(`wrote ${flags.json}`);
-  }
+  writeJson(flags.json, out);
+}
+
+/** `--real`: the real-systemd benchmark (bench/real.ts); takes --units, --machines, --agent-ttl, --json. */
+async function realMain(argv: readonly string[]): Promise<void> {
+  const flags = parseFlags(argv);
+  ensureFreshDist(ROOT, progress);
+  const loadBefore = loadAverage();
+  const started = Date.now();
+  const real = {
+    units: argv.some((a) => a.startsWith('--units')) ? flags.units : 300,
+    machines: argv.some((a) => a.startsWith('--machines')) ? flags.machines : 3,
+    agentTtlS: flags.agentTtlS,
+  };
+  const out = await runRealBench(ROOT, real, progress);
+  out.bench_wall_s = seconds(Date.now() - started);
+  printRealTable(out, loadBefore, loadAverage());
+  writeJson(flags.json, out);
+}
+
+function writeJson(file: string | undefined, out: Record<string, number>): void {
+  if (!file) return;
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+  progress(`wrote ${file}`);
 }
 
 function printTable(out: Record<string, number>, loadBefore: string, loadAfter: string): void {
