@@ -8,7 +8,8 @@ import { main } from './fleetctl/program.js';
 import { unitModel } from './fleetctl/unit-model.js';
 
 const io = processIO();
-const code = await main(process.argv.slice(2), io, {
+// No top-level await: the single-file bundle is CommonJS (see scripts/package/bundle.mjs).
+void main(process.argv.slice(2), io, {
   model: unitModel,
   driver: {
     openEtcd: async (opts) => (await import('../units/registry/etcd-registry.js')).openEtcdRegistry(opts),
@@ -17,5 +18,6 @@ const code = await main(process.argv.slice(2), io, {
     // Bearer token for an API served on TCP with api_token (--driver=API --endpoint=https://...).
     ...(io.env.FLEETCTL_API_TOKEN ? { apiToken: io.env.FLEETCTL_API_TOKEN } : {}),
   },
+}).then((code) => {
+  process.exitCode = code;
 });
-process.exitCode = code;

@@ -5,10 +5,8 @@
 //   SIGHUP            re-read the configuration and restart engine and agent without stopping units
 //                     (the new agent re-adopts them);
 //   a second SIGTERM/SIGINT during shutdown exits at once (1).
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type Agent, startAgent } from '../agent/agent.js';
 import { firstNonLoopbackIPv4, MACHINE_ID_FILE, parseMachineID } from '../agent/host.js';
 import { SystemctlDriver } from '../agent/systemd/systemctl.js';
@@ -22,6 +20,7 @@ import { createEtcdClient } from '../units/registry/client.js';
 import { createEngineStore } from '../units/registry/engine-store.js';
 import { openEtcdRegistry } from '../units/registry/etcd-registry.js';
 import { createRunReporter } from '../units/registry/runs.js';
+import { FLEET_TS_VERSION } from '../units/version.js';
 import { startApiServer } from './fleetd/api/listen.js';
 import {
   ConfigError,
@@ -31,20 +30,6 @@ import {
   logLevelFromConfig,
 } from './fleetd/config.js';
 import { startFleetdUnitWatch } from './watch/fleetd.js';
-
-/** fleet-ts' version from the package.json above this file (source tree or dist/). */
-function packageVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    const p = join(dir, 'package.json');
-    if (existsSync(p)) {
-      const pkg = JSON.parse(readFileSync(p, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'fleet-ts' && pkg.version) return pkg.version;
-    }
-    dir = dirname(dir);
-  }
-  return 'unknown';
-}
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
@@ -133,7 +118,7 @@ function startComponents(config: FleetdConfig, machineID: string, version: strin
 function loadConfig(log?: Logger): FleetdConfig {
   const resolved = loadFleetdConfig();
   if (resolved.kind === 'version') {
-    process.stdout.write(`fleetd version ${packageVersion()}\n`);
+    process.stdout.write(`fleetd version ${FLEET_TS_VERSION}\n`);
     process.exit(0);
   }
   if (resolved.kind === 'help') {
@@ -162,7 +147,7 @@ async function main(): Promise<void> {
         : `unable to determine local machine ID: ${message(err)}`,
     );
   }
-  const version = packageVersion();
+  const version = FLEET_TS_VERSION;
   const log = createLogger('fleetd', logOptions(config));
 
   let components = startComponents(config, machineID, version);

@@ -18,11 +18,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# `npm install` with the committed lock file installs exactly the locked versions. Not `npm ci`: npm 11
-# leaves the other platforms' optional packages of @biomejs/biome out of the lock file (libc-tagged
-# optional dependencies), and `npm ci` then refuses the lock file as "out of sync".
+# `npm ci` installs exactly what package-lock.json records (the lock file holds every platform's optional
+# packages, so it works on any machine). Skipped while node_modules is newer than both manifests.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ] ||
   [ package.json -nt node_modules/.package-lock.json ]; then
-  echo "install-deps: npm install (locked versions)"
-  npm install --no-audit --no-fund --loglevel=error
+  echo "install-deps: npm ci (locked versions)"
+  npm ci --no-audit --no-fund --loglevel=error
 fi

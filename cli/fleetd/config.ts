@@ -13,7 +13,7 @@
 //   default (or failed much later, e.g. at time.ParseDuration);
 // - unknown keys in the file and unknown FLEET_* variables produce warnings;
 // - fleet-ts keys: unit_watch_directory, api_listen, api_token, api_tls_cert, api_tls_key,
-//   api_tls_client_ca, api_socket, etcd_max_txn_ops (documented in agent/systemd-units/fleet.conf.sample).
+//   api_tls_client_ca, api_socket, etcd_max_txn_ops (documented in packaging/fleet.conf.sample).
 //
 // Everything here is pure except loadFleetdConfig, the thin wrapper that reads files.
 

@@ -13,6 +13,8 @@ import { type EtcdServer, startEtcd } from '../support/etcd.js';
 import { connect, PREFIX, waitFor } from './agent-helpers.js';
 
 const FLEETD = new URL('../../cli/fleetd.ts', import.meta.url).pathname;
+const PKG = new URL('../../package.json', import.meta.url).pathname;
+const VERSION = (JSON.parse(readFileSync(PKG, 'utf8')) as { version: string }).version;
 const MACHINE_ID = readFileSync('/etc/machine-id', 'utf8').trim();
 
 let etcd: EtcdServer;
@@ -45,7 +47,7 @@ describe('fleetd', () => {
   it('--version prints the package version', () => {
     const r = runFleetd(['--version']);
     expect(r.status).toBe(0);
-    expect(r.stdout).toBe('fleetd version 0.1.0\n');
+    expect(r.stdout).toBe(`fleetd version ${VERSION}\n`);
   });
 
   it('a positional argument and a bad value are one-line errors with exit 1', () => {
@@ -86,7 +88,7 @@ describe('fleetd', () => {
       id: MACHINE_ID,
       publicIP: '10.9.8.7',
       metadata: { role: 'one' },
-      version: '0.1.0',
+      version: VERSION,
     });
     await waitFor(
       'engine leader',

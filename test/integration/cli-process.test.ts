@@ -1,11 +1,13 @@
 // The installed entry point as a child process: real exit codes and streams.
 import { spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EtcdServer, startEtcd } from '../support/etcd.js';
 import { unitDir } from './cli-helpers.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
+/** The one version every program prints: package.json's. */
+const VERSION = (JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { version: string }).version;
 let etcd: EtcdServer;
 let dir: string;
 
@@ -31,7 +33,7 @@ afterAll(async () => {
 
 describe('fleetctl as a process', () => {
   it('version exits 0', () => {
-    expect(fleetctl(['version'])).toEqual({ code: 0, stdout: 'fleetctl version 1.0.0-ts\n', stderr: '' });
+    expect(fleetctl(['version'])).toEqual({ code: 0, stdout: `fleetctl version ${VERSION}\n`, stderr: '' });
     expect(fleetctl(['--version']).code).toBe(0);
   });
 
@@ -91,7 +93,7 @@ describe('the compiled fleetctl (dist/)', () => {
   };
 
   it('--version', () => {
-    expect(compiled(['--version'])).toEqual({ code: 0, stdout: 'fleetctl version 1.0.0-ts\n', stderr: '' });
+    expect(compiled(['--version'])).toEqual({ code: 0, stdout: `fleetctl version ${VERSION}\n`, stderr: '' });
   });
 
   it('submits and lists units against a real etcd', () => {

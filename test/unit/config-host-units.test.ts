@@ -1,13 +1,15 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG_FILE, FLEETD_CONFIG_KEYS, resolveFleetdConfig } from '../../cli/fleetd/config.js';
 
-// The files shipped for hosts: agent/systemd-units/{fleetd.service,fleet.socket,fleet.conf.sample}.
-const DIR = join(import.meta.dirname, '../../agent/systemd-units');
-const read = (name: string): string => readFileSync(join(DIR, name), 'utf8');
+// The files shipped for hosts: packaging/systemd/{fleetd.service,fleet.socket}, packaging/fleet.conf.sample.
+const PACKAGING = join(import.meta.dirname, '../../packaging');
+const DIR = join(PACKAGING, 'systemd');
+const read = (name: string): string =>
+  readFileSync(join(name.endsWith('.sample') ? PACKAGING : DIR, name), 'utf8');
 
 describe('fleet.conf.sample', () => {
   const sample = read('fleet.conf.sample');
@@ -36,7 +38,7 @@ describe('fleet.conf.sample', () => {
 describe('systemd units', () => {
   it('fleetd.service restarts always, signals fleetd alone on stop, and is socket-aware', () => {
     const unit = read('fleetd.service');
-    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/env fleetd$/m);
+    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/fleetd$/m);
     expect(unit).toMatch(/^Restart=always$/m);
     expect(unit).toMatch(/^KillMode=mixed$/m);
     expect(unit).toMatch(/^Wants=fleet\.socket$/m);
@@ -55,7 +57,10 @@ describe('systemd units', () => {
     // Needs systemd-analyze (Debian package systemd); a missing binary fails this test.
     const dir = mkdtempSync(join(tmpdir(), 'fleet-units-'));
     try {
-      for (const name of ['fleetd.service', 'fleet.socket']) copyFileSync(join(DIR, name), join(dir, name));
+      copyFileSync(join(DIR, 'fleet.socket'), join(dir, 'fleet.socket'));
+      // verify checks that ExecStart's binary exists; the package's /usr/bin/fleetd is not installed here.
+      const service = read('fleetd.service').replace('ExecStart=/usr/bin/fleetd', 'ExecStart=/bin/true');
+      writeFileSync(join(dir, 'fleetd.service'), service);
       // verify reports problems on stderr and still exits 0, so both streams must be empty.
       const r = spawnSync(
         'systemd-analyze',

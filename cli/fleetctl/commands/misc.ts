@@ -1,7 +1,8 @@
 // version and the deprecated verify.
+import { FLEET_TS_VERSION } from '../../../units/version.js';
 import type { CommandContext } from '../context.js';
 
-export const FLEETCTL_VERSION = '1.0.0-ts';
+export const FLEETCTL_VERSION = FLEET_TS_VERSION;
 
 export function runVersion(ctx: CommandContext): number {
   ctx.print.out(`fleetctl version ${FLEETCTL_VERSION}`);

@@ -18,10 +18,11 @@ import {
 import { createServer as createHttpsServer } from 'node:https';
 import { connect } from 'node:net';
 import type { Logger } from '../../../units/log.js';
+import { FLEET_TS_VERSION } from '../../../units/version.js';
 import type { FleetdConfig } from '../config.js';
 import { type ApiRegistry, createApiHandler } from './handler.js';
 
-export const FLEETD_VERSION = 'v1.0.0-ts';
+export const FLEETD_VERSION = FLEET_TS_VERSION;
 /** First file descriptor systemd passes (SD_LISTEN_FDS_START). */
 export const LISTEN_FDS_START = 3;
 

@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// Single-file bundles of fleetctl and fleetd (esbuild): each is one CommonJS file that needs only the
+// host's node (>= 20), no node_modules. CommonJS because the packages install them as extensionless
+// /usr/bin/fleetctl and /usr/bin/fleetd (node reads an extensionless file outside any package as
+// CommonJS) and because Node 20's single-executable applications take a CommonJS script.
+//
+//   node scripts/package/bundle.mjs [OUT_DIR]     (default out/bundle) -> OUT_DIR/fleetctl.cjs, fleetd.cjs
+//
+// Exported as bundle() for scripts/package/build.mjs and for tests.
+import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const VERSION = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
+export const PROGRAMS = ['fleetctl', 'fleetd'];
+
+// etcd3 reads its gRPC service definition from ../proto/rpc.proto next to its own files when it is
+// loaded. A bundle has no such files, so the definition is parsed here at build time and embedded as
+// protobuf JSON (proto-loader's fromJSON builds the same package definition from it).
+function etcdProtoPlugin() {
+  const requireFromEtcd = createRequire(join(ROOT, 'node_modules/etcd3/package.json'));
+  const requireFromLoader = createRequire(requireFromEtcd.resolve('@grpc/proto-loader'));
+  return {
+    name: 'etcd3-embedded-proto',
+    setup(b) {
+      b.onLoad({ filter: /etcd3[\\/]lib[\\/]connection-pool\.js$/ }, (args) => {
+        const source = readFileSync(args.path, 'utf8');
+        const call = /\(0, proto_loader_1\.loadSync\)\(`\$\{__dirname\}\/\.\.\/proto\/rpc\.proto`,/;
+        if (!call.test(source)) throw new Error(`etcd3 changed how it loads rpc.proto: ${args.path}`);
+        const protobuf = requireFromLoader('protobufjs');
+        const root = new protobuf.Root();
+        root.loadSync(join(dirname(args.path), '../proto/rpc.proto'), { keepCase: true });
+        const json = JSON.stringify(root.toJSON());
+        return { contents: source.replace(call, `(0, proto_loader_1.fromJSON)(${json},`), loader: 'js' };
+      });
+    },
+  };
+}
+
+/** Builds OUT_DIR/fleetctl.cjs and OUT_DIR/fleetd.cjs; returns their paths. */
+export async function bundle(outDir = join(ROOT, 'out/bundle')) {
+  mkdirSync(outDir, { recursive: true });
+  const outputs = [];
+  for (const name of PROGRAMS) {
+    const outfile = join(outDir, `${name}.cjs`);
+    const result = await build({
+      entryPoints: [join(ROOT, 'cli', `${name}.ts`)],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      minifyWhitespace: true,
+      minifySyntax: true,
+      legalComments: 'none',
+      // The shebang of the entry file is kept by esbuild (above the banner). ES modules inside the
+      // bundle that compute paths from import.meta.url (node-cron) get the bundle's own URL.
+      banner: { js: '"use strict";var __bundle_url=require("node:url").pathToFileURL(__filename).href;' },
+      define: { __FLEET_TS_VERSION__: JSON.stringify(VERSION), 'import.meta.url': '__bundle_url' },
+      // ssh2's optional native helpers (built by its install script, which we never run); ssh2 falls
+      // back to its JavaScript implementations when they are missing.
+      external: ['cpu-features', '*.node'],
+      plugins: [etcdProtoPlugin()],
+      logLevel: 'warning',
+    });
+    if (result.errors.length > 0) throw new Error(`esbuild failed for ${name}`);
+    chmodSync(outfile, 0o755);
+    outputs.push(outfile);
+  }
+  return outputs;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const out = await bundle(process.argv[2] ? resolve(process.argv[2]) : undefined);
+  for (const f of out) process.stdout.write(`${f}\n`);
+}

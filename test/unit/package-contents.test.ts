@@ -1,0 +1,20 @@
+// What `npm pack` ships: only what runs (compiled JavaScript, the host files, LICENSE, README) —
+// no sources, tests, benchmarks or CI files.
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+describe('npm pack', () => {
+  it('ships dist JavaScript, packaging/, LICENSE, README and package.json only', () => {
+    const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(0);
+    const files = (JSON.parse(r.stdout) as [{ files: { path: string }[] }])[0].files.map((f) => f.path);
+    const allowed = /^(dist\/.+\.js|packaging\/.+|LICENSE|README\.md|package\.json)$/;
+    expect(files.filter((f) => !allowed.test(f))).toEqual([]);
+    expect(files).toEqual(expect.arrayContaining(['LICENSE', 'packaging/systemd/fleetd.service']));
+  });
+});
