@@ -20,6 +20,12 @@ import type { UnitOption } from './types.js';
 /** systemd's LINE_MAX as go-systemd hard-codes it. */
 export const UNIT_LINE_MAX = 2048;
 
+/**
+ * Largest unit file accepted, in UTF-8 bytes. fleet had no limit of its own (etcd's 1.5 MiB request
+ * size was the effective one); real unit files are a few KiB, and a cap keeps every parse short.
+ */
+export const UNIT_FILE_MAX_BYTES = 512 * 1024;
+
 /** A unit file that cannot be parsed; `line`/`column` are 1-based (column counts characters). */
 export class UnitParseError extends Error {
   readonly line: number;
@@ -99,12 +105,7 @@ type Step =
   | { readonly kind: 'body'; readonly section: string }
   | { readonly kind: 'comment'; readonly resume: Step }
   | { readonly kind: 'optionName'; readonly section: string }
-  | {
-      readonly kind: 'optionValue';
-      readonly section: string;
-      readonly name: string;
-      readonly partial: readonly Uint8Array[];
-    };
+  | { readonly kind: 'optionValue'; readonly section: string; readonly name: string };
 
 /**
  * Parse a unit file into its options, in file order (repeated keys and sections are kept).
@@ -131,6 +132,12 @@ class Lexer {
   }
 
   run(): UnitOption[] {
+    if (this.bytes.length > UNIT_FILE_MAX_BYTES) {
+      throw this.error(
+        this.runeStart(UNIT_FILE_MAX_BYTES),
+        `unit file is ${this.bytes.length} bytes, larger than the limit of ${UNIT_FILE_MAX_BYTES} bytes`,
+      );
+    }
     let step: Step | null = { kind: 'preamble' };
     while (step !== null) {
       this.checkLineLength();
@@ -154,7 +161,7 @@ class Lexer {
       case 'optionName':
         return this.optionName(step.section);
       case 'optionValue':
-        return this.optionValue(step.section, step.name, step.partial);
+        return this.optionValue(step.section, step.name);
     }
   }
 
@@ -255,30 +262,41 @@ class Lexer {
     }
     const name = goTrimSpace(this.decode(start, i));
     this.pos = i + 1;
-    return { kind: 'optionValue', section, name, partial: [] };
+    return { kind: 'optionValue', section, name };
   }
 
   /**
    * Option value: the rest of the line; a line ending in `\` continues the value on the next line,
    * keeping the backslash and the newline. A blank line ends the value.
    */
-  private optionValue(section: string, name: string, partial: readonly Uint8Array[]): Step {
-    const lineStart = this.pos;
-    const { line } = this.toEOL();
-    let parts = partial;
-    if (!isBlank(line)) {
-      parts = [...partial, line];
-      if (line[line.length - 1] === BACKSLASH) {
-        // Departure 1: the newline is kept even at end of file (go-systemd dropped it there).
-        return { kind: 'optionValue', section, name, partial: [...parts, NEWLINE] };
-      }
+  private optionValue(section: string, name: string): Step {
+    // Continuation lines are read here in a loop over offsets: building a new list of parts per line
+    // made a value of N continuation lines cost O(N²) (10k lines took 10 s and froze fleetd). Kept
+    // lines are contiguous in the input (each continuation's newline is the LF that ended it), so the
+    // value is one slice, plus a newline when the last kept line continues at end of file.
+    const valueStart = this.pos;
+    let valueEnd = valueStart;
+    let continues = false;
+    let lineStart = this.pos;
+    let lineEnd = this.pos;
+    for (;;) {
+      lineStart = this.pos;
+      lineEnd = this.lineEnd();
+      if (this.isBlank(lineStart, lineEnd)) break;
+      valueEnd = lineEnd;
+      continues = this.bytes[lineEnd - 1] === BACKSLASH;
+      if (!continues) break;
+      // go-systemd checks the line length between lexer steps; each continuation line is a step.
+      this.checkLineLength();
     }
-    const raw = utf8Decoder.decode(concat(parts));
+    const kept = this.decode(valueStart, valueEnd);
+    // Departure 1: the newline is kept even at end of file (go-systemd dropped it there).
+    const raw = continues ? `${kept}\n` : kept;
     const value = raw.endsWith('\n') ? `${goTrimSpace(raw)}\n` : goTrimSpace(raw);
     if (value.endsWith('\\')) {
       // Departure 2: see the header comment. Only reachable when this line was kept (a blank line
       // leaves a trailing newline), so the offending backslash is the last one on this line.
-      const backslashAt = lineStart + line.lastIndexOf(BACKSLASH);
+      const backslashAt = this.bytes.lastIndexOf(BACKSLASH, lineEnd - 1);
       throw this.error(
         backslashAt,
         `value of "${quoteShort(name)}" ends in "\\" followed by whitespace; ` +
@@ -290,12 +308,36 @@ class Lexer {
     // ("A=\rxxx…"); the stored form would then be refused when read back.
     // CR counts as a line end here as in the check above (a CR inside a value is accepted).
     for (const physical of `${name}=${value}`.split(/[\r\n]/)) {
-      if (utf8.encode(physical).length >= UNIT_LINE_MAX) {
+      // A UTF-16 unit is at most 3 UTF-8 bytes: short lines need no byte count.
+      if (physical.length * 3 >= UNIT_LINE_MAX && utf8ByteLength(physical) >= UNIT_LINE_MAX) {
         throw this.error(lineStart, `line too long (max ${UNIT_LINE_MAX} bytes)`);
       }
     }
     this.out.push({ section, name, value });
     return { kind: 'body', section };
+  }
+
+  /** toEOL without the copy: moves past the line and returns where its text ends. */
+  private lineEnd(): number {
+    const n = this.bytes.length;
+    const lf = this.bytes.indexOf(LF, this.pos);
+    if (lf === -1) {
+      let end = n;
+      if (end > this.pos && this.bytes[end - 1] === CR) end--;
+      this.pos = n;
+      return end;
+    }
+    this.pos = lf + 1;
+    return lf;
+  }
+
+  private isBlank(from: number, to: number): boolean {
+    // Fast path: any printable ASCII byte means not blank (decoding every line dominated long values).
+    for (let i = from; i < to; i++) {
+      const b = this.bytes[i] ?? 0;
+      if (b < 0x80 && b !== 0x20 && (b < 0x09 || b > 0x0d)) return false;
+    }
+    return goTrimSpace(this.decode(from, to)).length === 0;
   }
 
   /** Read to the end of the line. Like go-systemd, a CR is stripped only when the file ends without LF. */
@@ -314,6 +356,13 @@ class Lexer {
     return { line, eof: false };
   }
 
+  /** The start of the character holding byte `offset` (so an error column counts whole characters). */
+  private runeStart(offset: number): number {
+    let at = offset;
+    while (at > 0 && ((this.bytes[at] ?? 0) & 0xc0) === 0x80) at--;
+    return at;
+  }
+
   private decode(from: number, to: number): string {
     return utf8Decoder.decode(this.bytes.subarray(from, to));
   }
@@ -326,8 +375,6 @@ class Lexer {
   }
 }
 
-const NEWLINE = new Uint8Array([LF]);
-
 /** Text for an error message: one line (control characters escaped), at most 60 characters. */
 function quoteShort(s: string): string {
   const clipped = [...s].length > 60 ? `${[...s].slice(0, 57).join('')}...` : s;
@@ -338,24 +385,12 @@ function isCommentByte(b: number): boolean {
   return b === 0x23 /* # */ || b === 0x3b /* ; */;
 }
 
-function isBlank(line: Uint8Array): boolean {
-  return goTrimSpace(utf8Decoder.decode(line)).length === 0;
+function utf8ByteLength(s: string): number {
+  return utf8.encode(s).length;
 }
 
 function countByte(bytes: Uint8Array, byte: number, from: number, to: number): number {
   let count = 0;
   for (let i = from; i < to; i++) if (bytes[i] === byte) count++;
   return count;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -1,8 +1,8 @@
 // The [X-Fleet] section: fleet's scheduling requirements (job/job.go) and option validation
 // (api.ValidateOptions), over plain option lists.
 
-import { globMatch } from './glob.js';
 import { goTrimSpace, parseUnitFile, UnitParseError } from './parse.js';
+import { MAX_GLOB_CHECKS, PatternIndex } from './pattern-index.js';
 import { SCHEDULE_KEYS, type ScheduleValues, scheduleSpecFrom, validateSchedule } from './schedule.js';
 import { serializeUnit } from './serialize.js';
 import { expandSpecifiers } from './specifiers.js';
@@ -95,6 +95,17 @@ function isTruthy(value: string): boolean {
   return ['true', 'yes', '1', 'on', 't'].includes(value.toLowerCase());
 }
 
+/** Appends `value` to `metadata[key]` once (a set, not a list scan: thousands of values are linear). */
+function addUnique(metadata: Record<string, string[]>, seen: Set<string>, key: string, value: string): void {
+  // Keys never contain '=' (splitMetadata), so key=value identifies the pair.
+  const id = `${key}=${value}`;
+  if (seen.has(id)) return;
+  seen.add(id);
+  const values = metadata[key] ?? [];
+  values.push(value);
+  metadata[key] = values;
+}
+
 /** The requirements of a unit as written (specifiers not expanded). */
 export function parseRequirements(options: readonly UnitOption[]): Requirements {
   const byKey = xfleetValues(options);
@@ -105,13 +116,12 @@ export function parseRequirements(options: readonly UnitOption[]): Requirements 
     get('MachineID')[0] ?? get('X-ConditionMachineID')[0] ?? get('X-ConditionMachineBootID')[0];
 
   const metadata: Record<string, string[]> = Object.create(null);
+  const seen = new Set<string>();
   for (const pair of [...get('X-ConditionMachineMetadata'), ...get('MachineMetadata')]) {
     const kv = splitMetadata(pair);
     if (kv === null) continue;
     const [key, value] = kv;
-    const values = metadata[key] ?? [];
-    if (!values.includes(value)) values.push(value);
-    metadata[key] = values;
+    addUnique(metadata, seen, key, value);
   }
 
   const globals = get('Global');
@@ -138,13 +148,12 @@ export function parseRequirements(options: readonly UnitOption[]): Requirements 
 export function resolveRequirements(req: Requirements, unitName: string): Requirements {
   const x = (v: string): string => expandSpecifiers(v, unitName);
   const metadata: Record<string, string[]> = Object.create(null);
+  const seen = new Set<string>();
   for (const [key, values] of Object.entries(req.metadata)) {
     for (const value of values) {
       const kv = splitMetadata(`${x(key)}=${x(value)}`);
       if (kv === null) continue;
-      const list = metadata[kv[0]] ?? [];
-      if (!list.includes(kv[1])) list.push(kv[1]);
-      metadata[kv[0]] = list;
+      addUnique(metadata, seen, kv[0], kv[1]);
     }
   }
   return {
@@ -188,16 +197,23 @@ export function validateOptions(options: readonly UnitOption[]): string | null {
   const peers = unique(req.machineOf);
   const conflicts = unique(req.conflicts);
   const replaces = unique(req.replaces);
+  const conflictIndex = new PatternIndex(conflicts);
+  const replaceIndex = new PatternIndex(replaces);
+  const globChecks = peers.length * (conflictIndex.globCount + replaceIndex.globCount);
+  if (globChecks > MAX_GLOB_CHECKS) {
+    return (
+      `too many [X-Fleet] combinations: ${peers.length} MachineOf × ` +
+      `${conflictIndex.globCount + replaceIndex.globCount} wildcard Conflicts/Replaces (max ${MAX_GLOB_CHECKS})`
+    );
+  }
   for (const peer of peers) {
-    for (const conflict of conflicts) {
-      if (globMatch(conflict, peer)) {
-        return `unresolvable requirements: peer ${JSON.stringify(peer)} matches conflict ${JSON.stringify(conflict)}`;
-      }
+    const conflict = conflictIndex.firstMatch(peer);
+    if (conflict !== undefined) {
+      return `unresolvable requirements: peer ${JSON.stringify(peer)} matches conflict ${JSON.stringify(conflict)}`;
     }
-    for (const replace of replaces) {
-      if (globMatch(replace, peer)) {
-        return `unresolvable requirements: peer ${JSON.stringify(peer)} matches replace ${JSON.stringify(replace)}`;
-      }
+    const replace = replaceIndex.firstMatch(peer);
+    if (replace !== undefined) {
+      return `unresolvable requirements: peer ${JSON.stringify(peer)} matches replace ${JSON.stringify(replace)}`;
     }
   }
   const hasTarget = req.machineID !== undefined;
