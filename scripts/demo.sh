@@ -30,7 +30,7 @@ case "$cmd" in
     demo "$cmd"
     ;;
   start | -*)
-    [ "$cmd" = start ] && shift
+    if [ "$cmd" = start ] && [ $# -gt 0 ]; then shift; fi
     install=yes
     for a in "$@"; do [ "$a" = --no-install ] && install=no; done
     if [ "$install" = yes ]; then bash scripts/install-deps.sh; else need_tsx; fi
