@@ -22,6 +22,9 @@ export interface SystemdDriver {
    */
   startUnits?(names: readonly string[]): Promise<void>;
   stopUnits?(names: readonly string[]): Promise<void>;
+  /** Batch forms of disableUnit/resetFailed, as for startUnits: two calls per unload batch, not 2 × N. */
+  disableUnits?(names: readonly string[]): Promise<void>;
+  resetFailedUnits?(names: readonly string[]): Promise<void>;
   resetFailed(name: string): Promise<void>;
   /** LoadState/ActiveState/SubState for the names (unknown: not-found/inactive/dead). One systemctl call for all. */
   unitStates(names: readonly string[]): Promise<Map<string, SystemdState>>;

@@ -17,7 +17,10 @@ export type FakeSystemdCall =
       readonly op: 'enableUnit' | 'disableUnit' | 'startUnit' | 'stopUnit' | 'resetFailed';
       readonly name: string;
     }
-  | { readonly op: 'startUnits' | 'stopUnits'; readonly names: readonly string[] };
+  | {
+      readonly op: 'startUnits' | 'stopUnits' | 'disableUnits' | 'resetFailedUnits';
+      readonly names: readonly string[];
+    };
 
 /** How a unit told to fail behaves: its start "succeeds" but it ends up failed (as systemctl does). */
 export type FakeFailure = 'fails-on-start' | 'start-throws';
@@ -192,6 +195,15 @@ export class InMemorySystemd implements SystemdDriver {
   async resetFailed(name: string): Promise<void> {
     this.log({ op: 'resetFailed', name });
     if (this.active.get(name)?.active === 'failed') this.active.delete(name);
+  }
+
+  async disableUnits(names: readonly string[]): Promise<void> {
+    this.log({ op: 'disableUnits', names: [...names] });
+  }
+
+  async resetFailedUnits(names: readonly string[]): Promise<void> {
+    this.log({ op: 'resetFailedUnits', names: [...names] });
+    for (const name of names) if (this.active.get(name)?.active === 'failed') this.active.delete(name);
   }
 
   async unitStates(names: readonly string[]): Promise<Map<string, SystemdState>> {

@@ -291,6 +291,22 @@ export class SystemctlDriver implements SystemdDriver {
     await this.systemctlOk(['reset-failed', '--', name], { notLoadedIsOk: true });
   }
 
+  async disableUnits(names: readonly string[]): Promise<void> {
+    await this.batch(['disable', '--runtime'], names);
+  }
+
+  async resetFailedUnits(names: readonly string[]): Promise<void> {
+    await this.batch(['reset-failed'], names);
+  }
+
+  /** One `systemctl <verb> -- names…` per NAMES_PER_CALL names; not-loaded names are fine. */
+  private async batch(verb: readonly string[], names: readonly string[]): Promise<void> {
+    for (const n of names) checkUnitName(n);
+    for (let i = 0; i < names.length; i += NAMES_PER_CALL) {
+      await this.systemctlOk([...verb, '--', ...names.slice(i, i + NAMES_PER_CALL)], { notLoadedIsOk: true });
+    }
+  }
+
   async unitStates(names: readonly string[]): Promise<Map<string, SystemdState>> {
     const unique = [...new Set(names)];
     for (const n of unique) checkUnitName(n);

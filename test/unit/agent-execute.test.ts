@@ -89,10 +89,8 @@ describe('executeTasks batching', () => {
     expect(failures).toEqual([]);
     expect(driver.callLog()).toEqual([
       'stopUnits a.service b.service',
-      'disableUnit a.service',
-      'resetFailed a.service',
-      'disableUnit b.service',
-      'resetFailed b.service',
+      'disableUnits a.service b.service',
+      'resetFailedUnits a.service b.service',
       'daemonReload',
       'stopUnits c.service d.service',
     ]);
