@@ -1,8 +1,10 @@
 // fleet's unit creation algorithm (lazyCreateUnits / checkUnitCreation / getUnitFile, §1.6): used by
 // submit, load, start and restart before they change desired states.
 import { dirname, join, resolve } from 'node:path';
+import type { UnitSpec } from '../../units/registry/types.js';
 import type { UnitOption } from '../../units/types.js';
 import { type CommandContext, type CreatingCommand, REPLACE_ALLOWED } from './context.js';
+import { writeInOrder } from './in-order.js';
 import { CliError } from './io.js';
 import { type UnitLookup, unitLookup } from './unit-lookup.js';
 import { waitForUnitStates } from './wait.js';
@@ -80,59 +82,89 @@ export async function lazyCreateUnits(
   opts: { replace: boolean; attempts: number },
 ): Promise<string[]> {
   const client = await ctx.client();
-  const units = unitLookup(client, args.length);
+  const lookup = unitLookup(client, args.length);
   const names: string[] = [];
   const created: string[] = [];
-  for (const arg of args) {
-    const argPath = ctx.model.withDefaultType(arg);
-    const name = ctx.model.mangle(arg);
-    assertSafeUnitName(ctx, name);
-    names.push(name);
+  // Writes are queued and sent WRITES_IN_FLIGHT at a time (see in-order.ts); a lookup of a name still
+  // queued (a repeated argument, a template created by an earlier argument) sends the queue first.
+  let queued: { spec: UnitSpec; replace: boolean }[] = [];
+  const queuedNames = new Set<string>();
+  const flush = async () => {
+    const batch = queued;
+    queued = [];
+    queuedNames.clear();
+    await writeInOrder(
+      batch,
+      (w) => client.createUnit(w.spec, { replace: w.replace }),
+      (w, ok) => {
+        lookup.changed(w.spec.name);
+        if (ok) created.push(w.spec.name);
+      },
+    );
+  };
+  const units: UnitLookup = {
+    get: async (name) => {
+      if (queuedNames.has(name)) await flush();
+      return lookup.get(name);
+    },
+    changed: lookup.changed,
+  };
+  try {
+    for (const arg of args) {
+      const argPath = ctx.model.withDefaultType(arg);
+      const name = ctx.model.mangle(arg);
+      assertSafeUnitName(ctx, name);
+      names.push(name);
 
-    const existing = await units.get(name);
-    let replace = false;
-    if (existing) {
-      const local = localCounterpart(ctx, argPath, name);
-      const differs = local !== null && ctx.model.hash(local.options) !== existing.hash;
-      if (!opts.replace) {
-        if (differs && local) {
-          ctx.print.err(
-            `WARNING: Unit ${name} in registry differs from local unit file ${local.path}. Add --replace to override.`,
+      const existing = await units.get(name);
+      let replace = false;
+      if (existing) {
+        const local = localCounterpart(ctx, argPath, name);
+        const differs = local !== null && ctx.model.hash(local.options) !== existing.hash;
+        if (!opts.replace) {
+          if (differs && local) {
+            ctx.print.err(
+              `WARNING: Unit ${name} in registry differs from local unit file ${local.path}. Add --replace to override.`,
+            );
+          }
+          continue;
+        }
+        if (!local) {
+          throw new CliError(
+            `Error creating units: --replace given but no local unit file ${argPath} to replace Unit(${name}) with`,
           );
         }
-        continue;
+        if (!differs) {
+          ctx.print.out(`Found same Unit(${name}) in Registry, nothing to do`);
+          continue;
+        }
+        if (!REPLACE_ALLOWED[command].includes(existing.desiredState)) {
+          ctx.print.err(
+            `Warning: can not replace Unit(${name}) in state '${existing.desiredState}', use the appropriate command`,
+          );
+          continue;
+        }
+        replace = true;
       }
-      if (!local) {
-        throw new CliError(
-          `Error creating units: --replace given but no local unit file ${argPath} to replace Unit(${name}) with`,
-        );
-      }
-      if (!differs) {
-        ctx.print.out(`Found same Unit(${name}) in Registry, nothing to do`);
-        continue;
-      }
-      if (!REPLACE_ALLOWED[command].includes(existing.desiredState)) {
-        ctx.print.err(
-          `Warning: can not replace Unit(${name}) in state '${existing.desiredState}', use the appropriate command`,
-        );
-        continue;
-      }
-      replace = true;
-    }
 
-    const options = replace
-      ? (localCounterpart(ctx, argPath, name)?.options ?? [])
-      : await findUnitContents(ctx, units, argPath, name);
-    const invalid = ctx.model.validateOptions(options);
-    if (invalid) throw new CliError(`Error creating units: ${invalid}`);
-    for (const key of ctx.model.unknownXFleetKeys(options)) {
-      ctx.print.err(`WARNING: Unit ${name}: unrecognized requirement in [X-Fleet] section: "${key}"`);
+      const options = replace
+        ? (localCounterpart(ctx, argPath, name)?.options ?? [])
+        : await findUnitContents(ctx, units, argPath, name);
+      const invalid = ctx.model.validateOptions(options);
+      if (invalid) throw new CliError(`Error creating units: ${invalid}`);
+      for (const key of ctx.model.unknownXFleetKeys(options)) {
+        ctx.print.err(`WARNING: Unit ${name}: unrecognized requirement in [X-Fleet] section: "${key}"`);
+      }
+      const spec = { name, hash: ctx.model.hash(options), options, desiredState: 'inactive' as const };
+      queued.push({ spec, replace });
+      queuedNames.add(name);
     }
-    const spec = { name, hash: ctx.model.hash(options), options, desiredState: 'inactive' as const };
-    const ok = await client.createUnit(spec, { replace });
-    units.changed(name);
-    if (ok) created.push(name);
+  } catch (err) {
+    // As fleet: the units before the failing argument are created (the argument's error is the one shown).
+    await flush().catch(() => undefined);
+    throw err;
   }
+  await flush();
 
   const { errors } = await waitForUnitStates(
     { client, io: ctx.io, print: ctx.print },

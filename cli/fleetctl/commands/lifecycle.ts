@@ -5,6 +5,7 @@ import type { DesiredState } from '../../../units/types.js';
 import type { CommandContext } from '../context.js';
 import { assertSafeUnitName, lazyCreateUnits } from '../create.js';
 import type { FleetClient } from '../driver.js';
+import { writeInOrder } from '../in-order.js';
 import { CliError } from '../io.js';
 import { unitLookup } from '../unit-lookup.js';
 import {
@@ -98,12 +99,8 @@ async function setTargetStates(
     }
     units.push(u);
   }
-  const triggered: UnitWithTarget[] = [];
-  for (const u of units) {
-    if (u.desiredState === state) continue;
-    await client.setDesiredState(u.name, state);
-    triggered.push(u);
-  }
+  const triggered = units.filter((u) => u.desiredState !== state);
+  await writeInOrder(triggered, (u) => client.setDesiredState(u.name, state));
   return triggered;
 }
 
@@ -278,10 +275,14 @@ export async function runDestroy(
   const found = await findUnits(ctx, client, args);
   const units = found.units;
   const destroyed: string[] = [];
-  for (const u of units) {
-    if (await client.destroyUnit(u.name)) destroyed.push(u.name);
-    ctx.print.out(`Destroyed ${u.name}`);
-  }
+  await writeInOrder(
+    units,
+    (u) => client.destroyUnit(u.name),
+    (u, gone) => {
+      if (gone) destroyed.push(u.name);
+      ctx.print.out(`Destroyed ${u.name}`);
+    },
+  );
   // Unlike fleet (which inverted --no-block here), wait until the agents have unloaded the units.
   const errors = await waitForUnitsGone(waitCtx(ctx, client), destroyed, attemptsOf(opts));
   failOnWaitErrors(ctx, errors, 'Error destroying units');
