@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PKGS=(etcd-server etcd-client systemd-container openssh-server openssh-client iproute2 iptables python3 curl)
+# rpm: rpmbuild and rpm build and check the .rpm (npm run package, test/integration/packages.test.ts).
+PKGS=(etcd-server etcd-client systemd-container openssh-server openssh-client iproute2 iptables python3 curl rpm)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -40,6 +40,28 @@ function etcdProtoPlugin() {
   };
 }
 
+/** esbuild options shared by the bundles and the self-contained executable (sea.mjs). */
+export function bundleOptions() {
+  return {
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    legalComments: 'none',
+    // The shebang of the entry file is kept by esbuild (above the banner). ES modules inside the
+    // bundle that compute paths from import.meta.url get the bundle's own URL.
+    banner: { js: '"use strict";var __bundle_url=require("node:url").pathToFileURL(__filename).href;' },
+    define: { __FLEET_TS_VERSION__: JSON.stringify(VERSION), 'import.meta.url': '__bundle_url' },
+    // ssh2's optional native helpers (built by its install script, which we never run); ssh2 falls
+    // back to its JavaScript implementations when they are missing.
+    external: ['cpu-features', '*.node'],
+    plugins: [etcdProtoPlugin()],
+    logLevel: 'warning',
+  };
+}
+
 /** Builds OUT_DIR/fleetctl.cjs and OUT_DIR/fleetd.cjs; returns their paths. */
 export async function bundle(outDir = join(ROOT, 'out/bundle')) {
   mkdirSync(outDir, { recursive: true });
@@ -47,24 +69,9 @@ export async function bundle(outDir = join(ROOT, 'out/bundle')) {
   for (const name of PROGRAMS) {
     const outfile = join(outDir, `${name}.cjs`);
     const result = await build({
+      ...bundleOptions(),
       entryPoints: [join(ROOT, 'cli', `${name}.ts`)],
       outfile,
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'cjs',
-      minifyWhitespace: true,
-      minifySyntax: true,
-      legalComments: 'none',
-      // The shebang of the entry file is kept by esbuild (above the banner). ES modules inside the
-      // bundle that compute paths from import.meta.url (node-cron) get the bundle's own URL.
-      banner: { js: '"use strict";var __bundle_url=require("node:url").pathToFileURL(__filename).href;' },
-      define: { __FLEET_TS_VERSION__: JSON.stringify(VERSION), 'import.meta.url': '__bundle_url' },
-      // ssh2's optional native helpers (built by its install script, which we never run); ssh2 falls
-      // back to its JavaScript implementations when they are missing.
-      external: ['cpu-features', '*.node'],
-      plugins: [etcdProtoPlugin()],
-      logLevel: 'warning',
     });
     if (result.errors.length > 0) throw new Error(`esbuild failed for ${name}`);
     chmodSync(outfile, 0o755);
