@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { keeper, machineNames } from './demo/keeper.js';
+import { HELP, parseStart, type StartOptions } from './demo/options.js';
 import { exportLine, listJson } from './demo/shell.js';
 import {
   alive,
@@ -14,65 +15,12 @@ import {
   KEEPER_LOG,
   proc,
   readState,
-  STATE_DIR,
   UNIT_DIR,
-  WATCH_DIR,
   waitUntil,
   writeState,
 } from './demo/state.js';
 import { apacheExample, machineLoss, remoteAccess, watchedDirectory, writeUnitFiles } from './demo/steps.js';
 import { stopDemo } from './demo/stop.js';
-
-const HELP = `npm run demo [-- OPTIONS]      boot a fleet-ts cluster of real systemd machines and show it working
-npm run demo -- stop           remove everything the demo started (machines, etcd, bridge, ${STATE_DIR})
-npm run demo -- env            print the export line for the running demo again
-npm run demo -- --help         this text
-
-Steps (each prints the command it runs, then its output):
-  1. boot N machines (systemd-nspawn, all role=worker; fleetd on each, etcd on this host);
-     fleetctl list-machines -l
-  2. the apache example: cat, submit and start apache@8081 and apache@8082 (Conflicts=apache@*),
-     list-units, curl each instance, list-unit-files
-  3. status, journal and ssh from this host: fleetctl status, journal -n 3, ssh UNIT hostname,
-     and --tunnel through a machine
-  4. a machine loss: the machine running one instance is powered off; list-units shows the instance
-     running on another worker, with the time it took
-  5. the watched directory: hello.service copied into the first machine's ${WATCH_DIR}
-     (unit_watch_directory) becomes an active unit; fleetctl list-machines -l
-  6. the closing hints: one export line after which fleetctl status, journal, ssh and --tunnel work
-     in any shell (the demo's SSH key and known_hosts live in ${STATE_DIR}/ssh; ~/.ssh is not touched)
-
-Options:
-  --machines N   boot N machines, 3 to 8 (default 3; two run apache, one takes over after the loss)
-  --keep         leave the cluster running when a step fails, to look around (default: remove it)
-  --no-install   skip scripts/install-deps.sh (the packages are installed already)
-
-Needs root on Debian 12; installs its packages with scripts/install-deps.sh. The cluster keeps running
-after the demo until \`npm run demo -- stop\`.`;
-
-interface StartOptions {
-  machines: number;
-  keep: boolean;
-}
-
-function parseStart(args: readonly string[]): StartOptions {
-  const o: StartOptions = { machines: 3, keep: false };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] as string;
-    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a];
-    if (flag === '--keep') o.keep = true;
-    else if (flag === '--no-install')
-      continue; // handled by demo.sh
-    else if (flag === '--machines') {
-      const v = inline ?? args[++i];
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 3 || n > 8)
-        throw new Error(`--machines needs a number from 3 to 8, not ${JSON.stringify(v ?? '')}`);
-      o.machines = n;
-    } else throw new Error(`unknown option ${JSON.stringify(a)} (see npm run demo -- --help)`);
-  }
-  return o;
-}
 
 function logTail(): string {
   try {

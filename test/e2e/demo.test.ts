@@ -37,8 +37,9 @@ let output = '';
 let steps: Step[] = [];
 let state: State | undefined;
 
+/** `npm run demo -- ARGS`, the README's command (through scripts/demo.sh). */
 function demo(args: string[], timeoutMs: number): { code: number; out: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', ...args], {
+  const r = spawnSync('npm', ['run', '--silent', 'demo', '--', ...args], {
     cwd: PROJECT,
     env: DEMO_ENV,
     encoding: 'utf8',
@@ -116,7 +117,8 @@ let sshBefore = '';
 beforeAll(() => {
   ensureBuilt();
   sshBefore = sshDirDigest();
-  const r = demo(['start'], 280_000);
+  // --no-install: test.sh installed the packages; a reinstall would swap node_modules under vitest.
+  const r = demo(['--no-install'], 400_000);
   output = r.out;
   const transcript = join(STATE_DIR, 'transcript.jsonl');
   if (existsSync(transcript)) {
@@ -128,7 +130,7 @@ beforeAll(() => {
   if (existsSync(join(STATE_DIR, 'state.json')))
     state = JSON.parse(readFileSync(join(STATE_DIR, 'state.json'), 'utf8')) as State;
   if (r.code !== 0) throw new Error(`the demo failed (exit ${r.code}):\n${output.slice(-3000)}`);
-}, 300_000);
+}, 420_000);
 
 afterAll(() => {
   demo(['stop'], 120_000);
@@ -208,6 +210,16 @@ describe('npm run demo', () => {
 
   it('did not change ~/.ssh', () => {
     expect(sshDirDigest()).toBe(sshBefore);
+  });
+
+  it('prints the same export line again with `env`, and its steps and options with --help', () => {
+    const env = demo(['env'], 60_000);
+    expect(env.code, env.out).toBe(0);
+    expect(env.out.trim()).toBe(exportLine());
+    const help = demo(['--help'], 60_000);
+    expect(help.code, help.out).toBe(0);
+    for (const text of ['Steps', '--machines N', '--keep', 'npm run demo -- stop'])
+      expect(help.out).toContain(text);
   });
 
   it('npm run demo -- stop removes the machines, etcd, the bridge and the state dir', () => {
