@@ -100,7 +100,9 @@ async function setTargetStates(
     units.push(u);
   }
   const triggered = units.filter((u) => u.desiredState !== state);
-  await writeInOrder(triggered, (u) => client.setDesiredState(u.name, state));
+  // One at a time: the engine places launched units in the order they were launched (least-loaded
+  // machine first), so concurrent writes would make placement depend on which request landed first.
+  for (const u of triggered) await client.setDesiredState(u.name, state);
   return triggered;
 }
 
