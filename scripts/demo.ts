@@ -19,7 +19,14 @@ import {
   waitUntil,
   writeState,
 } from './demo/state.js';
-import { apacheExample, machineLoss, remoteAccess, watchedDirectory, writeUnitFiles } from './demo/steps.js';
+import {
+  apacheExample,
+  cronAndApi,
+  machineLoss,
+  remoteAccess,
+  watchedDirectory,
+  writeUnitFiles,
+} from './demo/steps.js';
 import { stopDemo } from './demo/stop.js';
 
 function logTail(): string {
@@ -75,6 +82,7 @@ and known_hosts; nothing in ~/.ssh is used or changed):
   fleetctl journal -n 3 apache@8081
   fleetctl ssh apache@8082 hostname
   fleetctl --tunnel ${live[0]?.ip ?? '<machine ip>'} list-machines
+  fleetctl list-runs tick.service
 
 Inside a machine: nsenter -t <PID> -a systemctl status 'apache@*'  (PIDs: ${live
     .map((m) => `${m.name} ${m.leader.pid}`)
@@ -108,6 +116,7 @@ async function startDemo(opts: StartOptions): Promise<void> {
     remoteAccess(st, placed);
     await machineLoss(st, placed);
     await watchedDirectory(st);
+    await cronAndApi(st);
   } catch (err) {
     console.error(`\ndemo: ${(err as Error).message}`);
     if (opts.keep) {

@@ -16,8 +16,10 @@ Steps (each prints the command it runs, then its output):
   4. a machine loss: the machine running one instance is powered off; list-units shows the instance
      running on another worker, with the time it took
   5. the watched directory: hello.service copied into the first machine's ${WATCH_DIR}
-     (unit_watch_directory) becomes an active unit; fleetctl list-machines -l
-  6. the closing hints: one export line after which fleetctl status, journal, ssh and --tunnel work
+     (unit_watch_directory) becomes an active unit
+  6. cluster cron: tick.service (Schedule=*/10 * * * * *) started, fleetctl list-runs; fleet's HTTP
+     API on a machine's /var/run/fleet.sock (curl); fleetctl list-machines -l
+  7. the closing hints: one export line after which fleetctl status, journal, ssh and --tunnel work
      in any shell (the demo's SSH key and known_hosts live in ${STATE_DIR}/ssh; ~/.ssh is not touched)
 
 Options:

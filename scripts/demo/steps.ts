@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { listJson, shown } from './shell.js';
+import { listJson, quiet, shown } from './shell.js';
 import { alive, type DemoMachine, type DemoState, UNIT_DIR, WATCH_DIR, waitUntil } from './state.js';
 
 export const PORTS = [8081, 8082] as const;
@@ -28,6 +28,18 @@ Description=Dropped into a watched directory
 ExecStart=/bin/sh -c 'echo "hello from %H"; exec sleep infinity'
 `;
 
+// Cluster cron: one run per tick on one machine of the cluster (not one per host, as a .timer would).
+const TICK_UNIT = `[Unit]
+Description=Runs every 10 seconds on one machine of the cluster
+
+[Service]
+Type=oneshot
+ExecStart=/bin/sh -c 'echo "tick on %H"'
+
+[X-Fleet]
+Schedule=*/10 * * * * *
+`;
+
 /** One row of `fleetctl list-units --output json`. */
 interface UnitRow {
   unit: string;
@@ -39,6 +51,7 @@ interface UnitRow {
 export function writeUnitFiles(): void {
   writeFileSync(join(UNIT_DIR, 'apache@.service'), APACHE_UNIT);
   writeFileSync(join(UNIT_DIR, 'hello.service'), HELLO_UNIT);
+  writeFileSync(join(UNIT_DIR, 'tick.service'), TICK_UNIT);
 }
 
 const secs = (ms: number): string => (ms / 1000).toFixed(1);
@@ -149,5 +162,27 @@ export async function watchedDirectory(st: DemoState): Promise<void> {
   console.log(
     `\ndemo: hello.service active on ${machineOf(st, row.machine?.id).name} ${secs(Date.now() - t0)} s after the copy`,
   );
+}
+
+/** A Schedule= unit's runs, then fleet's HTTP API on a machine's socket; list-machines -l to close. */
+export async function cronAndApi(st: DemoState): Promise<void> {
+  shown(st, 'cat tick.service');
+  shown(st, 'fleetctl start tick.service');
+  await waitUntil('a finished run of tick.service', 90_000, () => {
+    const r = quiet(st, 'fleetctl list-runs tick.service --output json', 20_000);
+    if (r.code !== 0) return undefined;
+    const { runs } = JSON.parse(r.stdout) as { runs: { status: string }[] };
+    return runs.some((x) => x.status === 'succeeded') ? true : undefined;
+  });
+  shown(st, 'fleetctl list-runs tick.service');
+  const m = st.machines?.find((x) => x.watcher);
+  if (!m) throw new Error('no watcher machine');
+  // fleetd serves API v1 on /var/run/fleet.sock inside each machine; the host reaches it through /proc.
+  shown(
+    st,
+    `curl -s --unix-socket /proc/${m.leader.pid}/root/run/fleet.sock http://fleet/fleet/v1/machines`,
+    `fleet's HTTP API on ${m.name}`,
+  );
+  console.log();
   shown(st, 'fleetctl list-machines -l');
 }

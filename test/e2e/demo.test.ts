@@ -160,6 +160,10 @@ describe('npm run demo', () => {
     expect(
       printed.some((c) => /^cp hello\.service \/proc\/\d+\/root\/var\/lib\/fleet-watch\/$/.test(c)),
     ).toBe(true);
+    expect(printed).toContain('fleetctl list-runs tick.service');
+    const api = steps.find((s) => s.command.includes('/run/fleet.sock http://fleet/fleet/v1/machines'));
+    const live = (state?.machines ?? []).filter((m) => existsSync(`/proc/${m.leader.pid}`));
+    for (const m of live) expect(api?.stdout).toContain(m.machineID);
     // The lost machine's instance came back elsewhere, with the time it took.
     expect(output).toMatch(
       /apache@808\d\.service moved from demo\d to demo\d: active\/running again [\d.]+ s/,
