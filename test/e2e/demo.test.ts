@@ -118,7 +118,7 @@ beforeAll(() => {
   ensureBuilt();
   sshBefore = sshDirDigest();
   // --no-install: test.sh installed the packages; a reinstall would swap node_modules under vitest.
-  const r = demo(['--no-install'], 400_000);
+  const r = demo(['--no-install'], 600_000);
   output = r.out;
   const transcript = join(STATE_DIR, 'transcript.jsonl');
   if (existsSync(transcript)) {
@@ -130,7 +130,7 @@ beforeAll(() => {
   if (existsSync(join(STATE_DIR, 'state.json')))
     state = JSON.parse(readFileSync(join(STATE_DIR, 'state.json'), 'utf8')) as State;
   if (r.code !== 0) throw new Error(`the demo failed (exit ${r.code}):\n${output.slice(-3000)}`);
-}, 420_000);
+}, 660_000);
 
 afterAll(() => {
   demo(['stop'], 120_000);
