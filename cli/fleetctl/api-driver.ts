@@ -13,6 +13,7 @@ import { unitHash } from '../../units/serialize.js';
 import { isDesiredState } from '../../units/states.js';
 import type { MachineState, UnitOption, UnitSpec, UnitStateReport } from '../../units/types.js';
 import { isGlobalUnit } from '../../units/xfleet.js';
+import { isLoopbackHost, tokenProblem } from '../fleetd/api/tcp-auth.js';
 import type { DriverDeps, FleetClient } from './driver.js';
 import { CliError } from './io.js';
 import type { GlobalOptions } from './options.js';
@@ -91,6 +92,17 @@ export async function openApiClient(g: GlobalOptions, deps: DriverDeps): Promise
     ep = { ...ep, host: t.host, port: t.port };
   }
   const shown = g.tunnel ? `${g.endpoint} (through tunnel ${g.tunnel})` : g.endpoint;
+  if (deps.apiToken) {
+    // The token is root on every machine: never in clear text over a network (an SSH tunnel's local
+    // end is loopback, so --tunnel is fine).
+    const short = tokenProblem(deps.apiToken, '$FLEETCTL_API_TOKEN');
+    if (short !== null) throw new CliError(`${INIT}${short}`);
+    if (ep.kind === 'tcp' && ep.protocol === 'http:' && !isLoopbackHost(ep.host)) {
+      throw new CliError(
+        `${INIT}refusing to send $FLEETCTL_API_TOKEN in clear text to ${g.endpoint}: use an https:// endpoint, --tunnel, or a loopback address`,
+      );
+    }
+  }
   const timeoutMs = Math.max(1, Math.round(g.requestTimeout * 1000));
   const tls =
     ep.kind === 'tcp' && ep.protocol === 'https:'

@@ -21,6 +21,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
 import type { EtcdConnectionOptions } from '../../units/registry/types.js';
+import { tcpAuthProblem, tokenProblem } from './api/tcp-auth.js';
 import {
   ConfSyntaxError,
   normalizeKeyPrefix,
@@ -79,6 +80,8 @@ export interface FleetdConfig {
   readonly apiTlsClientCa: string;
   /** fleet-ts: unix socket fleetd serves the API on when not socket-activated; '' = off. */
   readonly apiSocket: string;
+  /** fleet-ts: serve TCP listeners without a token or client certificates (fleet's behaviour). */
+  readonly apiInsecureUnauthenticatedTcp: boolean;
   /** The config file that was read, null when none. */
   readonly configFile: string | null;
 }
@@ -364,6 +367,15 @@ const KEYS: readonly KeySpec[] = [
     },
   },
   {
+    key: 'api_insecure_unauthenticated_tcp',
+    def: 'false',
+    bool: true,
+    help: 'fleet-ts: serve TCP API listeners without api_token or client certificates (anyone who can connect controls the cluster)',
+    set: (raw, c) => {
+      c.apiInsecureUnauthenticatedTcp = parseGoBool(raw);
+    },
+  },
+  {
     key: 'api_socket',
     def: '/var/run/fleet.sock',
     help: 'fleet-ts: unix socket for the API when fleetd is not socket-activated (empty = off)',
@@ -599,10 +611,30 @@ function checkCombinations(c: MutableConfig, warnings: string[]): void {
     ] as const) {
       if (value !== '') warnings.push(`${key} is set but api_listen is not - ${key} has no effect`);
     }
-  } else if (!isLoopbackListen(c.apiListen) && c.apiToken === '' && c.apiTlsClientCa === '') {
-    warnings.push(
-      `api_listen ${c.apiListen} is reachable from other hosts without api_token or api_tls_client_ca: anyone who can connect controls the cluster`,
-    );
+  }
+  const short = tokenProblem(c.apiToken, 'api_token');
+  if (short !== null) throw new ConfigError(short);
+  if (c.apiListen !== '') {
+    const host = c.apiListen.slice(0, c.apiListen.lastIndexOf(':'));
+    const problem = tcpAuthProblem({
+      what: `api_listen ${c.apiListen}`,
+      host: host === '' ? '0.0.0.0' : host,
+      token: c.apiToken,
+      tls: c.apiTlsCert !== '',
+      clientCerts: c.apiTlsClientCa !== '',
+      insecureAllowed: c.apiInsecureUnauthenticatedTcp,
+    });
+    if (problem !== null) throw new ConfigError(problem);
+    if (
+      c.apiInsecureUnauthenticatedTcp &&
+      !isLoopbackListen(c.apiListen) &&
+      c.apiToken === '' &&
+      c.apiTlsClientCa === ''
+    ) {
+      warnings.push(
+        `api_listen ${c.apiListen} is reachable from other hosts without api_token or api_tls_client_ca: anyone who can connect controls the cluster`,
+      );
+    }
   }
 }
 

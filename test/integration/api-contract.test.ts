@@ -15,7 +15,7 @@ import type { UnitOption } from '../../units/types.js';
 import { type EtcdServer, startEtcd } from '../support/etcd.js';
 import { http, json, type Target } from './api-helpers.js';
 
-const TOKEN = 'test-token-3f1c';
+const TOKEN = 'test-token-3f1c-0a9e';
 const M1 = '07d9057b44b34f9aa5b45f8c19c375c6';
 const M2 = '21e51b3c543a44839c2a4e0ec9177954';
 

@@ -34,6 +34,7 @@ const base: ApiListenConfig = {
   apiTlsKey: '',
   apiTlsClientCa: '',
   tokenLimit: 100,
+  apiInsecureUnauthenticatedTcp: false,
 };
 const opts = [{ section: 'Service', name: 'ExecStart', value: '/bin/true' }];
 
@@ -82,7 +83,7 @@ describe('socket activation', () => {
       import { createLogger } from ${JSON.stringify(join(ROOT, 'units/log.ts'))};
       const reg = openEtcdRegistry({ endpoints: [process.env.ETCD], keyPrefix: '/_coreos.com/fleet/', requestTimeoutMs: 5000 });
       const s = await startApiServer({ apiSocket: process.env.OWN, apiListen: '', apiToken: '', apiTlsCert: '',
-        apiTlsKey: '', apiTlsClientCa: '', tokenLimit: 100 }, reg, createLogger('child', { level: 'silent' }));
+        apiTlsKey: '', apiTlsClientCa: '', tokenLimit: 100, apiInsecureUnauthenticatedTcp: false }, reg, createLogger('child', { level: 'silent' }));
       console.log(JSON.stringify({ addresses: s.addresses, left: process.env.LISTEN_FDS ?? null }));
     `;
     const script = join(dir, 'activated-child.mts');
@@ -217,9 +218,14 @@ describe('TCP (api_listen)', () => {
   });
 
   it('bearer token: 401 without or with a wrong token, 200 with the right one', async () => {
-    const s = await startApiServer({ ...base, apiListen: '127.0.0.1:0', apiToken: 's3cret' }, reg, log, {
-      env: {},
-    });
+    const s = await startApiServer(
+      { ...base, apiListen: '127.0.0.1:0', apiToken: 's3cret-0123456789abcdef' },
+      reg,
+      log,
+      {
+        env: {},
+      },
+    );
     try {
       const url = new URL(s.addresses[0] as string);
       const t = (auth?: string): Target => ({
@@ -227,14 +233,20 @@ describe('TCP (api_listen)', () => {
         port: Number(url.port),
         ...(auth ? { headers: { Authorization: auth } } : {}),
       });
-      for (const auth of [undefined, 'Bearer wrong', 'Bearer s3cre', 'Basic czNjcmV0', 's3cret']) {
+      for (const auth of [
+        undefined,
+        'Bearer wrong',
+        'Bearer s3cret-0123456789abcde',
+        'Basic czNjcmV0',
+        's3cret-0123456789abcdef',
+      ]) {
         const r = await http(t(auth), 'GET', '/fleet/v1/units');
         expect([auth, r.status, r.headers['www-authenticate']]).toEqual([auth, 401, 'Bearer']);
         expect(JSON.parse(r.body)).toEqual({
           error: { code: 401, message: 'missing or invalid bearer token' },
         });
       }
-      expect(await unitNames(t('Bearer s3cret'))).toEqual(['one.service']);
+      expect(await unitNames(t('Bearer s3cret-0123456789abcdef'))).toEqual(['one.service']);
     } finally {
       await s.close();
     }

@@ -38,6 +38,9 @@ function errorOf(fn: () => unknown): ConfigError {
 
 const conf = (text: string): Record<string, string> => ({ [DEFAULT_CONFIG_FILE]: text });
 
+/** An api_token long enough to be accepted (16+ bytes). */
+const TOKEN = 'token-0123456789abcdef';
+
 describe('defaults', () => {
   it('match fleet 1.0 plus the fleet-ts keys', () => {
     const { config, warnings } = resolve();
@@ -69,13 +72,14 @@ describe('defaults', () => {
       apiTlsKey: '',
       apiTlsClientCa: '',
       apiSocket: '/var/run/fleet.sock',
+      apiInsecureUnauthenticatedTcp: false,
       configFile: null,
     });
     expect(warnings).toEqual([]);
   });
   it('lists every key, fleet first', () => {
     expect(FLEETD_CONFIG_KEYS.slice(0, 3)).toEqual(['verbosity', 'etcd_servers', 'etcd_username']);
-    expect(FLEETD_CONFIG_KEYS).toHaveLength(29);
+    expect(FLEETD_CONFIG_KEYS).toHaveLength(30);
   });
 });
 
@@ -201,7 +205,9 @@ describe('values', () => {
   });
   it('accepts listen addresses of every form', () => {
     for (const a of ['127.0.0.1:54728', ':54728', '[::1]:1', 'localhost:65535']) {
-      expect(resolve(['--api_listen', a]).config.apiListen).toBe(a);
+      expect(resolve(['--api_listen', a, '--api_insecure_unauthenticated_tcp=true']).config.apiListen).toBe(
+        a,
+      );
     }
   });
 });
@@ -429,18 +435,56 @@ describe('warnings', () => {
     expect(config.metadata).toEqual({ a: '1' });
     expect(warnings).toEqual(['metadata entry "oops" is not key=value - ignoring']);
   });
-  it('for an API reachable from other hosts without authentication', () => {
-    expect(resolve(['--api_listen=0.0.0.0:54728']).warnings).toEqual([
+  it('for an API reachable from other hosts without authentication, only when explicitly allowed', () => {
+    expect(
+      resolve(['--api_listen=0.0.0.0:54728', '--api_insecure_unauthenticated_tcp=true']).warnings,
+    ).toEqual([
       'api_listen 0.0.0.0:54728 is reachable from other hosts without api_token or api_tls_client_ca: anyone who can connect controls the cluster',
     ]);
-    expect(resolve(['--api_listen=0.0.0.0:54728', '--api_token=s3cret']).warnings).toEqual([]);
-    expect(resolve(['--api_listen=127.0.0.1:54728']).warnings).toEqual([]);
-    expect(resolve(['--api_listen=[::1]:54728']).warnings).toEqual([]);
+    expect(resolve(['--api_listen=127.0.0.1:54728', `--api_token=${TOKEN}`]).warnings).toEqual([]);
+    expect(resolve(['--api_listen=[::1]:54728', `--api_token=${TOKEN}`]).warnings).toEqual([]);
   });
   it('for API settings without api_listen', () => {
-    expect(resolve(['--api_token=t']).warnings).toEqual([
+    expect(resolve([`--api_token=${TOKEN}`]).warnings).toEqual([
       'api_token is set but api_listen is not - api_token has no effect',
     ]);
+  });
+});
+
+describe('API authentication is checked at config time (issue 14)', () => {
+  const refused = (argv: string[]) => () => resolve(argv);
+  it('an unauthenticated TCP listener is refused, loopback included, unless the insecure key is set', () => {
+    for (const listen of ['0.0.0.0:54728', '127.0.0.1:54728', ':54728']) {
+      expect(refused([`--api_listen=${listen}`])).toThrow(
+        `api_listen ${listen} needs api_token or api_tls_client_ca (with api_tls_cert and api_tls_key): refusing to serve the API over TCP without authentication (api_insecure_unauthenticated_tcp=true overrides)`,
+      );
+    }
+    expect(
+      resolve(['--api_listen=127.0.0.1:1', '--api_insecure_unauthenticated_tcp=true']).config
+        .apiInsecureUnauthenticatedTcp,
+    ).toBe(true);
+  });
+  it('a token on plain http to a non-loopback address is refused; with TLS or on loopback it is fine', () => {
+    for (const listen of ['0.0.0.0:54728', ':54728', '10.0.0.5:1', '[2001:db8::1]:1']) {
+      expect(refused([`--api_listen=${listen}`, `--api_token=${TOKEN}`])).toThrow(
+        `api_listen ${listen} would receive api_token in clear text from other hosts: set api_tls_cert and api_tls_key, or listen on loopback`,
+      );
+    }
+    expect(resolve(['--api_listen=localhost:1', `--api_token=${TOKEN}`]).warnings).toEqual([]);
+    expect(
+      resolve([
+        '--api_listen=0.0.0.0:1',
+        `--api_token=${TOKEN}`,
+        '--api_tls_cert=/c.pem',
+        '--api_tls_key=/k.pem',
+      ]).config.apiToken,
+    ).toBe(TOKEN);
+  });
+  it('tokens shorter than 16 bytes are refused', () => {
+    expect(refused(['--api_token=s3cret'])).toThrow(
+      'api_token is 6 bytes; it must be at least 16 (e.g. openssl rand -hex 32)',
+    );
+    expect(resolve(['--api_token=0123456789abcdef']).config.apiToken).toBe('0123456789abcdef');
   });
 });
 

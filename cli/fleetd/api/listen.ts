@@ -21,6 +21,8 @@ import type { Logger } from '../../../units/log.js';
 import { FLEET_TS_VERSION } from '../../../units/version.js';
 import type { FleetdConfig } from '../config.js';
 import { type ApiRegistry, createApiHandler } from './handler.js';
+import { API_SERVER_OPTIONS, limitConnections } from './server-limits.js';
+import { tcpAuthProblem, tokenProblem } from './tcp-auth.js';
 
 export const FLEETD_VERSION = FLEET_TS_VERSION;
 /** First file descriptor systemd passes (SD_LISTEN_FDS_START). */
@@ -29,7 +31,8 @@ export const LISTEN_FDS_START = 3;
 export type ApiListenConfig = Pick<
   FleetdConfig,
   'apiSocket' | 'apiListen' | 'apiToken' | 'apiTlsCert' | 'apiTlsKey' | 'apiTlsClientCa' | 'tokenLimit'
->;
+> &
+  Partial<Pick<FleetdConfig, 'apiInsecureUnauthenticatedTcp'>>;
 
 export interface ApiServer {
   /** Where the API is served, e.g. `unix:/var/run/fleet.sock`, `fd:3`, `https://127.0.0.1:54728`. */
@@ -84,12 +87,8 @@ export async function startApiServer(
   opts: StartApiOptions = {},
 ): Promise<ApiServer> {
   const env = opts.env ?? process.env;
-  const handler = createApiHandler({
-    registry,
-    tokenLimit: config.tokenLimit,
-    version: opts.version ?? FLEETD_VERSION,
-    log,
-  });
+  const version = opts.version ?? FLEETD_VERSION;
+  const handler = createApiHandler({ registry, tokenLimit: config.tokenLimit, version, log });
   // Checked before any socket is opened: a misconfiguration must not leave half the listeners up.
   const tcp = config.apiListen === '' ? undefined : tcpSettings(config);
 
@@ -121,22 +120,38 @@ export async function startApiServer(
     delete env.LISTEN_FDS;
     delete env.LISTEN_PID;
     delete env.LISTEN_FDNAMES;
+    // Activated sockets may be unix or TCP; a TCP one gets the same token check as api_listen (TLS
+    // cannot be added to a socket systemd opened as plain TCP).
+    const activatedGuard = bearerGuard(config.apiToken, version, handler);
     for (const fd of fds) {
-      const s = createHttpServer(handler);
+      const s = createHttpServer(API_SERVER_OPTIONS, activatedGuard);
+      limitConnections(s, false);
       servers.push(s);
       await listenOn(s, { fd });
       const addr = s.address();
       if (addr !== null && typeof addr === 'object') {
-        log.warn(
-          { fd, address: `${addr.address}:${addr.port}` },
-          'serving the API on a socket-activated TCP socket without authentication; keep it on loopback',
-        );
+        const problem = tcpAuthProblem({
+          what: `socket-activated fd ${fd} (${addr.address}:${addr.port})`,
+          host: addr.address,
+          token: config.apiToken,
+          tls: false,
+          clientCerts: false,
+          insecureAllowed: config.apiInsecureUnauthenticatedTcp === true,
+        });
+        if (problem !== null) throw new ApiListenError(problem);
+        if (config.apiToken === '') {
+          log.warn(
+            { fd, address: `${addr.address}:${addr.port}` },
+            'serving the API on a socket-activated TCP socket without authentication (api_insecure_unauthenticated_tcp)',
+          );
+        }
         addresses.push(`fd:${fd} tcp:${addr.address}:${addr.port}`);
       } else addresses.push(`fd:${fd}${typeof addr === 'string' && addr !== '' ? ` unix:${addr}` : ''}`);
     }
     if (fds.length === 0 && config.apiSocket !== '') {
       await clearStaleSocket(config.apiSocket);
-      const s = createHttpServer(handler);
+      const s = createHttpServer(API_SERVER_OPTIONS, handler);
+      limitConnections(s, false);
       servers.push(s);
       // umask around the (synchronous) bind: the socket never exists with wider permissions.
       const old = process.umask(0o117);
@@ -150,21 +165,11 @@ export async function startApiServer(
       addresses.push(`unix:${config.apiSocket}`);
     }
     if (tcp) {
-      const guarded = (req: IncomingMessage, res: ServerResponse): void => {
-        if (tcp.token !== '' && !bearerMatches(req.headers.authorization, tcp.token)) {
-          const body = JSON.stringify({ error: { code: 401, message: 'missing or invalid bearer token' } });
-          res.writeHead(401, {
-            Server: `fleetd/${opts.version ?? FLEETD_VERSION}`,
-            'Content-Type': 'application/json',
-            'Content-Length': Buffer.byteLength(body),
-            'WWW-Authenticate': 'Bearer',
-          });
-          res.end(body);
-          return;
-        }
-        handler(req, res);
-      };
-      const s = tcp.tls ? createHttpsServer(tcp.tls, guarded) : createHttpServer(guarded);
+      const guarded = bearerGuard(tcp.token, version, handler);
+      const s = tcp.tls
+        ? createHttpsServer({ ...API_SERVER_OPTIONS, ...tcp.tls }, guarded)
+        : createHttpServer(API_SERVER_OPTIONS, guarded);
+      limitConnections(s, tcp.tls !== undefined);
       servers.push(s);
       await listenOn(s, { host: tcp.host, port: tcp.port });
       const addr = s.address();
@@ -205,11 +210,17 @@ function tcpSettings(config: ApiListenConfig): TcpSettings {
   const host = m[1] ?? (m[2] === '' || m[2] === undefined ? '0.0.0.0' : m[2]);
   const port = Number(m[3]);
   const clientCerts = config.apiTlsClientCa !== '';
-  if (config.apiToken === '' && !clientCerts) {
-    throw new ApiListenError(
-      `api_listen ${config.apiListen} needs api_token or api_tls_client_ca (with api_tls_cert and api_tls_key): refusing to serve the API over TCP without authentication`,
-    );
-  }
+  const problem =
+    tokenProblem(config.apiToken, 'api_token') ??
+    tcpAuthProblem({
+      what: `api_listen ${config.apiListen}`,
+      host,
+      token: config.apiToken,
+      tls: config.apiTlsCert !== '',
+      clientCerts,
+      insecureAllowed: config.apiInsecureUnauthenticatedTcp === true,
+    });
+  if (problem !== null) throw new ApiListenError(problem);
   if (clientCerts && (config.apiTlsCert === '' || config.apiTlsKey === '')) {
     throw new ApiListenError('api_tls_client_ca needs api_tls_cert and api_tls_key');
   }
@@ -233,6 +244,29 @@ function tcpSettings(config: ApiListenConfig): TcpSettings {
     };
   }
   return { host, port, token: config.apiToken, ...(tls ? { tls } : {}) };
+}
+
+/** Requests over TCP must carry the bearer token when one is set; unix-socket requests need none. */
+function bearerGuard(
+  token: string,
+  version: string,
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const overTcp = req.socket.remoteAddress !== undefined;
+    if (overTcp && token !== '' && !bearerMatches(req.headers.authorization, token)) {
+      const body = JSON.stringify({ error: { code: 401, message: 'missing or invalid bearer token' } });
+      res.writeHead(401, {
+        Server: `fleetd/${version}`,
+        'Content-Type': 'application/json',
+        'Content-Length': Buffer.byteLength(body),
+        'WWW-Authenticate': 'Bearer',
+      });
+      res.end(body);
+      return;
+    }
+    handler(req, res);
+  };
 }
 
 function listenOn(
