@@ -307,11 +307,16 @@ class Lexer {
     // above can miss a long line whose length hides behind a CR that trimming then removes
     // ("A=\rxxx…"); the stored form would then be refused when read back.
     // CR counts as a line end here as in the check above (a CR inside a value is accepted).
-    for (const physical of `${name}=${value}`.split(/[\r\n]/)) {
+    // Scanned by index, not split: a value of 100k lines would allocate 100k strings.
+    const full = `${name}=${value}`;
+    for (let start = 0, i = 0; i <= full.length; i++) {
+      const c = i < full.length ? full.charCodeAt(i) : LF;
+      if (c !== LF && c !== CR) continue;
       // A UTF-16 unit is at most 3 UTF-8 bytes: short lines need no byte count.
-      if (physical.length * 3 >= UNIT_LINE_MAX && utf8ByteLength(physical) >= UNIT_LINE_MAX) {
+      if ((i - start) * 3 >= UNIT_LINE_MAX && utf8ByteLength(full.slice(start, i)) >= UNIT_LINE_MAX) {
         throw this.error(lineStart, `line too long (max ${UNIT_LINE_MAX} bytes)`);
       }
+      start = i + 1;
     }
     this.out.push({ section, name, value });
     return { kind: 'body', section };

@@ -17,10 +17,14 @@ import type { UnitOption } from '../../units/types.js';
 import { type EtcdServer, startEtcd } from '../support/etcd.js';
 import { http, json, type Target } from './api-helpers.js';
 
-// Issue 14's target is 200 ms (printed below). The test allows 2 s: eight test runs share this 2-core
-// machine (load averages of 20-35 were seen), and a CPU-starved process's timers fire late however
-// little work it does. The inputs are sized so that the old code blocked for minutes.
-const MAX_BLOCK_MS = 2000;
+// Issue 14's target is 200 ms of blocked loop. On a shared 2-core machine (load averages of 20-35 were
+// seen while eight test runs shared it) a CPU-starved process's timers fire late however little work
+// it does: 100 ms of work can take 2 s of wall time. So two figures are taken: the wall-clock delay
+// histogram, bounded loosely (MAX_BLOCK_MS), and the CPU time this process used between two ticks of
+// a 10 ms timer — the work of the longest synchronous block, which load does not inflate — bounded
+// at MAX_BLOCK_CPU_MS. The old code failed both by minutes.
+const MAX_BLOCK_MS = 5000;
+const MAX_BLOCK_CPU_MS = 500;
 const LEASE_TTL_S = 5;
 
 let etcd: EtcdServer;
@@ -75,6 +79,13 @@ it(`the worst inputs through the API never block the event loop for ${MAX_BLOCK_
   await lease.grant();
   const histogram = monitorEventLoopDelay({ resolution: 10 });
   histogram.enable();
+  let maxBlockCpuMs = 0;
+  let lastCpu = process.cpuUsage();
+  const ticker = setInterval(() => {
+    const used = process.cpuUsage(lastCpu);
+    lastCpu = process.cpuUsage();
+    maxBlockCpuMs = Math.max(maxBlockCpuMs, (used.user + used.system) / 1000);
+  }, 10);
 
   // 100,000 continuation lines in one value (400 KB; before: minutes of blocked loop).
   const continued = `/bin/echo \\\n${'x \\\n'.repeat(100_000)}end`;
@@ -116,16 +127,19 @@ it(`the worst inputs through the API never block the event loop for ${MAX_BLOCK_
   }
 
   histogram.disable();
+  clearInterval(ticker);
   const maxMs = histogram.max / 1e6;
   console.log(
     `event-loop delay while the worst inputs went through the API: max ${maxMs.toFixed(0)} ms, ` +
       `p99 ${(histogram.percentile(99) / 1e6).toFixed(0)} ms, mean ${(histogram.mean / 1e6).toFixed(1)} ms ` +
-      `(target 200 ms; test bound ${MAX_BLOCK_MS} ms); lease lost: ${lost}`,
+      `(target 200 ms; test bound ${MAX_BLOCK_MS} ms); longest block ${maxBlockCpuMs.toFixed(0)} ms of CPU ` +
+      `(bound ${MAX_BLOCK_CPU_MS} ms); lease lost: ${lost}`,
   );
   // The lease is still alive at etcd: keepalives went out in time.
   expect(lost).toBe(false);
   const ttl = await client.leaseClient.leaseTimeToLive({ ID: await lease.grant() });
   expect(Number(ttl.TTL)).toBeGreaterThan(0);
   expect(maxMs).toBeLessThan(MAX_BLOCK_MS);
+  expect(maxBlockCpuMs).toBeLessThan(MAX_BLOCK_CPU_MS);
   await lease.revoke();
 }, 120_000);
