@@ -1,8 +1,7 @@
 // fleet's unit creation algorithm (lazyCreateUnits / checkUnitCreation / getUnitFile, §1.6): used by
 // submit, load, start and restart before they change desired states.
 import { dirname, join, resolve } from 'node:path';
-import type { UnitSpec } from '../../units/registry/types.js';
-import type { UnitOption } from '../../units/types.js';
+import type { UnitOption, UnitSpec } from '../../units/types.js';
 import { type CommandContext, type CreatingCommand, REPLACE_ALLOWED } from './context.js';
 import { writeInOrder } from './in-order.js';
 import { CliError } from './io.js';
@@ -93,14 +92,16 @@ export async function lazyCreateUnits(
     const batch = queued;
     queued = [];
     queuedNames.clear();
-    await writeInOrder(
-      batch,
-      (w) => client.createUnit(w.spec, { replace: w.replace }),
-      (w, ok) => {
-        lookup.changed(w.spec.name);
-        if (ok) created.push(w.spec.name);
-      },
-    );
+    const done = (w: { spec: UnitSpec }, ok: boolean) => {
+      lookup.changed(w.spec.name);
+      if (ok) created.push(w.spec.name);
+    };
+    if (client.createUnits && batch.length > 1 && batch.every((w) => !w.replace)) {
+      const results = await client.createUnits(batch.map((w) => w.spec));
+      batch.forEach((w, i) => done(w, results[i] ?? false));
+      return;
+    }
+    await writeInOrder(batch, (w) => client.createUnit(w.spec, { replace: w.replace }), done);
   };
   const units: UnitLookup = {
     get: async (name) => {

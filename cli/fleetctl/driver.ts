@@ -2,6 +2,7 @@
 // use), so a second driver (the HTTP API, `--driver=API`) plugs in without touching them.
 import type { RunRecord } from '../../units/registry/runs.js';
 import type { EtcdConnectionOptions, Registry } from '../../units/registry/types.js';
+import type { DesiredState, UnitSpec } from '../../units/types.js';
 import { UnitNotFoundError } from '../../units/registry/types.js';
 import { openApiClient } from './api-driver.js';
 import { CliError } from './io.js';
@@ -24,10 +25,19 @@ export type FleetClient = Pick<
    * Optional because a registry injected in tests may have no run history.
    */
   listRuns?(unit: string, limit: number): Promise<RunRecord[]>;
+  /**
+   * Batch writes for commands over many units (the etcd registry: one transaction per chunk, see
+   * units/registry/batch-writes.ts). Without them the commands write unit by unit.
+   */
+  createUnits?(specs: readonly UnitSpec[]): Promise<boolean[]>;
+  setDesiredStates?(names: readonly string[], state: DesiredState): Promise<void>;
+  destroyUnits?(names: readonly string[]): Promise<boolean[]>;
 };
 
+type BatchWrites = 'createUnits' | 'setDesiredStates' | 'destroyUnits';
+
 /** What the etcd driver opens: a Registry, with run history when it has one (EtcdRegistry does). */
-export type EtcdDriverRegistry = Registry & Pick<FleetClient, 'listRuns'>;
+export type EtcdDriverRegistry = Registry & Pick<FleetClient, 'listRuns' | BatchWrites>;
 
 export type DriverName = 'api' | 'etcd';
 
@@ -131,6 +141,9 @@ export function guardClient(client: FleetClient, where: string): FleetClient {
     setDesiredState: wrap((name, state) => client.setDesiredState(name, state)),
     destroyUnit: wrap((name: string) => client.destroyUnit(name)),
     ...(client.listRuns ? { listRuns: wrap(client.listRuns.bind(client)) } : {}),
+    ...(client.createUnits ? { createUnits: wrap(client.createUnits.bind(client)) } : {}),
+    ...(client.setDesiredStates ? { setDesiredStates: wrap(client.setDesiredStates.bind(client)) } : {}),
+    ...(client.destroyUnits ? { destroyUnits: wrap(client.destroyUnits.bind(client)) } : {}),
     close: () => client.close(),
   };
 }

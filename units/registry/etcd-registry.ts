@@ -14,6 +14,7 @@ import type {
   UnitStateReport,
 } from '../types.js';
 import { isGlobalUnit } from '../xfleet.js';
+import { createUnitsBatch, destroyUnitsBatch, setDesiredStatesBatch } from './batch-writes.js';
 import { createEtcdClient } from './client.js';
 import { deriveCurrentState, mergeMachineMetadata } from './current-state.js';
 import { getKeysAt, prefixKeys, rangePrefix, UnitContentCache } from './etcd-read.js';
@@ -58,6 +59,10 @@ export interface EtcdRegistry extends Registry {
   listRuns(unit: string, limit?: number): Promise<RunRecord[]>;
   /** The state reports matching `filter` (all without one), sorted by (unit, machineID). */
   listUnitStates(filter?: UnitStateFilter): Promise<UnitStateReport[]>;
+  /** Batch forms for commands over many units (./batch-writes.ts): a transaction per chunk. */
+  createUnits(specs: readonly UnitSpec[]): Promise<boolean[]>;
+  setDesiredStates(names: readonly string[], state: DesiredState): Promise<void>;
+  destroyUnits(names: readonly string[]): Promise<boolean[]>;
 }
 
 /**
@@ -317,8 +322,14 @@ export function etcdRegistryOn(ns: Namespace, close: () => void = () => {}): Etc
     await ns.put(machineMetadataKey(machineID, key)).value(value);
   };
 
+  const single = { createUnit, setDesiredState, destroyUnit };
   return {
     ns,
+    createUnits: (specs: readonly UnitSpec[]) =>
+      createUnitsBatch(ns, specs, single, (h, t) => contents.remember(h, t)),
+    setDesiredStates: (names: readonly string[], state: DesiredState) =>
+      setDesiredStatesBatch(ns, names, state, single),
+    destroyUnits: (names: readonly string[]) => destroyUnitsBatch(ns, names, single),
     listUnits,
     getUnit,
     getUnitOptions,

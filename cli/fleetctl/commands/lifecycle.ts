@@ -100,10 +100,22 @@ async function setTargetStates(
     units.push(u);
   }
   const triggered = units.filter((u) => u.desiredState !== state);
-  // One at a time: the engine places launched units in the order they were launched (least-loaded
-  // machine first), so concurrent writes would make placement depend on which request landed first.
-  for (const u of triggered) await client.setDesiredState(u.name, state);
+  await setDesired(client, triggered, state);
   return triggered;
+}
+
+/**
+ * Writes `state` on the units: one transaction per chunk when the driver can (the engine then sees them
+ * at once), else one at a time: the engine places launched units in launch order (least-loaded machine
+ * first), so concurrent writes would make placement depend on which request landed first.
+ */
+async function setDesired(client: FleetClient, units: readonly UnitWithTarget[], state: DesiredState) {
+  if (client.setDesiredStates && units.length > 1) {
+    await client.setDesiredStates(
+      units.map((u) => u.name),
+      state,
+    );
+  } else for (const u of units) await client.setDesiredState(u.name, state);
 }
 
 export async function runSubmit(
@@ -226,12 +238,8 @@ export async function runStop(
       throw new CliError(`Unable to stop unit ${u.name} in state inactive`);
     }
   }
-  const triggered: UnitWithTarget[] = [];
-  for (const u of units) {
-    if (!u.global && stateOf(u) === 'loaded' && u.desiredState !== 'launched') continue;
-    await client.setDesiredState(u.name, 'loaded');
-    triggered.push(u);
-  }
+  const triggered = units.filter((u) => u.global || stateOf(u) !== 'loaded' || u.desiredState === 'launched');
+  await setDesired(client, triggered, 'loaded');
   const stopping = triggered.filter((u) => !u.global).map((u) => u.name);
   try {
     await finishTransition(ctx, client, triggered, 'loaded', 'stop', attemptsOf(opts), 'wait failed');
@@ -251,12 +259,10 @@ export async function runUnload(
   const client = await ctx.client();
   const found = await findUnits(ctx, client, args);
   const units = found.units;
-  const triggered: UnitWithTarget[] = [];
-  for (const u of units) {
-    if (!u.global && (u.currentState ?? 'inactive') === 'inactive' && u.desiredState === 'inactive') continue;
-    await client.setDesiredState(u.name, 'inactive');
-    triggered.push(u);
-  }
+  const triggered = units.filter(
+    (u) => u.global || (u.currentState ?? 'inactive') !== 'inactive' || u.desiredState !== 'inactive',
+  );
+  await setDesired(client, triggered, 'inactive');
   const waiting = triggered.filter((u) => !u.global).map((u) => u.name);
   try {
     await finishTransition(ctx, client, triggered, 'inactive', 'unload', attemptsOf(opts), 'wait failed');
@@ -277,14 +283,14 @@ export async function runDestroy(
   const found = await findUnits(ctx, client, args);
   const units = found.units;
   const destroyed: string[] = [];
-  await writeInOrder(
-    units,
-    (u) => client.destroyUnit(u.name),
-    (u, gone) => {
-      if (gone) destroyed.push(u.name);
-      ctx.print.out(`Destroyed ${u.name}`);
-    },
-  );
+  const done = (u: UnitWithTarget, gone: boolean) => {
+    if (gone) destroyed.push(u.name);
+    ctx.print.out(`Destroyed ${u.name}`);
+  };
+  if (client.destroyUnits && units.length > 1) {
+    const results = await client.destroyUnits(units.map((u) => u.name));
+    units.forEach((u, i) => done(u, results[i] ?? false));
+  } else await writeInOrder(units, (u) => client.destroyUnit(u.name), done);
   // Unlike fleet (which inverted --no-block here), wait until the agents have unloaded the units.
   const errors = await waitForUnitsGone(waitCtx(ctx, client), destroyed, attemptsOf(opts));
   failOnWaitErrors(ctx, errors, 'Error destroying units');
