@@ -29,7 +29,7 @@ beforeAll(async () => {
   m = await startMachine(ns, 'm-fence', { ttlMs: TTL_MS });
   await scheduleUnit(ns, 'm-fence', 'app.service', unitText('app'), 'launched');
   await waitFor('app running', () => m?.driver.isRunning('app.service'));
-}, 30_000);
+}, 180_000);
 
 afterAll(async () => {
   etcd?.resume();
@@ -52,7 +52,7 @@ describe('self-fencing', () => {
     expect(machine.agent.isFenced()).toBe(false);
     expect(machine.driver.callLog().filter((c) => c.startsWith('stopUnit'))).toEqual([]);
     expect(machine.driver.isRunning('app.service')).toBe(true);
-  }, 20_000);
+  }, 180_000);
 
   it('etcd paused longer: units are stopped before the lease could expire, and resumed afterwards', async () => {
     const machine = m as TestMachine;
@@ -62,7 +62,7 @@ describe('self-fencing', () => {
     let fencedAt = 0;
     let lastKeepalive = 0;
     try {
-      await waitFor('fenced', () => !machine.driver.isRunning('app.service'), 15_000);
+      await waitFor('fenced', () => !machine.driver.isRunning('app.service'), 60_000);
       fencedAt = Date.now();
       lastKeepalive = machine.store.lastKeepaliveAt();
       expect(machine.agent.isFenced()).toBe(true);
@@ -78,8 +78,8 @@ describe('self-fencing', () => {
     expect(machine.driver.callLog()).toEqual(['stopUnit app.service']);
 
     // etcd is back: the machine is announced again and its (still scheduled) unit runs again.
-    await waitFor('running again', () => machine.driver.isRunning('app.service'), 20_000);
+    await waitFor('running again', () => machine.driver.isRunning('app.service'), 60_000);
     await waitFor('announced', async () => (await ns.get(machineObjectKey('m-fence')).string()) !== null);
     expect(machine.agent.isFenced()).toBe(false);
-  }, 60_000);
+  }, 180_000);
 });

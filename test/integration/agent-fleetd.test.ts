@@ -27,14 +27,14 @@ const runFleetd = (args: string[], env: Record<string, string> = {}) =>
   spawnSync(process.execPath, ['--import', 'tsx', FLEETD, ...args], {
     encoding: 'utf8',
     env: { ...process.env, ...env },
-    timeout: 20_000,
+    timeout: 120_000,
   });
 
 beforeAll(async () => {
   etcd = await startEtcd();
   ({ client, ns } = connect(etcd.endpoint));
   dir = await mkdtemp(join(tmpdir(), 'fleet-ts-fleetd-'));
-}, 30_000);
+}, 180_000);
 
 afterAll(async () => {
   if (child?.pid && child.exitCode === null) child.kill('SIGKILL');
@@ -83,7 +83,7 @@ describe('fleetd', () => {
     const exited = new Promise<number | null>((r) => child?.once('exit', (code) => r(code)));
     const machine = async () => JSON.parse((await ns.get(machineObjectKey(MACHINE_ID)).string()) ?? 'null');
 
-    const first = await waitFor('machine announced', machine, 20_000);
+    const first = await waitFor('machine announced', machine, 60_000);
     expect(first).toMatchObject({
       id: MACHINE_ID,
       publicIP: '10.9.8.7',
@@ -93,12 +93,12 @@ describe('fleetd', () => {
     await waitFor(
       'engine leader',
       async () => (await ns.get(ENGINE_LEADER_KEY).string()) === MACHINE_ID,
-      20_000,
+      60_000,
     );
 
     await writeFile(conf, 'metadata="role=two"\npublic_ip=10.9.8.7\n');
     child.kill('SIGHUP');
-    await waitFor('metadata reloaded', async () => (await machine())?.metadata?.role === 'two', 20_000);
+    await waitFor('metadata reloaded', async () => (await machine())?.metadata?.role === 'two', 60_000);
     expect(child.exitCode).toBeNull();
 
     child.kill('SIGTERM');
@@ -106,5 +106,5 @@ describe('fleetd', () => {
     expect(await ns.get(machineObjectKey(MACHINE_ID)).string()).toBeNull();
     expect(await ns.get(ENGINE_LEADER_KEY).string()).toBeNull();
     expect(stderr).not.toMatch(/"level":(50|60)/); // no error or fatal lines
-  }, 60_000);
+  }, 180_000);
 });

@@ -39,7 +39,7 @@ export async function scheduleUnit(
   return hash;
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T> | T, timeoutMs = 10_000): Promise<T> {
+export async function waitFor<T>(what: string, fn: () => Promise<T> | T, timeoutMs = 60_000): Promise<T> {
   const start = Date.now();
   let last: unknown;
   for (;;) {

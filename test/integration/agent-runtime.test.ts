@@ -66,7 +66,7 @@ const start = async (id: string, opts: Parameters<typeof startMachine>[2] = {}) 
 beforeAll(async () => {
   etcd = await startEtcd();
   ({ client, ns } = connect(etcd.endpoint));
-}, 30_000);
+}, 180_000);
 
 afterEach(async () => {
   for (const m of machines.splice(0)) await stopMachine(m, true);

@@ -138,7 +138,7 @@ describe('socket activation', () => {
         await exited;
       }
     }
-  }, 30_000);
+  }, 180_000);
 });
 
 describe('the unix socket fleetd opens itself', () => {
@@ -336,5 +336,5 @@ describe('TCP (api_listen)', () => {
     } finally {
       await s.close();
     }
-  }, 30_000);
+  }, 180_000);
 });

@@ -29,7 +29,7 @@ beforeAll(async () => {
   reg = openEtcdRegistry({
     endpoints: [etcd.endpoint],
     keyPrefix: '/_coreos.com/fleet/',
-    requestTimeoutMs: 5000,
+    requestTimeoutMs: 30_000,
   });
   dir = mkdtempSync(join(tmpdir(), 'fleet-ts-api-paging-'));
 });

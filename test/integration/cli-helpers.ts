@@ -121,7 +121,7 @@ export function golden(name: string, actual: string): { actual: string; expected
 export async function eventually<T>(
   what: string,
   fn: () => Promise<T | undefined | false>,
-  timeoutMs = 15_000,
+  timeoutMs = 60_000,
 ): Promise<T> {
   const start = Date.now();
   for (;;) {

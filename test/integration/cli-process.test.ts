@@ -17,7 +17,7 @@ function fleetctl(args: string[], env: Record<string, string> = {}) {
     cwd: ROOT,
     encoding: 'utf8',
     env: { PATH: process.env.PATH ?? '', HOME: dir, ...env },
-    timeout: 30_000,
+    timeout: 120_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -127,7 +127,7 @@ beforeAll(async () => {
   }
   const r = await fleetctl('start', 'one.service', 'two.service');
   if (r.code !== 0) throw new Error(`could not start the test units: ${r.stderr}`);
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await sshd1?.stop();
@@ -239,7 +239,7 @@ describe('the interactive shell (fleetctl as a process)', () => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
         resolve(null);
-      }, 30_000);
+      }, 120_000);
       child.on('exit', (c) => {
         clearTimeout(timer);
         resolve(c);
@@ -248,7 +248,7 @@ describe('the interactive shell (fleetctl as a process)', () => {
     child.stdin.destroy();
     expect({ code, stdout, stderr }).toEqual({ code: 4, stdout: 'from-shell\n', stderr: '' });
     expect(commandsOn(2)).toContain('<shell>');
-  }, 40_000);
+  }, 180_000);
 });
 
 // Last: it changes sshd2's host key for good.

@@ -1,4 +1,4 @@
-// The engine runtime against a real etcd, with simulated machines (lease-held records, TTL 2 s):
+// The engine runtime against a real etcd, with simulated machines (lease-held records, TTL 10 s):
 // placement, reschedule after a machine's lease expires, Global units onto a machine that joins later,
 // unscheduling when metadata stops matching, and an etcd restart mid-run.
 import type { Etcd3, Namespace } from 'etcd3';
@@ -44,7 +44,7 @@ beforeEach(async () => {
   leader = createLeaderElection({
     ns: c.ns,
     machineID: 'engine-1',
-    ttlSeconds: 3,
+    ttlSeconds: 10, // 3 s (2 s to prove the lease alive) deposed the engine on a loaded machine
     log,
     retryIntervalMs: 300,
   });
@@ -73,7 +73,8 @@ afterAll(async () => {
 });
 
 async function machine(id: string, metadata: Record<string, string> = {}): Promise<FakeMachine> {
-  const m = await announceMachine(ns, id, metadata, 2);
+  // 10 s leases: 2 s ones expired on a loaded machine (keepalives late), and units moved.
+  const m = await announceMachine(ns, id, metadata, 10);
   machines.push(m);
   return m;
 }
@@ -127,9 +128,9 @@ describe('engine runtime', () => {
         const moved = onM1.filter((u) => u !== 'a.service').every((u) => s.get(u)?.[0] === 'm2');
         return moved && !s.has('a.service') ? s : null;
       },
-      15_000,
+      60_000,
     );
-    console.log(`machine lease released (TTL 2 s) -> units rescheduled: ${Date.now() - crashedAt} ms`);
+    console.log(`machine lease released (TTL 10 s) -> units rescheduled: ${Date.now() - crashedAt} ms`);
     expectNoDoublePlacement(s);
     // b never fits (metadata), a is pinned to the dead machine: both stay unscheduled.
     expect(s.has('b.service')).toBe(false);
@@ -167,11 +168,11 @@ describe('engine runtime', () => {
         const s = await schedule();
         return s.size === 8 ? s : null;
       },
-      20_000,
+      60_000,
     );
     expectNoDoublePlacement(s);
-    await waitFor('engine leads again', async () => leader.isLeader(), 15_000);
-  }, 40_000);
+    await waitFor('engine leads again', async () => leader.isLeader(), 60_000);
+  }, 180_000);
 
   it('after settling, re-places a schedule key deleted behind its back (idle passes are skipped, not blind)', async () => {
     await machine('m1');
@@ -201,11 +202,11 @@ describe('engine runtime', () => {
         const s = await schedule();
         return s.size === 300 ? s : null;
       },
-      30_000,
+      60_000,
     );
     expectNoDoublePlacement(s);
     const load = new Map<string, number>();
     for (const [, [m]] of s) load.set(m!, (load.get(m!) ?? 0) + 1);
     expect([...load.values()].sort()).toEqual([100, 100, 100]);
-  }, 40_000);
+  }, 180_000);
 });

@@ -220,7 +220,7 @@ describe('etcd registry: derived views', () => {
     expect(kvs.map((kv) => kv.key.toString())).toEqual(
       Array.from({ length: 10_000 }, (_, i) => `big/${String(i).padStart(5, '0')}`),
     );
-  }, 60_000);
+  }, 180_000);
 
   it('lists 10,000 units with few reads (contents fetched once per distinct hash)', async () => {
     const specs = Array.from({ length: 50 }, (_, i) =>
@@ -264,5 +264,5 @@ describe('etcd registry: derived views', () => {
     const last = units.find((u) => u.name === 'u09999.service');
     expect(last?.machineID).toBe('m9');
     expect(await reg.getUnit('u09999.service')).toEqual(last);
-  }, 60_000);
+  }, 180_000);
 });

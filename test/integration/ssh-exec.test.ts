@@ -62,7 +62,7 @@ beforeAll(async () => {
   sshd = await startSshd();
   dir = mkdtempSync(join(tmpdir(), 'fleet-ts-ssh-test-'));
   addr = sshd.host;
-}, 30_000);
+}, 180_000);
 
 afterAll(async () => {
   await sshd?.stop();
@@ -258,7 +258,7 @@ describe('ssh-agent authentication', () => {
       env: { ...process.env, SSH_AUTH_SOCK: sock },
       stdio: 'ignore',
     });
-  }, 20_000);
+  }, 180_000);
   afterAll(() => {
     if (agent?.pid && agent.exitCode === null) agent.kill('SIGTERM');
   });

@@ -39,7 +39,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fleet-ts-ssh-hk-'));
   target = await startSshd();
   jump = await startSshd();
-}, 30_000);
+}, 180_000);
 
 afterAll(async () => {
   await target?.stop();
@@ -83,7 +83,7 @@ describe('changed host key', () => {
     expect(
       await sshExec(addr, 'exit 7', opts({ knownHostsFile: kh, strictHostKeyChecking: false }), sink()),
     ).toBe(7);
-  }, 30_000);
+  }, 180_000);
 
   it('is refused when the offered key is marked @revoked', async () => {
     const kh = join(dir, 'kh-revoked');

@@ -36,7 +36,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fleet-ts-ssh-tun-'));
   sshd = await startSshd();
   etcd = await startEtcd();
-}, 30_000);
+}, 180_000);
 
 afterAll(async () => {
   await etcd?.stop();
@@ -100,5 +100,5 @@ describe('openTunnel', () => {
       client.close();
       await tunnel.close();
     }
-  }, 30_000);
+  }, 180_000);
 });

@@ -39,7 +39,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cluster?.teardown();
-}, 120_000);
+}, 180_000);
 
 describe('SystemctlDriver on a real systemd machine', () => {
   it('loads, starts and stops a unit written into /run/systemd/system', async () => {

@@ -188,7 +188,7 @@ describe('watched unit directory', () => {
 
     writeFileSync(join(dir, 'roll@.service'), unitText('roll v2'));
     for (const i of [1, 2, 3]) {
-      await eventually(`roll@${i} on v2`, async () => (await activeHash(`roll@${i}.service`)) === v2, 20_000);
+      await eventually(`roll@${i} on v2`, async () => (await activeHash(`roll@${i}.service`)) === v2, 60_000);
     }
     expect(observations.map((o) => o.unit)).toEqual(['roll@1.service', 'roll@2.service', 'roll@3.service']);
     expect(observations.map((o) => o.earlierActive)).toEqual([[], [true], [true, true]]);

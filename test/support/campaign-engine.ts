@@ -13,7 +13,8 @@ if (!endpoint || !machineID) {
   process.exit(2);
 }
 const prefix = '/_coreos.com/fleet/';
-const client = createEtcdClient({ endpoints: [endpoint], keyPrefix: prefix, requestTimeoutMs: 1000 });
+// 10 s: with 1 s, requests on a loaded machine timed out and the campaign never won (no leader at all).
+const client = createEtcdClient({ endpoints: [endpoint], keyPrefix: prefix, requestTimeoutMs: 10_000 });
 const ns = client.namespace(prefix);
 const log = createLogger('engine', { level: process.env.FLEET_LOG_LEVEL ?? 'warn' });
 const leader = createLeaderElection({

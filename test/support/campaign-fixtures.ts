@@ -15,7 +15,8 @@ import type { DesiredState, MachineState, UnitSpec } from '../../units/types.js'
 export const TEST_PREFIX = '/_coreos.com/fleet/';
 
 export function connOpts(endpoint: string, keyPrefix = TEST_PREFIX): EtcdConnectionOptions {
-  return { endpoints: [endpoint], keyPrefix, requestTimeoutMs: 2000 };
+  // 10 s: a loaded machine's etcd answers late; a test's reads are not what is under test.
+  return { endpoints: [endpoint], keyPrefix, requestTimeoutMs: 10_000 };
 }
 
 export function connect(endpoint: string, keyPrefix = TEST_PREFIX): { client: Etcd3; ns: Namespace } {
@@ -71,7 +72,7 @@ export async function announceMachine(
 export async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined | null | false>,
-  timeoutMs = 15_000,
+  timeoutMs = 60_000,
   intervalMs = 25,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -17,11 +17,11 @@ describe('code quality', () => {
     const r = run('node_modules/.bin/biome', ['check', '.']);
     expect(r.out.slice(-3000), r.out.slice(-3000)).not.toMatch(/Found \d+ error/);
     expect(r.code).toBe(0);
-  }, 120_000);
+  }, 600_000); // whole-project passes: minutes on a loaded 2-core machine
 
   it('tsc --strict typechecks sources, tests and benchmarks', () => {
     const r = run('node_modules/.bin/tsc', ['-p', 'tsconfig.test.json']);
     expect(r.out.slice(0, 3000)).toBe('');
     expect(r.code).toBe(0);
-  }, 120_000);
+  }, 600_000); // whole-project passes: minutes on a loaded 2-core machine
 });
