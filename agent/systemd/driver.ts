@@ -30,7 +30,7 @@ export interface SystemdDriver {
   unitStates(names: readonly string[]): Promise<Map<string, SystemdState>>;
   /**
    * Cluster cron: how the unit's last run went (`systemctl show -p ActiveState,Result,ExecMainStatus,
-   * ExecMainStartTimestamp,ExecMainExitTimestamp`). Optional: without it the agent infers the result
+   * ExecMainStartTimestampMonotonic,ExecMainExitTimestampMonotonic`). Optional: without it the agent infers the result
    * from the active state alone.
    */
   runStatus?(name: string): Promise<RunStatus>;

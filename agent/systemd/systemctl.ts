@@ -126,28 +126,40 @@ export function parseShowOutput(text: string, names: readonly string[]): Map<str
   return out;
 }
 
+/** The host's realtime and monotonic clocks read at one moment (to place monotonic timestamps). */
+export interface ClockSample {
+  readonly realtimeMs: number;
+  readonly monotonicUs: number;
+}
+
+/** Node's hrtime is CLOCK_MONOTONIC, the clock of systemd's *TimestampMonotonic properties. */
+export function sampleClocks(): ClockSample {
+  return { realtimeMs: Date.now(), monotonicUs: Number(process.hrtime.bigint() / 1000n) };
+}
+
 /**
- * Parses `systemctl show --timestamp=unix -p ActiveState,Result,ExecMainStatus,ExecMainStartTimestamp,
- * ExecMainExitTimestamp UNIT` (timestamps as `@<seconds>`, empty when unset).
+ * Parses `systemctl show -p ActiveState,Result,ExecMainStatus,ExecMainStartTimestampMonotonic,
+ * ExecMainExitTimestampMonotonic UNIT`. The monotonic properties are raw microseconds (0 when unset)
+ * in every systemd since long before 239, whereas `--timestamp=unix` needs systemd 251 and the plain
+ * timestamps are formatted in the local time zone; `clock` places them on the wall clock.
  */
-export function parseRunStatus(text: string): RunStatus {
+export function parseRunStatus(text: string, clock: ClockSample): RunStatus {
   const props = new Map<string, string>();
   for (const line of text.split('\n')) {
     const eq = line.indexOf('=');
     if (eq > 0) props.set(line.slice(0, eq), line.slice(eq + 1).trim());
   }
   const stamp = (v: string | undefined): number | null => {
-    const m = /^@(\d+)$/.exec(v ?? '');
-    const secs = m ? Number(m[1]) : 0;
-    return secs > 0 ? secs * 1000 : null;
+    const us = /^\d+$/.test(v ?? '') ? Number(v) : 0;
+    return us > 0 ? Math.round(clock.realtimeMs - (clock.monotonicUs - us) / 1000) : null;
   };
   const status = props.get('ExecMainStatus');
   return {
     active: props.get('ActiveState') || 'inactive',
     result: props.get('Result') || 'success',
     execMainStatus: status !== undefined && /^\d+$/.test(status) ? Number(status) : null,
-    startedAt: stamp(props.get('ExecMainStartTimestamp')),
-    exitedAt: stamp(props.get('ExecMainExitTimestamp')),
+    startedAt: stamp(props.get('ExecMainStartTimestampMonotonic')),
+    exitedAt: stamp(props.get('ExecMainExitTimestampMonotonic')),
   };
 }
 
@@ -323,13 +335,12 @@ export class SystemctlDriver implements SystemdDriver {
     checkUnitName(name);
     const r = await this.systemctlOk([
       'show',
-      '--timestamp=unix',
       '-p',
-      'ActiveState,Result,ExecMainStatus,ExecMainStartTimestamp,ExecMainExitTimestamp',
+      'ActiveState,Result,ExecMainStatus,ExecMainStartTimestampMonotonic,ExecMainExitTimestampMonotonic',
       '--',
       name,
     ]);
-    const st = parseRunStatus(r.stdout);
+    const st = parseRunStatus(r.stdout, sampleClocks());
     // Inactive with no trace of a run: systemd may have garbage-collected the unit after a successful
     // run (see parseJournalRun). The user manager's messages are not matched by _PID=1: skip it there.
     if (st.active !== 'inactive' || st.startedAt !== null || this.user) return st;

@@ -9,7 +9,7 @@ export const PORTS = [8081, 8082] as const;
 
 // A stand-in for Apache: a tiny HTTP server per instance that answers with the machine's hostname.
 // %i is the port; %H (hostname) is expanded by systemd on the machine the unit lands on.
-const APACHE_UNIT = `[Unit]
+export const APACHE_UNIT = `[Unit]
 Description=Tiny web server on port %i (stands in for Apache)
 
 [Service]
