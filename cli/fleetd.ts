@@ -11,6 +11,7 @@ import { type Agent, startAgent } from '../agent/agent.js';
 import { firstNonLoopbackIPv4, MACHINE_ID_FILE, parseMachineID } from '../agent/host.js';
 import { SystemctlDriver } from '../agent/systemd/systemctl.js';
 import { UnitFileStore } from '../agent/unit-files.js';
+import { type ContentGc, startContentGc } from '../engine/content-gc.js';
 import { type Cron, startCron } from '../engine/cron/cron.js';
 import { type Engine, startEngine } from '../engine/engine.js';
 import { createLeaderElection, type LeaderElection } from '../engine/leader.js';
@@ -79,6 +80,7 @@ function startComponents(config: FleetdConfig, machineID: string, version: strin
   let leader: LeaderElection | undefined;
   let engine: Engine | undefined;
   let cron: Cron | undefined;
+  let contentGc: ContentGc | undefined;
   if (!config.disableEngine) {
     // fleet: engine lease TTL = 5 × engine_reconcile_interval.
     leader = createLeaderElection({
@@ -96,6 +98,8 @@ function startComponents(config: FleetdConfig, machineID: string, version: strin
     });
     // Cluster cron: fires scheduled units ([X-Fleet] Schedule=) while this machine leads.
     cron = startCron({ ns, leader, log: engineLog });
+    // Unit contents no unit uses any more are deleted by the leader after a grace period.
+    contentGc = startContentGc({ ns, leader, log: engineLog });
     leader.start();
   }
   const unitWatch = startFleetdUnitWatch(config, ns, createLogger('unit-watch', logOpts));
@@ -104,6 +108,7 @@ function startComponents(config: FleetdConfig, machineID: string, version: strin
   return {
     async stop(purge) {
       await cron?.stop().catch((err) => engineLog.warn({ err: message(err) }, 'cron stop failed'));
+      await contentGc?.stop();
       await unitWatch?.stop();
       await engine?.stop().catch((err) => engineLog.warn({ err: message(err) }, 'engine stop failed'));
       await leader

@@ -4,7 +4,9 @@
 // Why one lease for presence and states: when the agent leaves (or dies) everything it reported
 // vanishes at once, so the engine and `list-units` never see a ghost. Why only `schedule/<id>/`: an
 // agent must never be woken by another machine's placements (fleet's thundering herd).
+
 import type { Lease, Namespace, Watcher } from 'etcd3';
+import { ByteLru } from '../byte-lru.js';
 import type { Logger } from '../log.js';
 import type { MachineState } from '../types.js';
 import {
@@ -74,7 +76,8 @@ export class EtcdAgentStore implements AgentStore {
   private readonly renewedCallbacks: (() => void)[] = [];
   /** What this store has published, so a new lease can carry it again. */
   private readonly published = new Map<string, AgentStateRecord>();
-  private readonly unitTexts = new Map<string, string>();
+  /** Bounded by bytes: contents of replaced units must not pile up (issue 14). */
+  private readonly unitTexts = new ByteLru();
   private readonly schedule = new Map<string, ScheduleRecord>();
   private handler: ScheduleHandler | undefined;
   private watcher: Watcher | undefined;

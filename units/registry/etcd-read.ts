@@ -2,6 +2,7 @@
 // revision (so several ranges form one consistent snapshot), and unit contents fetched once per hash.
 
 import { GRPCResourceExhastedError, type IKeyValue, type Namespace } from 'etcd3';
+import { ByteLru } from '../byte-lru.js';
 import { unitContentKey } from './keys.js';
 
 /**
@@ -131,11 +132,12 @@ export async function getKeysAt(
 }
 
 /**
- * Serialized unit files by hash. Contents are content-addressed and never change, so every hash is
- * fetched from etcd at most once per process; misses are fetched in batched transactions.
+ * Serialized unit files by hash. Contents are content-addressed and never change, so a cached hash is
+ * never fetched again; the cache is bounded by bytes (least recently used out), and misses are
+ * fetched in batched transactions.
  */
 export class UnitContentCache {
-  private readonly contents = new Map<string, string>();
+  private readonly contents = new ByteLru();
 
   constructor(private readonly ns: Namespace) {}
 
