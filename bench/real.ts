@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Cluster, createCluster } from '../test/support/nspawn.js';
 import { openEtcdRegistry } from '../units/registry/etcd-registry.js';
 import { DEFAULT_KEY_PREFIX } from '../units/registry/types.js';
+import { bundle } from '../scripts/package/bundle.mjs';
 import { seconds } from './measure.js';
 
 export interface RealFlags {
@@ -42,8 +43,8 @@ interface Run {
 }
 
 /** The compiled fleetctl, exactly as a user runs it (etcd driver), timed from spawn to exit. */
-function fleetctl(root: string, cluster: Cluster, args: readonly string[], cwd: string): Promise<Run> {
-  const argv = [join(root, 'dist/cli/fleetctl.js'), '--driver=etcd', `--endpoint=${cluster.etcd.endpoint}`];
+function fleetctl(cli: string, cluster: Cluster, args: readonly string[], cwd: string): Promise<Run> {
+  const argv = [cli, '--driver=etcd', `--endpoint=${cluster.etcd.endpoint}`];
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...argv, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -62,8 +63,8 @@ function fleetctl(root: string, cluster: Cluster, args: readonly string[], cwd: 
   });
 }
 
-async function fleetctlOk(root: string, cluster: Cluster, args: readonly string[], cwd: string) {
-  const r = await fleetctl(root, cluster, args, cwd);
+async function fleetctlOk(cli: string, cluster: Cluster, args: readonly string[], cwd: string) {
+  const r = await fleetctl(cli, cluster, args, cwd);
   if (r.code !== 0) throw new Error(`fleetctl ${args[0]}: exit ${r.code}: ${(r.stderr || r.stdout).trim()}`);
   return r;
 }
@@ -108,6 +109,10 @@ export async function runRealBench(
   const dir = mkdtempSync(join(tmpdir(), 'fleet-ts-bench-real-'));
   writeFileSync(join(dir, TEMPLATE), BODY);
   const instances = Array.from({ length: flags.units }, (_, i) => `bench@${i + 1}.service`);
+  // fleetctl as the packages install it (scripts/package/bundle.mjs: one file, etcd's proto pre-parsed);
+  // list-units and version are also timed from dist/ (the npm install) for comparison.
+  const [cli = ''] = await bundle(join(dir, 'bundle'));
+  const distCli = join(root, 'dist/cli/fleetctl.js');
   progress(`booting ${flags.machines} real systemd machines with fleetd (agent_ttl ${flags.agentTtlS} s)`);
   const bootStart = performance.now();
   const cluster = await createCluster({
@@ -123,7 +128,7 @@ export async function runRealBench(
   });
   try {
     await firstTrue('every machine to announce itself', 120_000, async () => {
-      const r = await fleetctl(root, cluster, ['list-machines', '--no-legend'], dir);
+      const r = await fleetctl(cli, cluster, ['list-machines', '--no-legend'], dir);
       return r.stdout.split('\n').filter((l) => l.trim() !== '').length === flags.machines;
     });
     out.real_boot_s = seconds(performance.now() - bootStart);
@@ -132,13 +137,13 @@ export async function runRealBench(
     out.real_systemctl_floor_s = await measureFloor(cluster, names, Math.ceil(flags.units / flags.machines));
 
     const version: number[] = [];
-    for (let i = 0; i < 5; i++) version.push((await fleetctlOk(root, cluster, ['version'], dir)).s);
+    for (let i = 0; i < 5; i++) version.push((await fleetctlOk(cli, cluster, ['version'], dir)).s);
     out.real_version_s = median(version);
 
     progress(`fleetctl start --no-block of ${flags.units} units`);
     const activeIn = new Map<string, number>();
     const t0 = performance.now();
-    const start = await fleetctlOk(root, cluster, ['start', '--no-block', ...instances], dir);
+    const start = await fleetctlOk(cli, cluster, ['start', '--no-block', ...instances], dir);
     out.real_start_cmd_s = start.s;
     const etcdActive = firstTrue(`${flags.units} units active in etcd`, 300_000, async () => {
       const states = await registry.listUnitStates();
@@ -146,7 +151,7 @@ export async function runRealBench(
       return new Set(active.map((s) => s.unit)).size === flags.units;
     });
     const listActive = firstTrue(`list-units to show ${flags.units} active`, 300_000, async () => {
-      const r = await fleetctl(root, cluster, ['list-units', '--no-legend', '--fields=unit,active'], dir);
+      const r = await fleetctl(cli, cluster, ['list-units', '--no-legend', '--fields=unit,active'], dir);
       return r.stdout.split('\n').filter((l) => /^bench@\S+\s+active\b/.test(l)).length === flags.units;
     });
     const systemdActive = Promise.all(
@@ -172,15 +177,23 @@ export async function runRealBench(
     const lu: number[] = [];
     const luf: number[] = [];
     for (let i = 0; i < 5; i++) {
-      lu.push((await fleetctlOk(root, cluster, ['list-units'], dir)).s);
-      luf.push((await fleetctlOk(root, cluster, ['list-unit-files'], dir)).s);
+      lu.push((await fleetctlOk(cli, cluster, ['list-units'], dir)).s);
+      luf.push((await fleetctlOk(cli, cluster, ['list-unit-files'], dir)).s);
     }
     out.real_list_units_s = median(lu);
     out.real_list_unit_files_s = median(luf);
+    const luDist: number[] = [];
+    const versionDist: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      luDist.push((await fleetctlOk(distCli, cluster, ['list-units'], dir)).s);
+      versionDist.push((await fleetctlOk(distCli, cluster, ['version'], dir)).s);
+    }
+    out.real_list_units_dist_s = median(luDist);
+    out.real_version_dist_s = median(versionDist);
 
     progress(`fleetctl destroy of ${flags.units} units`);
     const t1 = performance.now();
-    const destroy = await fleetctlOk(root, cluster, ['destroy', ...instances], dir);
+    const destroy = await fleetctlOk(cli, cluster, ['destroy', ...instances], dir);
     out.real_destroy_cmd_s = destroy.s;
     const gone = await Promise.all(
       names.map((m) =>
@@ -241,9 +254,11 @@ export function printRealTable(out: Record<string, number>, loadBefore: string, 
   row('  … active in etcd', 'real_all_active_etcd_s');
   row("  … active in every machine's systemd", 'real_all_active_systemd_s');
   row('  … list-units shows all active', 'real_all_active_list_units_s');
-  row(`fleetctl list-units at ${n} (median of 5)`, 'real_list_units_s', (x) => x <= 0.1, '≤ 0.1 s');
+  row(`fleetctl list-units at ${n} (bundle, median of 5)`, 'real_list_units_s', (x) => x <= 0.1, '≤ 0.1 s');
   row(`fleetctl list-unit-files at ${n}`, 'real_list_unit_files_s');
   row('fleetctl version', 'real_version_s', (x) => x <= 0.06, '≤ 0.06 s');
+  row('  … list-units from dist/ (not bundled)', 'real_list_units_dist_s');
+  row('  … version from dist/', 'real_version_dist_s');
   row(`fleetctl destroy of ${n} returns`, 'real_destroy_cmd_s');
   row('destroy → gone from every systemd', 'real_destroy_gone_s', (x) => x <= 2, '≤ 2 s');
   const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]?.length ?? 0)));
