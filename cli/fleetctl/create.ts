@@ -98,7 +98,7 @@ export async function lazyCreateUnits(
     };
     if (client.createUnits && batch.length > 1 && batch.every((w) => !w.replace)) {
       const results = await client.createUnits(batch.map((w) => w.spec));
-      batch.forEach((w, i) => done(w, results[i] ?? false));
+      for (const [i, w] of batch.entries()) done(w, results[i] ?? false);
       return;
     }
     await writeInOrder(batch, (w) => client.createUnit(w.spec, { replace: w.replace }), done);

@@ -2,8 +2,8 @@
 // use), so a second driver (the HTTP API, `--driver=API`) plugs in without touching them.
 import type { RunRecord } from '../../units/registry/runs.js';
 import type { EtcdConnectionOptions, Registry } from '../../units/registry/types.js';
-import type { DesiredState, UnitSpec } from '../../units/types.js';
 import { UnitNotFoundError } from '../../units/registry/types.js';
+import type { DesiredState, UnitSpec } from '../../units/types.js';
 import { openApiClient } from './api-driver.js';
 import { CliError } from './io.js';
 import type { GlobalOptions } from './options.js';

@@ -289,7 +289,7 @@ export async function runDestroy(
   };
   if (client.destroyUnits && units.length > 1) {
     const results = await client.destroyUnits(units.map((u) => u.name));
-    units.forEach((u, i) => done(u, results[i] ?? false));
+    for (const [i, u] of units.entries()) done(u, results[i] ?? false);
   } else await writeInOrder(units, (u) => client.destroyUnit(u.name), done);
   // Unlike fleet (which inverted --no-block here), wait until the agents have unloaded the units.
   const errors = await waitForUnitsGone(waitCtx(ctx, client), destroyed, attemptsOf(opts));
