@@ -2,7 +2,8 @@
 // OPTIONS and GLOBAL OPTIONS, entries TAB-indented and aligned with the tabwriter.
 import type { Command } from 'commander';
 import { FLEETCTL_VERSION } from './commands/misc.js';
-import { GLOBAL_FLAGS } from './options.js';
+import { COMMAND_HELP } from './help-text.js';
+import { envName, GLOBAL_FLAGS } from './options.js';
 import { tabwrite } from './tabwriter.js';
 
 function flagLines(cmd: Command): string[] {
@@ -38,11 +39,20 @@ export function fleetHelp(cmd: Command): string {
     const cmds = cmd.commands.filter((c) => !(c as Command & { _hidden?: boolean })._hidden);
     out.push(...cmds.map((c) => `\t${c.name()}\t${c.summary() || c.description()}`).sort());
     out.push('', 'GLOBAL OPTIONS:', ...globalLines(), '');
+    out.push(
+      'ENVIRONMENT:',
+      '\tEvery global option can be given as a variable; a flag on the command line wins.',
+      ...GLOBAL_FLAGS.filter((f) => !f.hidden).map((f) => `\t${envName(f.name)}\t--${f.name}`),
+      '\tFLEETCTL_API_TOKEN\tbearer token for a TCP API served with api_token',
+      '',
+    );
     out.push("Run 'fleetctl help <command>' for more information on a command.", '');
   } else {
     out.push('NAME:', `\tfleetctl ${cmd.name()} - ${cmd.summary() || cmd.description()}`, '');
     out.push('USAGE:', `\tfleetctl ${cmd.name()} ${cmd.usage()}`, '');
-    if (cmd.summary() && cmd.description() !== cmd.summary())
+    const extra = COMMAND_HELP[cmd.name()];
+    if (extra) out.push('DESCRIPTION:', `\t${extra.description}`, '', 'EXAMPLE:', `\t${extra.example}`, '');
+    else if (cmd.summary() && cmd.description() !== cmd.summary())
       out.push(
         'DESCRIPTION:',
         ...cmd

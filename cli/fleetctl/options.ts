@@ -128,7 +128,14 @@ export const GLOBAL_FLAGS: readonly GlobalFlag[] = [
     default: 10,
     description: 'Amount of time in seconds to allow for SSH connection initialization before failing.',
   },
-  { name: 'debug', kind: 'bool', default: false, description: 'Print out more debug information to stderr' },
+  // Accepted so that fleet scripts passing it keep working; it changes nothing, so help hides it.
+  {
+    name: 'debug',
+    kind: 'bool',
+    default: false,
+    description: 'Accepted for compatibility with fleet; does nothing.',
+    hidden: true,
+  },
   {
     name: 'experimental-api',
     kind: 'bool',

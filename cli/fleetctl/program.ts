@@ -238,6 +238,13 @@ export async function main(argv: readonly string[], io: CliIO, deps: MainDeps): 
       io.stdout(fleetHelp(program));
       return 0;
     }
+    const names = commandNames();
+    if (normalized[0] === 'help' && normalized[1] !== undefined && !names.includes(normalized[1])) {
+      print.err(
+        `Error: unknown command "${normalized[1]}" for "fleetctl help". Run 'fleetctl help' for usage.`,
+      );
+      return 1;
+    }
     await program.parseAsync([...normalized], { from: 'user' });
     return exitCode;
   } catch (err) {

@@ -1,0 +1,98 @@
+// The DESCRIPTION paragraph and EXAMPLE of every command's `fleetctl help <command>` (fleet's help
+// had a one-line summary only; new users asked what each command does and how it is typed).
+export interface CommandHelp {
+  readonly description: string;
+  readonly example: string;
+}
+
+export const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
+  submit: {
+    description:
+      'Stores unit files in the cluster without scheduling them. A unit that already exists with other contents is refused unless --replace is given.',
+    example: 'fleetctl submit hello.service web@.service',
+  },
+  load: {
+    description:
+      'Submits the units if needed and lets the engine place them on machines, where systemd loads but does not start them. Waits until each unit is loaded unless --no-block.',
+    example: 'fleetctl load hello.service',
+  },
+  start: {
+    description:
+      'Submits and loads the units if needed, then starts them on the machines the engine chose, honouring [X-Fleet] constraints. Waits until each unit is launched unless --no-block.',
+    example: 'fleetctl start web@1.service web@2.service',
+  },
+  stop: {
+    description:
+      'Stops the units on their machines; they stay placed there (loaded) and can be started again.',
+    example: 'fleetctl stop web@1.service',
+  },
+  unload: {
+    description: 'Stops the units and removes them from their machines; they stay submitted in the cluster.',
+    example: 'fleetctl unload hello.service',
+  },
+  destroy: {
+    description:
+      'Stops and unloads the units and deletes them from the cluster. Waits until the agents have unloaded them.',
+    example: 'fleetctl destroy hello.service',
+  },
+  restart: {
+    description: 'Restarts running units in place, on the machines they run on (systemctl restart there).',
+    example: 'fleetctl restart web@1.service',
+  },
+  cat: {
+    description: 'Prints the unit file as it is stored in the cluster.',
+    example: 'fleetctl cat hello.service',
+  },
+  'list-units': {
+    description:
+      'Shows every unit placed on a machine with its systemd states (LOAD, ACTIVE, SUB) as the agents last reported them.',
+    example: 'fleetctl list-units --fields=unit,machine,active --full',
+  },
+  'list-unit-files': {
+    description:
+      'Shows every unit submitted to the cluster with its desired state (DSTATE), current state and target machine.',
+    example: 'fleetctl list-unit-files --no-legend',
+  },
+  'list-machines': {
+    description: 'Shows the machines running fleetd in the cluster, with their public IP and metadata.',
+    example: 'fleetctl list-machines --full',
+  },
+  'list-runs': {
+    description:
+      'Shows the last runs of a unit scheduled with X-Fleet Schedule= (cluster cron): when, where, result and exit status, and the next tick.',
+    example: 'fleetctl list-runs -n 5 backup.service',
+  },
+  status: {
+    description:
+      'Prints systemctl status of the units, run on the machine each unit is placed on (over SSH for other machines; see --ssh-username).',
+    example: 'fleetctl --ssh-username=root status web@1.service',
+  },
+  journal: {
+    description:
+      "Prints the unit's journal from the machine it is placed on (journalctl over SSH for other machines); -f follows it.",
+    example: 'fleetctl journal -n 50 -f web@1.service',
+  },
+  ssh: {
+    description:
+      'Opens a shell, or runs a command, on a machine given by ID prefix or by a unit placed on it. Logs in as --ssh-username (fleet\'s default "core" exists only on CoreOS).',
+    example: 'fleetctl --ssh-username=root ssh web@1.service uptime',
+  },
+  'fd-forward': {
+    description:
+      "Copies stdin and stdout to a unix socket; fleetctl runs it on a remote machine to reach that machine's fleet API through an SSH tunnel.",
+    example: 'fleetctl fd-forward /var/run/fleet.sock',
+  },
+  sync: {
+    description:
+      'Makes the cluster run exactly the unit files of a directory: submits, starts, replaces (templates one instance at a time) and destroys units it owns. --watch keeps converging on every change.',
+    example: 'fleetctl sync --dry-run /etc/fleet/units',
+  },
+  verify: {
+    description: "Kept for fleet's command list: signed units were removed from fleet; always fails.",
+    example: 'fleetctl verify hello.service',
+  },
+  version: {
+    description: "Prints fleetctl's version (the fleet-ts package version).",
+    example: 'fleetctl version',
+  },
+};
