@@ -1,12 +1,15 @@
 // The agent runtime: announces the machine, follows its own schedule, keeps systemd in line with it,
-// reports unit states, and fences itself when it loses etcd for too long. All decisions are made by
-// the pure planner (plan.ts) and fence rule (fence.ts); this file only wires timers and I/O.
+// reports unit states. Losing etcd never stops an ordinary unit; only StopOnDisconnect units are
+// stopped before the machine's lease could expire (fence.ts). All decisions are made by the pure
+// planner (plan.ts) and fence rule (fence.ts); this file only wires timers and I/O.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, type Logger } from '../units/log.js';
 import { validateUnitName } from '../units/names.js';
+import { parseUnitFile } from '../units/parse.js';
 import type { AgentStateRecord, AgentStore } from '../units/registry/agent-store.js';
 import type { RunReporter } from '../units/registry/runs.js';
 import type { ScheduleRecord } from '../units/registry/types.js';
+import { parseRequirements } from '../units/xfleet.js';
 import { type ExecuteDeps, executeTasks, type LoadedUnit, stopUnits, unloadUnits } from './execute.js';
 import { shouldFence } from './fence.js';
 import { type CurrentUnit, type DesiredUnit, hasInstallSection, planAgent } from './plan.js';
@@ -21,7 +24,7 @@ export interface AgentOptions {
   readonly store: AgentStore;
   readonly driver: SystemdDriver;
   readonly files: UnitFileStore;
-  /** agent_ttl in ms: lease TTL and the base of the self-fencing deadline. */
+  /** agent_ttl in ms: lease TTL and the base of the StopOnDisconnect deadline. */
   readonly ttlMs: number;
   readonly log?: Logger;
   readonly version?: string;
@@ -37,6 +40,8 @@ export interface AgentOptions {
   readonly fenceCheckIntervalMs?: number;
   /** Cluster cron: where run results go. Without it, run entries are started but not reported. */
   readonly runs?: RunReporter;
+  /** Monotonic clock (ms) on which the store's leaseProof() is read; performance.now by default. */
+  readonly now?: () => number;
 }
 
 export interface Agent {
@@ -49,6 +54,7 @@ export interface Agent {
   stop(opts?: { purge?: boolean }): Promise<void>;
   /** Runs one reconcile and state publication now (tests, SIGHUP). */
   reconcileNow(): Promise<void>;
+  /** True while StopOnDisconnect units are held stopped because the lease could not be renewed. */
   isFenced(): boolean;
   /** What the agent has loaded/launched in this run. */
   loadedUnits(): ReadonlyMap<string, LoadedUnit>;
@@ -73,6 +79,7 @@ export function startAgent(opts: AgentOptions): Agent {
   const { machineID, store, driver, files, ttlMs } = opts;
   const log = opts.log ?? createLogger('agent');
   const pollMs = opts.pollIntervalMs ?? 1000;
+  const now = opts.now ?? (() => performance.now());
   const loaded = new Map<string, LoadedUnit>();
   const lastPublished = new Map<string, string>();
   const refused = new Set<string>();
@@ -113,24 +120,60 @@ export function startAgent(opts: AgentOptions): Agent {
     validateUnitName(unit) ??
     (AGENT_UNIT_TYPES.includes(unitType(unit)) ? null : 'unit type not managed by the agent');
 
-  async function fenceAll(): Promise<void> {
-    const launched = [...loaded].filter(([, u]) => u.state === 'launched').map(([unit]) => unit);
-    if (launched.length === 0) return;
-    const failed = await stopUnits(deps, launched);
-    for (const unit of launched) {
-      const err = failed.get(unit);
-      if (err !== undefined) {
-        log.error({ machine: machineID, unit, err }, `fencing ${unit} failed; retrying`);
-        continue;
+  /** Stop bound (ms) of each StopOnDisconnect unit by content hash; null for ordinary units. */
+  const stopBounds = new Map<string, number | null>();
+  const stopBoundOf = (hash: string, text: string): number | null => {
+    let bound = stopBounds.get(hash);
+    if (bound === undefined) {
+      try {
+        bound = parseRequirements(parseUnitFile(text)).stopOnDisconnect?.stopTimeoutMs ?? null;
+      } catch {
+        bound = null;
       }
-      const u = loaded.get(unit);
-      if (u) loaded.set(unit, { ...u, state: 'loaded' });
-      log.warn({ machine: machineID, unit }, `fenced: stopped ${unit} on ${machineID} (lease not renewed)`);
+      stopBounds.set(hash, bound);
     }
+    return bound;
+  };
+  /** StopOnDisconnect units scheduled here, with their stop bound. */
+  const disconnectStops = new Map<string, number>();
+
+  /**
+   * Stops the launched StopOnDisconnect units, outside the serial queue (which may be stuck on an etcd
+   * call). systemd enforces the unit's stop timeout; a stop still running at the bound is ended with
+   * SIGKILL, because the engine places the unit elsewhere once the bound has passed.
+   */
+  async function fenceAll(): Promise<void> {
+    const launched = [...loaded]
+      .filter(([unit, u]) => u.state === 'launched' && disconnectStops.has(unit))
+      .map(([unit]) => unit);
+    await Promise.all(
+      launched.map(async (unit) => {
+        const bound = disconnectStops.get(unit) ?? 0;
+        const killer = setTimeout(() => {
+          log.error(
+            { machine: machineID, unit },
+            `stopping ${unit} overran its ${bound} ms bound; killing it`,
+          );
+          driver.killUnit(unit).catch(() => undefined);
+        }, bound);
+        const failed = await stopUnits(deps, [unit]).finally(() => clearTimeout(killer));
+        const err = failed.get(unit);
+        if (err !== undefined) {
+          log.error({ machine: machineID, unit, err }, `fencing ${unit} failed; retrying`);
+          return;
+        }
+        const u = loaded.get(unit);
+        if (u) loaded.set(unit, { ...u, state: 'loaded' });
+        log.warn(
+          { machine: machineID, unit },
+          `fenced: stopped ${unit} on ${machineID} (StopOnDisconnect; lease not renewed)`,
+        );
+      }),
+    );
   }
 
   async function reconcileOnce(): Promise<void> {
-    if (fenced || stopped) return;
+    if (stopped) return;
     const desired: DesiredUnit[] = [];
     const skip = new Set<string>();
     for (const [name, rec] of schedule) {
@@ -146,10 +189,14 @@ export function startAgent(opts: AgentOptions): Agent {
         skip.add(name); // leave whatever runs alone until the contents show up
         continue;
       }
+      const bound = stopBoundOf(rec.hash, text);
+      if (bound === null) disconnectStops.delete(name);
+      else disconnectStops.set(name, bound);
       desired.push({
         name,
         hash: rec.hash,
-        desiredState: rec.desiredState,
+        // Cut off from etcd, a StopOnDisconnect unit is held stopped (fenceAll stops it).
+        desiredState: fenced && bound !== null ? 'loaded' : rec.desiredState,
         hasInstall: hasInstallSection(text),
       });
     }
@@ -232,8 +279,8 @@ export function startAgent(opts: AgentOptions): Agent {
     publishQueued = true;
     void serial('state poll', async () => {
       publishQueued = false;
-      if (!fenced) await publishStates();
-      if (!fenced) await runTracker?.poll(schedule);
+      await publishStates();
+      await runTracker?.poll(schedule);
     });
   };
 
@@ -242,7 +289,7 @@ export function startAgent(opts: AgentOptions): Agent {
     const t = setTimeout(() => {
       soonPolls.delete(t);
       void serial('state poll after start', async () => {
-        if (fenced || stopped) return;
+        if (stopped) return;
         const settling = await publishStates();
         if (settling > 0 && Date.now() < until)
           pollAfterStart(Math.min(MAX_POLL_AFTER_START_MS, delayMs * 2), until);
@@ -271,17 +318,27 @@ export function startAgent(opts: AgentOptions): Agent {
 
   const checkFence = () => {
     if (stopped) return;
-    const must = shouldFence(Date.now(), store.lastKeepaliveAt(), ttlMs);
+    const sinceProof = now() - store.leaseProof();
+    const must = shouldFence(now(), store.leaseProof(), ttlMs);
     if (must && !fenced) {
       fenced = true;
-      log.error(
-        { machine: machineID, lastKeepaliveAt: new Date(store.lastKeepaliveAt()).toISOString() },
-        `machine ${machineID} could not renew its lease; stopping its units before they are rescheduled`,
-      );
+      if (disconnectStops.size > 0)
+        log.error(
+          { machine: machineID, sinceProofMs: Math.round(sinceProof), units: [...disconnectStops.keys()] },
+          `machine ${machineID} could not renew its lease; stopping its StopOnDisconnect units before they can be rescheduled`,
+        );
+      else
+        log.warn(
+          { machine: machineID, sinceProofMs: Math.round(sinceProof) },
+          `machine ${machineID} cannot reach etcd; its units keep running`,
+        );
       void fenceAll();
     } else if (!must && fenced) {
       fenced = false;
-      log.warn({ machine: machineID }, `machine ${machineID} renewed its lease; resuming its units`);
+      log.warn(
+        { machine: machineID },
+        `machine ${machineID} reaches etcd again; reconciling with its schedule`,
+      );
       requestReconcile();
     }
   };

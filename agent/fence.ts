@@ -1,19 +1,23 @@
-// Self-fencing: decides when an agent that cannot renew its lease must stop its units. The engine
-// reschedules a machine's units once its lease expires (after agent_ttl), so the agent stops them
-// a margin before that moment: a unit must never run on two machines. A shorter outage (etcd slow
-// or briefly down) must never stop anything, so the threshold stays well above the keepalive
-// interval (ttl/3).
+// When an agent that cannot reach etcd stops units. Ordinary units: never (availability first; the
+// engine may start a second copy elsewhere once the machine's lease expires, and the agent stops its
+// copy as soon as it sees the schedule again). StopOnDisconnect units: a margin before the lease could
+// expire. The lease lives at least agent_ttl after the newest keepalive etcd acknowledged was *sent*
+// (etcd renews it on receipt), so the deadline counts from that send time on a monotonic clock: a
+// wall-clock step can neither trigger nor postpone it.
 
-/** Safety margin before the lease would expire: max(2 s, ttl/5). */
+/** Safety margin before the lease could expire: max(2 s, ttl/5). */
 export const fenceMarginMs = (ttlMs: number): number => Math.max(2000, ttlMs / 5);
 
 /**
- * How long without a successful keepalive the agent tolerates before fencing. Never below ttl/2, so
- * that with a tiny TTL one late keepalive (sent every ttl/3) does not fence.
+ * How long after the last proof the agent waits before stopping StopOnDisconnect units. Never below
+ * ttl/2, so that with a tiny TTL one late keepalive (sent every ttl/3) does not stop anything.
  */
 export const fenceThresholdMs = (ttlMs: number): number => Math.max(ttlMs - fenceMarginMs(ttlMs), ttlMs / 2);
 
-/** True when the agent must stop its units now. `lastKeepaliveAt` 0 = never announced: nothing to fence. */
-export function shouldFence(nowMs: number, lastKeepaliveAt: number, ttlMs: number): boolean {
-  return lastKeepaliveAt > 0 && nowMs - lastKeepaliveAt > fenceThresholdMs(ttlMs);
+/**
+ * True when StopOnDisconnect units must be stopped now. `lastProof`: monotonic send time of the newest
+ * acknowledged keepalive (0 = never announced: nothing to fence). `now` on the same clock.
+ */
+export function shouldFence(now: number, lastProof: number, ttlMs: number): boolean {
+  return lastProof > 0 && now - lastProof > fenceThresholdMs(ttlMs);
 }

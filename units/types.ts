@@ -40,6 +40,17 @@ export interface Requirements {
   readonly unknownKeys: readonly string[];
   /** Schedule= (cluster cron): the unit runs once per tick on one machine instead of staying placed. */
   readonly schedule?: ScheduleSpec;
+  /**
+   * StopOnDisconnect=true (fleet-ts extension, at-most-one opt-in): the agent stops the unit before its
+   * machine's lease can expire, and the engine places it elsewhere only after that moment plus the
+   * unit's stop bound. Absent for ordinary units, which keep running through any etcd outage.
+   */
+  readonly stopOnDisconnect?: StopOnDisconnectSpec;
+}
+
+export interface StopOnDisconnectSpec {
+  /** The unit's stop bound (TimeoutStopSec=, else TimeoutSec=, else 90 s; units/stop-timeout.ts). */
+  readonly stopTimeoutMs: number;
 }
 
 /** A scheduled unit's cron settings ([X-Fleet] Schedule*, last value of each key wins). */

@@ -6,6 +6,7 @@ import { MAX_GLOB_CHECKS, PatternIndex } from './pattern-index.js';
 import { SCHEDULE_KEYS, type ScheduleValues, scheduleSpecFrom, validateSchedule } from './schedule.js';
 import { serializeUnit } from './serialize.js';
 import { expandSpecifiers } from './specifiers.js';
+import { stopTimeoutMs } from './stop-timeout.js';
 import type { Requirements, UnitOption } from './types.js';
 
 export const XFLEET_SECTION = 'X-Fleet';
@@ -25,6 +26,8 @@ export const KNOWN_XFLEET_KEYS: readonly string[] = [
   'Replaces',
   // fleet-ts extension: cluster cron (units/schedule.ts).
   ...SCHEDULE_KEYS,
+  // fleet-ts extension: at-most-one opt-in (units/stop-timeout.ts).
+  'StopOnDisconnect',
 ];
 
 /** Last raw value of each Schedule* key (not split: a cron expression contains spaces). */
@@ -127,6 +130,10 @@ export function parseRequirements(options: readonly UnitOption[]): Requirements 
   const globals = get('Global');
   const last = globals[globals.length - 1];
   const schedule = scheduleSpecFrom(scheduleValues(options));
+  const stopFlags = get('StopOnDisconnect');
+  const stopLast = stopFlags[stopFlags.length - 1];
+  const stopOnDisconnect =
+    stopLast !== undefined && isTruthy(stopLast) ? { stopTimeoutMs: stopTimeoutMs(options) } : undefined;
 
   return {
     ...(machineID !== undefined ? { machineID } : {}),
@@ -137,6 +144,7 @@ export function parseRequirements(options: readonly UnitOption[]): Requirements 
     replaces: get('Replaces'),
     unknownKeys: [...byKey.keys()].filter((k) => !KNOWN_XFLEET_KEYS.includes(k)),
     ...(schedule ? { schedule } : {}),
+    ...(stopOnDisconnect ? { stopOnDisconnect } : {}),
   };
 }
 
@@ -165,6 +173,7 @@ export function resolveRequirements(req: Requirements, unitName: string): Requir
     replaces: req.replaces.map(x),
     unknownKeys: req.unknownKeys,
     ...(req.schedule ? { schedule: req.schedule } : {}),
+    ...(req.stopOnDisconnect ? { stopOnDisconnect: req.stopOnDisconnect } : {}),
   };
 }
 
@@ -227,6 +236,10 @@ export function validateOptions(options: readonly UnitOption[]): string | null {
   if (req.global && hasPeers) return 'Global cannot be used with Peers';
   if (req.global && hasReplaces) return 'Global cannot be used with Replaces';
   if (hasConflicts && hasReplaces) return 'Conflicts cannot be used with Replaces';
+  // A global unit runs on every machine: there is no second copy to fence against, and stopping it on
+  // a disconnected machine would be exactly the cluster-wide outage StopOnDisconnect must not cause.
+  if (req.global && req.stopOnDisconnect) return 'StopOnDisconnect cannot be used with Global';
+  if (req.schedule && req.stopOnDisconnect) return 'StopOnDisconnect cannot be used with Schedule';
 
   const byKey = xfleetValues(options);
   for (const key of ['X-ConditionMachineMetadata', 'MachineMetadata']) {

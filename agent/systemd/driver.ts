@@ -26,6 +26,10 @@ export interface SystemdDriver {
   disableUnits?(names: readonly string[]): Promise<void>;
   resetFailedUnits?(names: readonly string[]): Promise<void>;
   resetFailed(name: string): Promise<void>;
+  /** `systemctl restart --no-block`: stops and starts the unit's processes (fleetctl restart). */
+  restartUnit(name: string): Promise<void>;
+  /** `systemctl kill --signal=SIGKILL`: ends a StopOnDisconnect unit whose stop overran its bound. */
+  killUnit(name: string): Promise<void>;
   /** LoadState/ActiveState/SubState for the names (unknown: not-found/inactive/dead). One systemctl call for all. */
   unitStates(names: readonly string[]): Promise<Map<string, SystemdState>>;
   /**

@@ -14,7 +14,14 @@ export interface FakeOneshot {
 export type FakeSystemdCall =
   | { readonly op: 'daemonReload' }
   | {
-      readonly op: 'enableUnit' | 'disableUnit' | 'startUnit' | 'stopUnit' | 'resetFailed';
+      readonly op:
+        | 'enableUnit'
+        | 'disableUnit'
+        | 'startUnit'
+        | 'stopUnit'
+        | 'resetFailed'
+        | 'restartUnit'
+        | 'killUnit';
       readonly name: string;
     }
   | {
@@ -124,6 +131,12 @@ export class InMemorySystemd implements SystemdDriver {
     return this.active.get(name)?.active === 'active';
   }
 
+  /** Its processes exist: running, or still stopping. */
+  isAlive(name: string): boolean {
+    const a = this.active.get(name)?.active;
+    return a === 'active' || a === 'deactivating';
+  }
+
   private log(call: FakeSystemdCall): void {
     if (this.record) this.calls.push(call);
   }
@@ -161,7 +174,24 @@ export class InMemorySystemd implements SystemdDriver {
 
   async stopUnits(names: readonly string[]): Promise<void> {
     this.log({ op: 'stopUnits', names: [...names] });
-    for (const name of names) this.stop(name);
+    await Promise.all(names.map((name) => this.stopSlowly(name)));
+  }
+
+  private readonly stopDelays = new Map<string, number>();
+
+  /** Makes every stop of `name` take `ms` (deactivating meanwhile), like a slow ExecStop. */
+  slowStop(name: string, ms: number): void {
+    this.stopDelays.set(name, ms);
+  }
+
+  private async stopSlowly(name: string): Promise<void> {
+    const delay = this.stopDelays.get(name);
+    if (delay && this.active.get(name)?.active === 'active') {
+      this.active.set(name, { load: 'loaded', active: 'deactivating', sub: 'stop-sigterm' });
+      await new Promise((r) => setTimeout(r, delay));
+      if (this.active.get(name)?.active !== 'deactivating') return; // killed meanwhile
+    }
+    this.stop(name);
   }
 
   private start(name: string): void {
@@ -183,13 +213,28 @@ export class InMemorySystemd implements SystemdDriver {
 
   async stopUnit(name: string): Promise<void> {
     this.log({ op: 'stopUnit', name });
-    this.stop(name);
+    await this.stopSlowly(name);
   }
 
   private stop(name: string): void {
     clearTimeout(this.runTimers.get(name));
     this.runTimers.delete(name);
     if (this.active.get(name)?.active !== 'failed') this.active.delete(name);
+  }
+
+  /** Restarts (counted in `restarts`): stop, then start. */
+  async restartUnit(name: string): Promise<void> {
+    this.log({ op: 'restartUnit', name });
+    this.stop(name);
+    this.start(name);
+    this.restarts.set(name, (this.restarts.get(name) ?? 0) + 1);
+  }
+
+  readonly restarts = new Map<string, number>();
+
+  async killUnit(name: string): Promise<void> {
+    this.log({ op: 'killUnit', name });
+    this.stop(name);
   }
 
   async resetFailed(name: string): Promise<void> {

@@ -297,6 +297,16 @@ export class SystemctlDriver implements SystemdDriver {
     }
   }
 
+  async restartUnit(name: string): Promise<void> {
+    checkUnitName(name);
+    await this.systemctlOk(['restart', '--no-block', '--', name]);
+  }
+
+  async killUnit(name: string): Promise<void> {
+    checkUnitName(name);
+    await this.systemctlOk(['kill', '--signal=SIGKILL', '--', name], { notLoadedIsOk: true });
+  }
+
   /** Idempotent: a unit that is not loaded has nothing to reset. */
   async resetFailed(name: string): Promise<void> {
     checkUnitName(name);

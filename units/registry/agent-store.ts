@@ -5,7 +5,7 @@
 // vanishes at once, so the engine and `list-units` never see a ghost. Why only `schedule/<id>/`: an
 // agent must never be woken by another machine's placements (fleet's thundering herd).
 
-import type { Lease, Namespace, Watcher } from 'etcd3';
+import type { Namespace, Watcher } from 'etcd3';
 import { ByteLru } from '../byte-lru.js';
 import type { Logger } from '../log.js';
 import type { MachineState } from '../types.js';
@@ -17,7 +17,8 @@ import {
   unitContentKey,
   unitStateKey,
 } from './keys.js';
-import { decodeSchedule, encodeMachine, encodeState, type StateRecord } from './records.js';
+import { LeaseKeeper } from './lease-keeper.js';
+import { decodeMachine, decodeSchedule, encodeMachine, encodeState, type StateRecord } from './records.js';
 import type { ScheduleRecord } from './types.js';
 
 /** Value of `state/<machineID>/<unit>`: the registry's StateRecord, under the name the agent knows. */
@@ -33,8 +34,11 @@ export type ScheduleHandler = (
 export interface AgentStore {
   /** Grants the lease and writes `machines/<id>/object` under it. */
   announce(machine: MachineState): Promise<void>;
-  /** Epoch ms of the last successful lease grant or keepalive (0 before the first). */
-  lastKeepaliveAt(): number;
+  /**
+   * Monotonic time (performance.now) at which the newest keepalive etcd acknowledged was sent, or the
+   * grant was requested; 0 before the first. The lease lives at least agent_ttl after this moment.
+   */
+  leaseProof(): number;
   /** Called after the lease was lost and a new one was granted (machine and states re-published). */
   onLeaseRenewed(cb: () => void): void;
   /** Range + watch of `schedule/<machineID>/`; resumes from the last seen revision; resyncs on errors. */
@@ -58,6 +62,26 @@ export interface EtcdAgentStoreOptions {
   /** agent_ttl; the lease TTL in whole seconds (at least 1). */
   readonly ttlMs: number;
   readonly log?: Logger;
+  /** A lease this host held before a restart (fleetd SIGKILLed): resumed if etcd still has it. */
+  readonly resumeLeaseID?: string;
+  /** Called with every lease the store starts using (to keep it for a restart). */
+  readonly onLease?: (leaseID: string) => void;
+  /** Monotonic clock for lease proofs (tests). */
+  readonly now?: () => number;
+}
+
+/** The machine ID is registered by another live fleetd: we must not take it over. */
+export class RegistrationHeldError extends Error {
+  constructor(
+    readonly machineID: string,
+    readonly holderIP: string,
+  ) {
+    super(
+      `machine ID ${machineID} is registered by another live fleetd (public IP ${holderIP || 'unknown'}); ` +
+        'refusing to take over its registration (two hosts with one machine ID?); retrying',
+    );
+    this.name = 'RegistrationHeldError';
+  }
 }
 
 const RETRY_MIN_MS = 500;
@@ -70,9 +94,11 @@ export class EtcdAgentStore implements AgentStore {
   private readonly machineID: string;
   private readonly ttlSec: number;
   private readonly log: Logger | undefined;
-  private lease: Lease | undefined;
+  private lease: LeaseKeeper | undefined;
+  /** Lease IDs this process (or its predecessor on this boot) registered with: ours to take back. */
+  private readonly ownLeases = new Set<string>();
+  private resumeLeaseID: string | undefined;
   private machine: MachineState | undefined;
-  private lastKeepalive = 0;
   private readonly renewedCallbacks: (() => void)[] = [];
   /** What this store has published, so a new lease can carry it again. */
   private readonly published = new Map<string, AgentStateRecord>();
@@ -92,11 +118,13 @@ export class EtcdAgentStore implements AgentStore {
     reject: (err: Error) => void;
   }[] = [];
 
-  constructor(opts: EtcdAgentStoreOptions) {
+  constructor(private readonly opts: EtcdAgentStoreOptions) {
     this.etcd = opts.etcd;
     this.machineID = opts.machineID;
     this.ttlSec = Math.max(1, Math.ceil(opts.ttlMs / 1000));
     this.log = opts.log;
+    this.resumeLeaseID = opts.resumeLeaseID;
+    if (opts.resumeLeaseID) this.ownLeases.add(opts.resumeLeaseID);
   }
 
   /** Watch events received for keys outside this machine's schedule (the benchmark checks it stays 0). */
@@ -104,8 +132,12 @@ export class EtcdAgentStore implements AgentStore {
     return this.foreignEvents;
   }
 
-  lastKeepaliveAt(): number {
-    return this.lastKeepalive;
+  leaseProof(): number {
+    return this.lease?.lastProof() ?? 0;
+  }
+
+  leaseID(): string | undefined {
+    return this.lease?.id;
   }
 
   onLeaseRenewed(cb: () => void): void {
@@ -117,31 +149,91 @@ export class EtcdAgentStore implements AgentStore {
     await this.grantAndPublish();
   }
 
-  /** Grants a new lease, then writes the machine object and every state published so far under it. */
+  private keeperOptions() {
+    return {
+      client: this.etcd.leaseClient,
+      ttlSec: this.ttlSec,
+      ...(this.opts.now ? { now: this.opts.now } : {}),
+    };
+  }
+
+  /** The resumable lease of a restarted fleetd, else a new one. */
+  private async obtainLease(): Promise<LeaseKeeper> {
+    let keeper: LeaseKeeper | null = null;
+    const onLost = (reason: string) => {
+      if (!keeper || this.lease !== keeper || this.closed) return;
+      this.log?.warn({ machine: this.machineID, reason }, 'machine lease lost; announcing again');
+      this.lease = undefined;
+      this.renew();
+    };
+    const resumeID = this.resumeLeaseID;
+    this.resumeLeaseID = undefined;
+    if (resumeID) {
+      keeper = await LeaseKeeper.resume({ ...this.keeperOptions(), onLost }, resumeID).catch(() => null);
+      if (keeper) {
+        this.log?.info(
+          { machine: this.machineID, lease: resumeID },
+          'resuming the lease of the previous fleetd',
+        );
+        return keeper;
+      }
+    }
+    keeper = await LeaseKeeper.grant({ ...this.keeperOptions(), onLost });
+    return keeper;
+  }
+
+  /**
+   * Claims `machines/<id>/object` for our lease: created if absent, taken back if it is held by one of
+   * our own leases (a previous lease of this process or of the fleetd this one replaced on this boot);
+   * held by any other lease, it belongs to another live fleetd: RegistrationHeldError.
+   */
+  private async claimRegistration(leaseID: string, machine: MachineState): Promise<void> {
+    const key = machineObjectKey(this.machineID);
+    const value = encodeMachine(machine);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const created = await this.etcd
+        .if(key, 'Create', '==', 0)
+        .then(this.etcd.put(key).value(value).lease(leaseID))
+        .commit();
+      if (created.succeeded) return;
+      const res = await this.etcd.get(key).exec();
+      const kv = res.kvs[0];
+      if (!kv) continue; // expired meanwhile: create it
+      const holder = String(kv.lease);
+      if (holder !== leaseID && !this.ownLeases.has(holder)) {
+        let ip = '';
+        try {
+          ip = decodeMachine(key, kv.value.toString()).publicIP;
+        } catch {
+          // unreadable: the ID alone goes into the error
+        }
+        throw new RegistrationHeldError(this.machineID, ip);
+      }
+      const taken = await this.etcd
+        .if(key, 'Mod', '==', kv.mod_revision)
+        .then(this.etcd.put(key).value(value).lease(leaseID))
+        .commit();
+      if (taken.succeeded) return;
+    }
+    throw new Error(`registering machine ${this.machineID} kept racing with other writes; retrying`);
+  }
+
+  /** Obtains a lease, claims the machine object and writes every state published so far under it. */
   private async grantAndPublish(): Promise<void> {
     const machine = this.machine;
     if (!machine) throw new Error('announce() must be called first');
-    const lease = this.etcd.lease(this.ttlSec);
-    lease.on('keepaliveSucceeded', () => {
-      if (this.lease === lease) this.lastKeepalive = Date.now();
-    });
-    lease.on('lost', (err: Error) => {
-      if (this.lease !== lease || this.closed) return;
-      this.log?.warn({ machine: this.machineID, err: err.message }, 'machine lease lost; announcing again');
-      this.lease = undefined;
-      this.renew();
-    });
+    const lease = await this.obtainLease();
     try {
-      await lease.grant();
-      await lease.put(machineObjectKey(this.machineID)).value(encodeMachine(machine));
+      await this.claimRegistration(lease.id, machine);
       // Same-lease states: they vanish with the machine.
       await Promise.all(
         [...this.published].map(([unit, rec]) =>
-          lease.put(unitStateKey(this.machineID, unit)).value(encodeState(rec)),
+          this.etcd.put(unitStateKey(this.machineID, unit)).value(encodeState(rec)).lease(lease.id),
         ),
       );
     } catch (err) {
-      lease.release();
+      if (!this.ownLeases.has(lease.id)) await lease.revoke().catch(() => lease.stop());
+      else lease.stop();
       throw err;
     }
     if (this.closed) {
@@ -150,10 +242,11 @@ export class EtcdAgentStore implements AgentStore {
     }
     const old = this.lease;
     this.lease = lease;
-    this.lastKeepalive = Date.now();
+    this.ownLeases.add(lease.id);
+    this.opts.onLease?.(lease.id);
     // A replaced lease (e.g. after a lost event raced with us) must not keep our keys alive twice.
-    old?.release();
-    this.log?.info({ machine: this.machineID, ttl: this.ttlSec }, 'machine announced');
+    if (old && old !== lease) old.stop();
+    this.log?.info({ machine: this.machineID, ttl: this.ttlSec, lease: lease.id }, 'machine announced');
   }
 
   /** Re-announce with backoff until it works (or the store closes). */
@@ -171,7 +264,9 @@ export class EtcdAgentStore implements AgentStore {
         for (const cb of this.renewedCallbacks) cb();
       } catch (err) {
         this.renewing = false;
-        this.log?.warn(
+        const log = err instanceof RegistrationHeldError ? this.log?.error : this.log?.warn;
+        log?.call(
+          this.log,
           { machine: this.machineID, err: (err as Error).message },
           'announcing machine failed; retrying',
         );
@@ -286,10 +381,10 @@ export class EtcdAgentStore implements AgentStore {
     });
   }
 
-  private async flushStates(lease: Lease): Promise<void> {
+  private async flushStates(lease: LeaseKeeper): Promise<void> {
     const batch = this.pendingStates.splice(0);
     try {
-      const leaseID = await lease.grant();
+      const leaseID = lease.id;
       for (let i = 0; i < batch.length; i += STATE_BATCH) {
         const chunk = batch.slice(i, i + STATE_BATCH);
         const first = chunk[0];
@@ -320,6 +415,7 @@ export class EtcdAgentStore implements AgentStore {
     await this.close();
     this.published.clear();
     if (lease) await lease.revoke();
+    this.opts.onLease?.('');
   }
 
   async close(): Promise<void> {
@@ -330,7 +426,7 @@ export class EtcdAgentStore implements AgentStore {
     await w?.cancel().catch(() => undefined);
     const lease = this.lease;
     this.lease = undefined;
-    // release() only stops keepalives; leave() revokes explicitly.
-    lease?.release();
+    // stop() only stops keepalives; leave() revokes explicitly.
+    lease?.stop();
   }
 }
