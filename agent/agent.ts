@@ -51,7 +51,7 @@ export interface Agent {
    * purge=true is fleet's SIGTERM: unload every unit (stop, remove) and leave the cluster (revoke the
    * lease) so the engine reschedules at once. purge=false (SIGHUP reload) leaves units running.
    */
-  stop(opts?: { purge?: boolean }): Promise<void>;
+  stop(opts?: { purge?: boolean; etcdBudgetMs?: number }): Promise<void>;
   /** Runs one reconcile and state publication now (tests, SIGHUP). */
   reconcileNow(): Promise<void>;
   /** True while StopOnDisconnect units are held stopped because the lease could not be renewed. */
@@ -358,7 +358,10 @@ export function startAgent(opts: AgentOptions): Agent {
         return;
       } catch (err) {
         if (stopped) throw new Error('agent stopped before it could announce');
-        log.warn(
+        // Another live fleetd holds this machine ID: an operator must look (two hosts, one ID).
+        const held = err instanceof Error && err.name === 'RegistrationHeldError';
+        (held ? log.error : log.warn).call(
+          log,
           { machine: machineID, err: message(err) },
           `register machine failed, retrying in ${delay / 1000} sec`,
         );
@@ -410,13 +413,16 @@ export function startAgent(opts: AgentOptions): Agent {
     isFenced: () => fenced,
     loadedUnits: () => loaded,
     reconcileNow: () => serial('reconcile', reconcileOnce),
-    async stop({ purge = false } = {}) {
+    async stop({ purge = false, etcdBudgetMs = Number.POSITIVE_INFINITY } = {}) {
       if (stopped) return;
       stopped = true;
       for (const t of timers) clearInterval(t);
       for (const t of soonPolls) clearTimeout(t);
       if (debounce) clearTimeout(debounce);
-      await queue;
+      // A reconcile may be waiting on an unreachable etcd: never wait for it longer than the budget.
+      const budget = (p: Promise<unknown>): Promise<unknown> =>
+        Number.isFinite(etcdBudgetMs) ? Promise.race([p, sleep(etcdBudgetMs)]) : p;
+      await budget(queue);
       if (!purge) {
         await store.close();
         log.info({ machine: machineID }, 'agent stopped; units left running');
@@ -436,7 +442,8 @@ export function startAgent(opts: AgentOptions): Agent {
       }
       if (names.size > 0) await driver.daemonReload().catch(() => undefined);
       try {
-        await store.leave();
+        const left = await budget(store.leave().then(() => true));
+        if (left !== true) throw new Error(`etcd did not answer within ${etcdBudgetMs} ms`);
       } catch (err) {
         log.warn(
           { machine: machineID, err: message(err) },

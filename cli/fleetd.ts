@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { type Agent, startAgent } from '../agent/agent.js';
 import { firstNonLoopbackIPv4, MACHINE_ID_FILE, parseMachineID } from '../agent/host.js';
+import { RegistrationFile } from '../agent/registration-file.js';
 import { SystemctlDriver } from '../agent/systemd/systemctl.js';
 import { UnitFileStore } from '../agent/unit-files.js';
 import { type ContentGc, startContentGc } from '../engine/content-gc.js';
@@ -23,6 +24,7 @@ import { openEtcdRegistry } from '../units/registry/etcd-registry.js';
 import { createRunReporter } from '../units/registry/runs.js';
 import { FLEET_TS_VERSION } from '../units/version.js';
 import { startApiServer } from './fleetd/api/listen.js';
+import { within } from './fleetd/bounded.js';
 import {
   ConfigError,
   etcdOptionsFromConfig,
@@ -51,7 +53,22 @@ function logOptions(config: FleetdConfig): LoggerOptions {
   return level ? { level } : {};
 }
 
-function startComponents(config: FleetdConfig, machineID: string, version: string): Components {
+/** The lease this host registers with, remembered across SIGHUP restarts and (on disk) across crashes. */
+interface Registration {
+  leaseID: string | undefined;
+  readonly file: RegistrationFile;
+}
+
+/** Budgets (ms) of the shutdown steps that need etcd; together well under 10 s. */
+const ENGINE_STOP_BUDGET_MS = 3000;
+const AGENT_ETCD_BUDGET_MS = 2000;
+
+function startComponents(
+  config: FleetdConfig,
+  machineID: string,
+  version: string,
+  registration: Registration,
+): Components {
   const logOpts = logOptions(config);
   const agentLog = createLogger('agent', logOpts);
   const engineLog = createLogger('engine', logOpts);
@@ -59,7 +76,17 @@ function startComponents(config: FleetdConfig, machineID: string, version: strin
   const ns = client.namespace(config.etcdKeyPrefix);
 
   const publicIP = config.publicIP || firstNonLoopbackIPv4(networkInterfaces());
-  const store = new EtcdAgentStore({ etcd: ns, machineID, ttlMs: config.agentTtlMs, log: agentLog });
+  const store = new EtcdAgentStore({
+    etcd: ns,
+    machineID,
+    ttlMs: config.agentTtlMs,
+    log: agentLog,
+    ...(registration.leaseID ? { resumeLeaseID: registration.leaseID } : {}),
+    onLease: (id) => {
+      registration.leaseID = id || undefined;
+      registration.file.save(id);
+    },
+  });
   const agent: Agent = startAgent({
     machineID,
     publicIP,
@@ -94,27 +121,54 @@ function startComponents(config: FleetdConfig, machineID: string, version: strin
       leader,
       log: engineLog,
       reconcileIntervalMs: config.engineReconcileIntervalMs,
+      agentTtlMs: config.agentTtlMs,
       machineID,
     });
     // Cluster cron: fires scheduled units ([X-Fleet] Schedule=) while this machine leads.
     cron = startCron({ ns, leader, log: engineLog });
     // Unit contents no unit uses any more are deleted by the leader after a grace period.
     contentGc = startContentGc({ ns, leader, log: engineLog });
-    leader.start();
+    // Campaign only once this host holds its machine registration: a fleetd refused because another
+    // live host has its machine ID serves nothing for that ID (issue 13 item 5).
+    const l = leader;
+    agent.ready.then(
+      () => l.start(),
+      () => undefined,
+    );
   }
   const unitWatch = startFleetdUnitWatch(config, ns, createLogger('unit-watch', logOpts));
   agentLog.info({ machine: machineID, publicIP, engine: !config.disableEngine }, 'fleetd started');
 
   return {
     async stop(purge) {
-      await cron?.stop().catch((err) => engineLog.warn({ err: message(err) }, 'cron stop failed'));
-      await contentGc?.stop();
-      await unitWatch?.stop();
-      await engine?.stop().catch((err) => engineLog.warn({ err: message(err) }, 'engine stop failed'));
-      await leader
-        ?.stop()
-        .catch((err) => engineLog.warn({ err: message(err) }, 'resigning leadership failed'));
-      await agent.stop({ purge }).catch((err) => agentLog.warn({ err: message(err) }, 'agent stop failed'));
+      // Every step that needs etcd has a budget: with etcd unreachable, SIGTERM still ends in seconds.
+      await Promise.all([
+        within(engineLog, 'stopping cluster cron', ENGINE_STOP_BUDGET_MS, cron?.stop() ?? Promise.resolve()),
+        within(
+          engineLog,
+          'stopping the content collector',
+          ENGINE_STOP_BUDGET_MS,
+          contentGc?.stop() ?? Promise.resolve(),
+        ),
+        within(
+          engineLog,
+          'stopping the unit watch',
+          ENGINE_STOP_BUDGET_MS,
+          unitWatch?.stop() ?? Promise.resolve(),
+        ),
+        within(
+          engineLog,
+          'stopping the engine and resigning leadership',
+          ENGINE_STOP_BUDGET_MS,
+          (async () => {
+            await engine?.stop();
+            await leader?.stop();
+          })(),
+        ),
+      ]);
+      await agent
+        .stop({ purge, etcdBudgetMs: AGENT_ETCD_BUDGET_MS })
+        .catch((err) => agentLog.warn({ err: message(err) }, 'agent stop failed'));
       client.close();
     },
   };
@@ -155,7 +209,16 @@ async function main(): Promise<void> {
   const version = FLEET_TS_VERSION;
   const log = createLogger('fleetd', logOptions(config));
 
-  let components = startComponents(config, machineID, version);
+  const registration: Registration = {
+    leaseID: undefined,
+    file: new RegistrationFile(
+      join(dirname(config.unitsDirectory), 'registration.json'),
+      machineID,
+      RegistrationFile.bootID(),
+    ),
+  };
+  registration.leaseID = registration.file.load();
+  let components = startComponents(config, machineID, version, registration);
   // The HTTP API (socket-activated fds, else api_socket; api_listen only with auth). Its sockets stay
   // open across SIGHUP: only the registry behind them is swapped.
   let apiRegistry = openEtcdRegistry(etcdOptionsFromConfig(config));
@@ -173,8 +236,15 @@ async function main(): Promise<void> {
     shuttingDown = true;
     log.warn({ signal }, 'shutting down: unloading units and leaving the cluster');
     busy = busy.then(async () => {
-      await api.close();
-      await apiRegistry.close();
+      await within(
+        log,
+        'closing the API',
+        AGENT_ETCD_BUDGET_MS,
+        (async () => {
+          await api.close();
+          await apiRegistry.close();
+        })(),
+      );
       await components.stop(true);
       process.exit(0);
     });
@@ -192,7 +262,7 @@ async function main(): Promise<void> {
       log.warn('SIGHUP: reloading configuration; units keep running');
       await components.stop(false);
       config = next;
-      components = startComponents(config, machineID, version);
+      components = startComponents(config, machineID, version, registration);
       const previous = apiRegistry;
       apiRegistry = openEtcdRegistry(etcdOptionsFromConfig(config));
       api.setRegistry(apiRegistry);

@@ -36,6 +36,7 @@ import {
   type StoreWatch,
 } from '../units/registry/engine-store.js';
 import { NotLeaderError } from '../units/registry/types.js';
+import { decideAbsence } from './absence.js';
 import type { LeaderElection, LeaderGuard } from './leader.js';
 import { type EngineState, planReconcile, type ScheduleChange, sameRecord } from './plan.js';
 
@@ -50,6 +51,13 @@ export interface EngineDeps {
   readonly debounceMs?: number;
   /** Re-read everything from etcd this often, as a safety net against a drifting copy. */
   readonly fullReloadIntervalMs?: number;
+  /**
+   * agent_ttl: after being elected, and after its etcd came back, the leader waits this long for
+   * machines to register again before treating absent ones as lost (engine/absence.ts). Default 0.
+   */
+  readonly agentTtlMs?: number;
+  /** Monotonic clock (ms) for that wait and for StopOnDisconnect holds; performance.now by default. */
+  readonly now?: () => number;
   /** Called after each plan's writes committed (benchmarks and tests observe placements here). */
   readonly onCommitted?: (changes: readonly ScheduleChange[], revision: string) => void;
 }
@@ -73,8 +81,10 @@ export function startEngine(deps: EngineDeps): Engine {
     session?.end();
     session = null;
   };
+  const onReconnected = () => session?.startGrace();
   deps.leader.on('elected', onElected);
   deps.leader.on('deposed', onDeposed);
+  deps.leader.on('reconnected', onReconnected);
   const current = deps.leader.guard();
   if (current) onElected(current);
 
@@ -83,6 +93,7 @@ export function startEngine(deps: EngineDeps): Engine {
       stopped = true;
       deps.leader.off('elected', onElected);
       deps.leader.off('deposed', onDeposed);
+      deps.leader.off('reconnected', onReconnected);
       const s = session;
       session = null;
       if (s) await s.end();
@@ -109,13 +120,37 @@ class LeaderSession {
   private debounceTimer: NodeJS.Timeout | undefined;
   private passTimer: NodeJS.Timeout | undefined;
   private reloadTimer: NodeJS.Timeout | undefined;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
+  /** Absent machines are not lost before this (monotonic ms); see engine/absence.ts. */
+  private graceUntil = 0;
+  private lostAt: ReadonlyMap<string, number> = new Map();
+  /** The hold the settled state was planned with. */
+  private settledHold = '';
+  private waitingLogged = '';
 
   constructor(
     private readonly deps: EngineDeps,
     private readonly guard: LeaderGuard,
-  ) {}
+  ) {
+    this.now = deps.now ?? (() => performance.now());
+  }
+
+  /** Waits one agent_ttl before treating absent machines as lost (election, etcd back). */
+  startGrace(): void {
+    const ttl = this.deps.agentTtlMs ?? 0;
+    if (ttl <= 0 || this.ended) return;
+    this.graceUntil = this.now() + ttl;
+    this.lostAt = new Map();
+    this.deps.log.info(
+      { graceMs: ttl },
+      'waiting one agent_ttl for machines to register before treating absent ones as lost',
+    );
+    this.kick();
+  }
 
   begin(): void {
+    this.startGrace();
     this.passTimer = setInterval(() => this.kick(), this.deps.reconcileIntervalMs);
     this.reloadTimer = setInterval(() => {
       this.needReload = true;
@@ -129,6 +164,7 @@ class LeaderSession {
     clearInterval(this.passTimer);
     clearInterval(this.reloadTimer);
     clearTimeout(this.debounceTimer);
+    clearTimeout(this.wakeTimer);
     const w = this.watch;
     this.watch = null;
     if (w) await w.stop();
@@ -175,13 +211,18 @@ class LeaderSession {
     if (!this.isLeader()) return;
     try {
       if (this.needReload || !this.state) await this.reload();
-      const state = this.state;
-      if (!state || !this.isLeader() || state === this.settled) return;
+      const current = this.state;
+      if (!current || !this.isLeader()) return;
+      const hold = this.decideHold(current);
+      const holdKey = [...hold].sort().join(' ');
+      if (current === this.settled && holdKey === this.settledHold) return;
+      const state = hold.size > 0 ? { ...current, hold } : current;
       const planStarted = performance.now();
       const changes = planReconcile(state);
       this.lastPlanMs = performance.now() - planStarted;
       if (changes.length === 0) {
-        this.settled = state;
+        this.settled = current;
+        this.settledHold = holdKey;
         return;
       }
       for (const c of changes) this.inFlight.set(inFlightKey(c.machineID, c.unit), c);
@@ -214,6 +255,32 @@ class LeaderSession {
         log.warn({ err: String(err) }, 'engine pass failed; retrying at the next pass');
       }
     }
+  }
+
+  /** Units to hold in place now, and a wake-up for when a hold ends (engine/absence.ts). */
+  private decideHold(state: EngineState): ReadonlySet<string> {
+    const d = decideAbsence({
+      now: this.now(),
+      graceUntil: this.graceUntil,
+      units: state.units,
+      machines: state.machines,
+      schedule: state.schedule,
+      lostAt: this.lostAt,
+    });
+    this.lostAt = d.lostAt;
+    for (const m of d.newlyLost)
+      this.deps.log.warn({ machine: m }, `Machine(${m}) lost: its lease expired; rescheduling its units`);
+    const waiting = d.waiting.join(' ');
+    if (waiting !== '' && waiting !== this.waitingLogged)
+      this.deps.log.warn(
+        { machines: d.waiting },
+        'machines absent from the registry; waiting for them to register again before moving their units',
+      );
+    this.waitingLogged = waiting;
+    clearTimeout(this.wakeTimer);
+    if (d.wakeAt !== null)
+      this.wakeTimer = setTimeout(() => this.kick(), Math.max(0, d.wakeAt - this.now()) + 5);
+    return d.hold;
   }
 
   private async reload(): Promise<void> {

@@ -47,8 +47,14 @@ export interface LeaderElection {
   guard(): LeaderGuard | null;
   on(event: 'elected', listener: (guard: LeaderGuard) => void): this;
   on(event: 'deposed', listener: (reason: string) => void): this;
+  /**
+   * The leader's keepalives were failing or overdue and are answered again, without losing the term:
+   * etcd was unreachable for a while, so machines may not have been able to renew their leases either.
+   */
+  on(event: 'reconnected', listener: () => void): this;
   off(event: 'elected', listener: (guard: LeaderGuard) => void): this;
   off(event: 'deposed', listener: (reason: string) => void): this;
+  off(event: 'reconnected', listener: () => void): this;
   /** Resign (delete the key if still ours, revoke the lease) and stop campaigning. */
   stop(): Promise<void>;
 }
@@ -61,6 +67,8 @@ interface Term {
     lastProof: number;
     /** Send times of keepalives not yet acknowledged, oldest first (the stream answers in order). */
     pending: number[];
+    /** Keepalives failed or went unanswered for two intervals since the last 'reconnected'. */
+    disrupted: boolean;
   };
 }
 
@@ -91,7 +99,8 @@ class EtcdLeaderElection extends EventEmitter implements LeaderElection {
         `engine lease TTL ${opts.ttlSeconds}s is too short for a ${this.marginMs} ms safety margin`,
       );
     }
-    this.now = opts.now ?? Date.now;
+    // Monotonic: a wall-clock step must neither extend nor cut short what a keepalive proves.
+    this.now = opts.now ?? (() => performance.now());
   }
 
   start(): void {
@@ -153,7 +162,21 @@ class EtcdLeaderElection extends EventEmitter implements LeaderElection {
   }
 
   private checkFence(): void {
-    if (this.term && !this.proofValid(this.term)) this.depose('lease keepalive overdue (self-fenced)');
+    const term = this.term;
+    if (!term) return;
+    if (!this.proofValid(term)) {
+      this.depose('lease keepalive overdue (self-fenced)');
+      return;
+    }
+    // etcd3 sends a keepalive every ttl/3.
+    const interval = this.ttlMs / 3;
+    const gap = this.now() - term.proof.lastProof;
+    if (gap > 2 * interval) term.proof.disrupted = true;
+    else if (term.proof.disrupted && gap <= interval) {
+      term.proof.disrupted = false;
+      this.opts.log.warn({ machine: this.opts.machineID }, 'engine leader reaches etcd again');
+      this.emit('reconnected');
+    }
   }
 
   private depose(reason: string): void {
@@ -187,13 +210,14 @@ class EtcdLeaderElection extends EventEmitter implements LeaderElection {
       lease = l;
       // Keepalive tracking starts with the lease (its keepalives start as soon as it is granted), so
       // every acknowledgement pairs with the keepalive it answers.
-      const proof = { lastProof: requestedAt, pending: [] as number[] };
+      const proof = { lastProof: requestedAt, pending: [] as number[], disrupted: false };
       l.on('keepaliveFired', () => proof.pending.push(this.now()));
       l.on('keepaliveEstablished', () => {
         proof.pending = [];
       });
       l.on('keepaliveFailed', () => {
         proof.pending = [];
+        proof.disrupted = true;
       });
       l.on('keepaliveSucceeded', () => {
         const sentAt = proof.pending.shift();

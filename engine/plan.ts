@@ -2,7 +2,9 @@
 // Pure and deterministic: the same state always yields the same plan, whatever the map order.
 //
 // How a plan is built (fleet's engine/reconciler.go, made deterministic):
-//   0. Entries on machines that went away, of destroyed units, or of inactive units are dropped.
+//   0. Entries of destroyed or inactive units are dropped. Entries on machines that went away are not
+//      admitted; they are deleted once the unit is placed elsewhere (never for global units), and
+//      units in `hold` are not placed anywhere in this pass.
 //   1. Keep pass: existing entries are re-admitted onto their own machine, units in name order,
 //      repeated until nothing more is admitted (so a MachineOf follower is kept even when it sorts
 //      before its peer). An entry that no longer fits (MachineID, metadata, peer gone, conflict,
@@ -47,6 +49,12 @@ export interface EngineState {
   readonly machines: ReadonlyMap<string, MachineState>;
   /** machineID -> unit -> record: the current schedule in etcd. */
   readonly schedule: ReadonlyMap<string, ReadonlyMap<string, ScheduleRecord>>;
+  /**
+   * Units not to be placed on any machine in this pass: those on a machine that is absent but not yet
+   * known to be lost (a new leader's first agent_ttl), and StopOnDisconnect units of a lost machine
+   * until their stop bound has passed (engine/absence.ts decides). Their entries stay where they are.
+   */
+  readonly hold?: ReadonlySet<string>;
 }
 
 export type ScheduleChange =
@@ -107,6 +115,8 @@ function resolveSafely(u: EngineUnit): { req: Requirements; error?: string } {
 }
 
 const NONE: readonly never[] = [];
+
+const goneReason = (machineID: string): string => `target Machine(${machineID}) went away`;
 
 /** Resolves requirements and precomputes every relation the scheduler needs, once per plan. */
 export function buildSchedUnits(units: readonly EngineUnit[]): Map<string, SchedUnit> {
@@ -177,7 +187,7 @@ export function withoutScheduledUnits(state: EngineState): EngineState {
     const kept = new Map([...entries].filter(([name]) => !scheduled.has(name)));
     if (kept.size > 0) schedule.set(machineID, kept);
   }
-  return { units, machines: state.machines, schedule };
+  return { units, machines: state.machines, schedule, ...(state.hold ? { hold: state.hold } : {}) };
 }
 
 /**
@@ -219,9 +229,9 @@ function planPlacements(state: EngineState): ScheduleChange[] {
     for (const unit of entries.keys()) {
       const u = state.units.get(unit);
       let reason: string | undefined;
-      if (!state.machines.has(machineID)) reason = `target Machine(${machineID}) went away`;
-      else if (!u) reason = 'unit destroyed';
+      if (!u) reason = 'unit destroyed';
       else if (u.desiredState === 'inactive') reason = 'target state inactive';
+      else if (!state.machines.has(machineID)) reason = goneReason(machineID);
       if (reason !== undefined) {
         dropReason.set(entryKey(machineID, unit), reason);
         continue;
@@ -271,7 +281,9 @@ function planPlacements(state: EngineState): ScheduleChange[] {
   // Step 2: place passes.
   const active = engineUnits.filter((u) => u.desiredState !== 'inactive').map((u) => sched.get(u.name)!);
   const globals = active.filter((u) => u.global && u.unplaceable === undefined);
-  const singles = active.filter((u) => !u.global && u.unplaceable === undefined);
+  const singles = active.filter(
+    (u) => !u.global && u.unplaceable === undefined && !(state.hold?.has(u.name) ?? false),
+  );
   for (let pass = 0; pass < MAX_PASSES; pass++) {
     let placed = false;
     for (const g of globals) {
@@ -311,6 +323,11 @@ function diff(
       if (prev === undefined || machineID < prev) previous.set(unit, machineID);
       if (slot?.units.has(unit)) continue;
       const reason = dropReason.get(entryKey(machineID, unit)) ?? 'unit rescheduled';
+      // An entry on a machine that went away stays until the unit runs somewhere else: deleting it
+      // would make that machine's agent stop the unit when it reconnects, only for the engine to put
+      // it back (a restart for nothing). Global units never run "somewhere else" for that machine.
+      if (!slot && reason === goneReason(machineID) && (sched.get(unit)?.global || !cluster.locate(unit)))
+        continue;
       deletes.push({ kind: 'delete', machineID, unit, reason });
     }
   }

@@ -1,7 +1,9 @@
-// Issue 6, partition: a machine cut off from etcd stops its units (self-fencing) before the cluster
-// starts them elsewhere, so a `Conflicts=` singleton never runs twice. Both machines' systemd states
-// are sampled every ~200 ms through the whole failover, and the journals' Started/Stopped times are
-// compared too (all machines share the host's clock). After healing, the cluster holds one copy.
+// Partition: a machine cut off from etcd. Its ordinary units keep running (issue 13: availability by
+// default), and a `StopOnDisconnect=true` singleton is stopped before the cluster starts it elsewhere,
+// so it never runs twice. Both machines' systemd states are sampled every ~200 ms through the whole
+// failover, and the journals' Started/Stopped times are compared too (all machines share the host's
+// clock). After healing, the cluster holds one copy and the ordinary unit was never restarted.
+// (Changed for issue 13: this test used to expect every unit of the cut-off machine to stop.)
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +27,12 @@ const AGENT_TTL_MS = 5000;
 
 let cluster: Cluster | undefined;
 let unitDir = '';
+let plainPid = '';
+
+/** systemd's MainPID of a unit inside a machine ('0' when not running). */
+async function mainPid(machine: string, unit: string): Promise<string> {
+  return (await c().execOk(machine, ['systemctl', 'show', '-p', 'MainPID', '--value', unit])).trim();
+}
 
 function c(): Cluster {
   if (!cluster) throw new Error('cluster did not boot');
@@ -86,9 +94,25 @@ beforeAll(async () => {
       '',
       '[Service]',
       'ExecStart=/bin/sh -c "echo single %i on %H; exec sleep 100000"',
+      // A stop that takes longer than the fence margin (2 s at agent_ttl 5 s): the engine must wait
+      // for the stop bound (TimeoutStopSec) after the lease expired, not just for the expiry.
+      'ExecStop=/bin/sleep 3',
+      'TimeoutStopSec=10',
       '',
       '[X-Fleet]',
       'Conflicts=single@*.service',
+      'StopOnDisconnect=true',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(
+    join(unitDir, 'plain@.service'),
+    [
+      '[Service]',
+      'ExecStart=/bin/sleep 100000',
+      '',
+      '[X-Fleet]',
+      'MachineMetadata=name=%i',
       '',
     ].join('\n'),
   );
@@ -129,9 +153,15 @@ describe('partition: a machine cut off from etcd', () => {
     survivor = NAMES.find((n) => n !== victim) ?? '';
     expect(await isActive(c(), victim, UNIT)).toBe('active');
     expect(await isActive(c(), survivor, UNIT)).toBe('inactive');
+    // An ordinary unit on the machine that will be cut off.
+    expect((await fleetctl(c(), ['start', join(unitDir, `plain@${victim}.service`)])).code).toBe(0);
+    await until(`plain@${victim} active`, 60_000, async () =>
+      (await isActive(c(), victim, `plain@${victim}.service`)) === 'active' ? true : undefined,
+    );
+    plainPid = await mainPid(victim, `plain@${victim}.service`);
   });
 
-  it('stops it on the cut-off machine before it starts elsewhere: never two copies', async () => {
+  it('stops it on the cut-off machine before it starts elsewhere: never two copies; the ordinary unit keeps running', async () => {
     const sampler = startSampler();
     // A few samples of the steady state first: the sampler itself must see the running copy.
     await sleep(1000);
@@ -139,7 +169,7 @@ describe('partition: a machine cut off from etcd', () => {
     await c().partition(victim);
     let movedAt = 0;
     try {
-      await until(`${UNIT} active on ${survivor}`, AGENT_TTL_MS * 6, async () =>
+      await until(`${UNIT} active on ${survivor}`, AGENT_TTL_MS * 6 + 10_000, async () =>
         (await isActive(c(), survivor, UNIT)) === 'active' ? true : undefined,
       );
       movedAt = Date.now();
@@ -156,6 +186,8 @@ describe('partition: a machine cut off from etcd', () => {
     }
     console.log(`partition: ${UNIT} moved ${victim} -> ${survivor} ${movedAt - cutAt} ms after the cut`);
     expect(await isActive(c(), victim, UNIT)).not.toBe('active');
+    // The ordinary unit was never touched: same process as before the cut.
+    expect(await mainPid(victim, `plain@${victim}.service`)).toBe(plainPid);
 
     // The journals agree: the victim's copy stopped before the survivor's started.
     const v = await journalEvents(victim);
@@ -189,5 +221,7 @@ describe('partition: a machine cut off from etcd', () => {
     for (const smp of samples) expect(activeOn(smp)).toEqual([survivor]);
     expect((await journalEvents(victim)).started.length).toBe(1);
     expect((await journalEvents(survivor)).started.length).toBe(1);
+    // Reconnecting restarted nothing: the ordinary unit still runs its original process.
+    expect(await mainPid(victim, `plain@${victim}.service`)).toBe(plainPid);
   });
 });

@@ -163,10 +163,19 @@ function violations(
 ): string[] {
   const problems: string[] = [];
   const seen = new Map<string, string>();
+  const onPresent = new Set<string>();
+  for (const [machineID, entries] of schedule)
+    if (s.machines.has(machineID)) for (const name of entries.keys()) onPresent.add(name);
   for (const [machineID, entries] of schedule) {
     const m = s.machines.get(machineID);
     if (!m) {
-      problems.push(`entries on absent machine ${machineID}`);
+      // Kept where it was until it runs elsewhere (global units: always kept), never for a unit gone.
+      for (const name of entries.keys()) {
+        const u = s.units.get(name);
+        if (!u || u.desiredState === 'inactive') problems.push(`${name} kept on absent ${machineID}`);
+        else if (!resolved(u).global && onPresent.has(name))
+          problems.push(`${name} on absent ${machineID} and elsewhere`);
+      }
       continue;
     }
     const here = [...entries.keys()].flatMap((n) => s.units.get(n) ?? []);

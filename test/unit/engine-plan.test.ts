@@ -87,14 +87,38 @@ describe('MachineID', () => {
     expect(planReconcile(s)).toEqual([]);
   });
 
-  it('a pinned unit whose machine goes away is unscheduled and not moved', () => {
+  it('a pinned unit whose machine goes away is not moved: its entry stays for when the machine returns', () => {
+    // Issue 13: deleting it would make the returning agent stop the unit only to start it again.
     const s = state(
       [unit('a.service', { machineID: M2 })],
       [machine(M1)],
       scheduleOf({ [M2]: { 'a.service': launched } }),
     );
-    expect(planReconcile(s)).toEqual([
-      { kind: 'delete', machineID: M2, unit: 'a.service', reason: `target Machine(${M2}) went away` },
+    expect(planReconcile(s)).toEqual([]);
+  });
+
+  it('a movable unit whose machine goes away is placed elsewhere and its old entry deleted', () => {
+    const s = state([unit('a.service')], [machine(M1)], scheduleOf({ [M2]: { 'a.service': launched } }));
+    expect(planReconcile(s).map((c) => [c.kind, c.machineID, c.unit])).toEqual([
+      ['delete', M2, 'a.service'],
+      ['put', M1, 'a.service'],
+    ]);
+  });
+
+  it('a held unit (absent machine not yet known lost) is neither moved nor deleted', () => {
+    const s = state([unit('a.service')], [machine(M1)], scheduleOf({ [M2]: { 'a.service': launched } }));
+    expect(planReconcile({ ...s, hold: new Set(['a.service']) })).toEqual([]);
+  });
+
+  it('a destroyed or unloaded unit on an absent machine is deleted', () => {
+    const s = state(
+      [unit('b.service', {}, 'inactive')],
+      [machine(M1)],
+      scheduleOf({ [M2]: { 'a.service': launched, 'b.service': launched } }),
+    );
+    expect(planReconcile(s).map((c) => [c.kind, c.unit, c.reason])).toEqual([
+      ['delete', 'a.service', 'unit destroyed'],
+      ['delete', 'b.service', 'target state inactive'],
     ]);
   });
 
@@ -492,15 +516,13 @@ describe('Global units', () => {
     expect(where(step(s).schedule)).toEqual({ 'g1.service': [M1] });
   });
 
-  it('a global entry on a machine that went away is deleted', () => {
+  it('a global entry on a machine that went away is kept (the machine gets it back unchanged)', () => {
     const s = state(
       [unit('all.service', { global: true })],
       [machine(M1)],
       scheduleOf({ [M1]: { 'all.service': gRec }, [M2]: { 'all.service': gRec } }),
     );
-    expect(planReconcile(s)).toEqual([
-      { kind: 'delete', machineID: M2, unit: 'all.service', reason: `target Machine(${M2}) went away` },
-    ]);
+    expect(planReconcile(s)).toEqual([]);
   });
 });
 

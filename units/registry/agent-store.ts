@@ -111,6 +111,10 @@ export class EtcdAgentStore implements AgentStore {
   private renewing = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private foreignEvents = 0;
+  private proof = 0;
+  /** The lease was lost: the schedule must be read again before the new lease proves anything. */
+  private scheduleStale = false;
+  private lossGeneration = 0;
   private readonly pendingStates: {
     unit: string;
     value: string;
@@ -132,8 +136,14 @@ export class EtcdAgentStore implements AgentStore {
     return this.foreignEvents;
   }
 
+  /**
+   * The current lease's proof, but only once the schedule was read again after a lost lease: until
+   * then the agent must stay fenced (the engine may have moved its units meanwhile), so the proof of
+   * the lost lease is returned.
+   */
   leaseProof(): number {
-    return this.lease?.lastProof() ?? 0;
+    if (this.lease && !this.scheduleStale) this.proof = Math.max(this.proof, this.lease.lastProof());
+    return this.proof;
   }
 
   leaseID(): string | undefined {
@@ -163,6 +173,8 @@ export class EtcdAgentStore implements AgentStore {
     const onLost = (reason: string) => {
       if (!keeper || this.lease !== keeper || this.closed) return;
       this.log?.warn({ machine: this.machineID, reason }, 'machine lease lost; announcing again');
+      this.scheduleStale = true;
+      this.lossGeneration++;
       this.lease = undefined;
       this.renew();
     };
@@ -283,6 +295,7 @@ export class EtcdAgentStore implements AgentStore {
 
   async resyncSchedule(): Promise<void> {
     const prefix = machineSchedulePrefix(this.machineID);
+    const generation = this.lossGeneration;
     const res = await this.etcd.getAll().prefix(prefix).exec();
     const fresh = new Map<string, ScheduleRecord>();
     for (const kv of res.kvs) this.applyKv(fresh, kv.key.toString(), kv.value.toString());
@@ -291,6 +304,8 @@ export class EtcdAgentStore implements AgentStore {
     for (const [k, v] of fresh) this.schedule.set(k, v);
     await this.startWatch(BigInt(res.header.revision) + 1n);
     this.handler?.(this.schedule, [...changed].sort());
+    // Only a read that began after the last loss makes the schedule fresh again.
+    if (generation === this.lossGeneration) this.scheduleStale = false;
   }
 
   private applyKv(into: Map<string, ScheduleRecord>, key: string, value: string): string | null {

@@ -1,0 +1,72 @@
+// When the engine treats a machine that is absent from the registry (its lease is gone) as lost, and
+// which units it must not place elsewhere yet. Pure: the runtime passes the clock and keeps `lostAt`.
+//
+// - A newly elected leader, and a leader whose etcd came back, first waits one agent_ttl ("grace") for
+//   machines to register again: after an etcd restart or a cluster-wide partition, "not registered
+//   yet" must not be mistaken for "lost". Meanwhile the absent machines' units are held in place.
+// - After that an absent machine is lost at once (`lostAt` = the first pass that saw it lost), and its
+//   units are placed elsewhere — except StopOnDisconnect units, held until `lostAt` + their stop bound:
+//   their agent stopped them before the lease could expire (lostAt is later than that expiry) and the
+//   stop takes at most the bound, so no two copies ever run at once.
+import type { ScheduleRecord } from '../units/registry/types.js';
+import type { EngineUnit } from './plan.js';
+
+export interface AbsenceInput {
+  /** Monotonic ms. */
+  readonly now: number;
+  /** End of the current grace window (monotonic ms); absent machines are not lost before it. */
+  readonly graceUntil: number;
+  readonly units: ReadonlyMap<string, EngineUnit>;
+  readonly machines: ReadonlyMap<string, unknown>;
+  readonly schedule: ReadonlyMap<string, ReadonlyMap<string, ScheduleRecord>>;
+  /** When each absent machine was found lost (previous result). */
+  readonly lostAt: ReadonlyMap<string, number>;
+}
+
+export interface AbsenceDecision {
+  /** Units not to be placed anywhere now (EngineState.hold). */
+  readonly hold: ReadonlySet<string>;
+  readonly lostAt: ReadonlyMap<string, number>;
+  /** Machines found lost in this call (to log once). */
+  readonly newlyLost: readonly string[];
+  /** Absent machines waiting for the grace window to end. */
+  readonly waiting: readonly string[];
+  /** When a hold ends next (monotonic ms): plan again then. */
+  readonly wakeAt: number | null;
+}
+
+export function decideAbsence(input: AbsenceInput): AbsenceDecision {
+  const hold = new Set<string>();
+  const lostAt = new Map<string, number>();
+  const newlyLost: string[] = [];
+  const waiting: string[] = [];
+  let wakeAt: number | null = null;
+  const wake = (t: number) => {
+    if (wakeAt === null || t < wakeAt) wakeAt = t;
+  };
+  for (const [machineID, entries] of input.schedule) {
+    if (input.machines.has(machineID) || entries.size === 0) continue;
+    if (input.now < input.graceUntil) {
+      for (const unit of entries.keys()) hold.add(unit);
+      waiting.push(machineID);
+      wake(input.graceUntil);
+      continue;
+    }
+    let at = input.lostAt.get(machineID);
+    if (at === undefined) {
+      at = input.now;
+      newlyLost.push(machineID);
+    }
+    lostAt.set(machineID, at);
+    for (const unit of entries.keys()) {
+      const bound = input.units.get(unit)?.requirements.stopOnDisconnect?.stopTimeoutMs;
+      if (bound === undefined) continue;
+      const until = at + bound;
+      if (input.now < until) {
+        hold.add(unit);
+        wake(until);
+      }
+    }
+  }
+  return { hold, lostAt, newlyLost: newlyLost.sort(), waiting: waiting.sort(), wakeAt };
+}
