@@ -7,6 +7,7 @@
 //   a second SIGTERM/SIGINT during shutdown exits at once (1).
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
+import { dirname, join } from 'node:path';
 import { type Agent, startAgent } from '../agent/agent.js';
 import { firstNonLoopbackIPv4, MACHINE_ID_FILE, parseMachineID } from '../agent/host.js';
 import { RegistrationFile } from '../agent/registration-file.js';
