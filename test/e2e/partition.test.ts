@@ -107,14 +107,7 @@ beforeAll(async () => {
   );
   writeFileSync(
     join(unitDir, 'plain@.service'),
-    [
-      '[Service]',
-      'ExecStart=/bin/sleep 100000',
-      '',
-      '[X-Fleet]',
-      'MachineMetadata=name=%i',
-      '',
-    ].join('\n'),
+    ['[Service]', 'ExecStart=/bin/sleep 100000', '', '[X-Fleet]', 'MachineMetadata=name=%i', ''].join('\n'),
   );
   cluster = await createCluster({
     machines: NAMES.map((name) => ({
