@@ -18,8 +18,8 @@ import { type EtcdServer, startEtcd } from '../support/etcd.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { connect, startMachine, stopMachine, type TestMachine, waitFor } from './agent-helpers.js';
 
-const TTL_MS = 3000;
-const STOP_MS = 4000; // longer than the fence margin
+const TTL_MS = 5000;
+const STOP_MS = 4000; // longer than the fence margin (2 s at this TTL)
 let etcd: EtcdServer;
 let reg: EtcdRegistry;
 const proxies: Record<'a' | 'b' | 'e', TcpProxy> = {} as never;
@@ -162,9 +162,8 @@ describe('availability with a real engine', () => {
     // whichever machine registered first.
     proxies.e.heal();
     await waitFor('leader again', async () => leader.isLeader(), 30_000);
-    await sleep(500);
+    await sleep(300);
     proxies.b.heal();
-    await sleep(500);
     proxies.a.heal();
     await waitFor('both registered', async () => (await reg.listMachines()).length === 2, 30_000);
     await sleep(TTL_MS * 2);
