@@ -13,9 +13,12 @@ export function shellCommand(argv: readonly string[]): string {
   return argv.map(shellQuote).join(' ');
 }
 
-/** `fleetctl status UNIT` → `systemctl status -l 'UNIT'`. */
+/**
+ * `fleetctl status UNIT` → `systemctl status -l -- 'UNIT'`: after `--` a name starting with `-` is a
+ * name, never an option (fleet ran `systemctl status -l UNIT`).
+ */
 export function statusCommand(unit: string): string {
-  return `systemctl status -l ${shellQuote(unit)}`;
+  return `systemctl status -l -- ${shellQuote(unit)}`;
 }
 
 export interface JournalCommandOptions {
@@ -29,7 +32,10 @@ export interface JournalCommandOptions {
   readonly sudo: boolean;
 }
 
-/** `fleetctl journal UNIT` → `journalctl --unit 'UNIT' --no-pager -n 10 --output 'short' [-f]`. */
+/**
+ * `fleetctl journal UNIT` → `journalctl --unit 'UNIT' --no-pager -n 10 --output 'short' [-f]`. The name
+ * is `--unit`'s required argument, which getopt takes as is even when it starts with `-`.
+ */
 export function journalCommand(unit: string, opts: JournalCommandOptions): string {
   if (!Number.isSafeInteger(opts.lines) || opts.lines < 0) {
     throw new Error(`invalid number of journal lines: ${opts.lines}`);

@@ -176,10 +176,10 @@ describe('fleetctl status and journal', () => {
     const r = await fleetctl(...sshFlags(), 'status', 'one.service');
     expect(r).toEqual({
       code: 3,
-      stdout: 'm1 systemctl: status -l one.service\n',
+      stdout: 'm1 systemctl: status -l -- one.service\n',
       stderr: 'm1 systemctl stderr\n',
     });
-    expect(commandsOn(1).at(-1)).toBe("systemctl status -l 'one.service'");
+    expect(commandsOn(1).at(-1)).toBe("systemctl status -l -- 'one.service'");
   });
 
   it('journal --lines 3 reads the journal on the unit’s machine', async () => {

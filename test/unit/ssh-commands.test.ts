@@ -9,8 +9,10 @@ import { journalCommand, shellCommand, shellQuote, statusCommand } from '../../c
 
 describe('remote commands', () => {
   it('runs systemctl status -l with the unit single-quoted', () => {
-    expect(statusCommand('hello.service')).toBe("systemctl status -l 'hello.service'");
-    expect(statusCommand('hello@1.service')).toBe("systemctl status -l 'hello@1.service'");
+    expect(statusCommand('hello.service')).toBe("systemctl status -l -- 'hello.service'");
+    expect(statusCommand('hello@1.service')).toBe("systemctl status -l -- 'hello@1.service'");
+    // A name starting with '-' stays a name (issue 14): without '--' systemctl read '-H.service' as -H.
+    expect(statusCommand('-H.service')).toBe("systemctl status -l -- '-H.service'");
   });
 
   it('runs journalctl with fleet arguments', () => {
@@ -30,7 +32,7 @@ describe('remote commands', () => {
 
   it('neutralises shell metacharacters in unit names', () => {
     expect(statusCommand("x'; rm -rf /; '.service")).toBe(
-      `systemctl status -l 'x'\\''; rm -rf /; '\\''.service'`,
+      `systemctl status -l -- 'x'\\''; rm -rf /; '\\''.service'`,
     );
   });
 

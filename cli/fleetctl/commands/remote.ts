@@ -173,7 +173,7 @@ export async function runStatus(
     );
     if (!first) ctx.io.stdout('\n');
     first = false;
-    const code = await runOn(ctx, machine, ['systemctl', 'status', '-l', name], statusCommand(name));
+    const code = await runOn(ctx, machine, ['systemctl', 'status', '-l', '--', name], statusCommand(name));
     if (code !== 0) return code;
   }
   return 0;
