@@ -144,12 +144,19 @@ export function createEngineStore(ns: Namespace, log: Logger, opts: EngineStoreO
     }
   };
 
+  // Each malformed version of a record is logged once, not on every reload and watch event.
+  const loggedBad = new Set<string>();
   const decodeOrLog = <T>(kv: IKeyValue, decode: (key: string, text: string) => T): T | null => {
     const key = kv.key.toString();
     try {
       return decode(key, kv.value.toString());
     } catch (err) {
-      log.warn({ key, err: String(err) }, 'malformed registry record ignored');
+      const version = `${key}@${kv.mod_revision}`;
+      if (!loggedBad.has(version)) {
+        if (loggedBad.size >= 10_000) loggedBad.clear();
+        loggedBad.add(version);
+        log.warn({ key, err: String(err) }, 'malformed registry record ignored');
+      }
       return null;
     }
   };

@@ -4,6 +4,7 @@
 
 import { isDesiredState } from '../states.js';
 import type { DesiredState, MachineState } from '../types.js';
+import { JOB_PREFIX } from './keys.js';
 import type { ScheduleRecord } from './types.js';
 
 /** job/<unit> */
@@ -69,8 +70,14 @@ export function decodeJob(key: string, text: string): JobRecord {
   if (!isDesiredState(desiredState)) throw new RecordDecodeError(key, 'bad desiredState');
   const origin = o.origin;
   if (origin !== undefined && typeof origin !== 'string') throw new RecordDecodeError(key, 'bad origin');
+  const name = str(key, o, 'name');
+  // A record naming another unit than its key (written by hand or by a hostile client) would make the
+  // engine's snapshot (by value) and its watch (by key) disagree: refused.
+  if (key.startsWith(JOB_PREFIX) && name !== key.slice(JOB_PREFIX.length)) {
+    throw new RecordDecodeError(key, `field name ${JSON.stringify(name)} differs from the key`);
+  }
   return {
-    name: str(key, o, 'name'),
+    name,
     hash: hash(key, o),
     desiredState,
     ...(origin !== undefined ? { origin } : {}),
