@@ -25,7 +25,10 @@ function page(name, section, version, summary, sections) {
 /** The man pages, as { name, section, text }. */
 export function manPages(bundles, version) {
   const global = help(bundles.fleetctl, ['help']);
-  const commands = [...global.matchAll(/^\t([a-z-]+)\t/gm)].map((m) => m[1]);
+  // The COMMANDS: block of the root help, up to its blank line.
+  const block = global.slice(global.indexOf('COMMANDS:\n')).split('\n\n')[0] ?? '';
+  const commands = [...block.matchAll(/^\t([a-z][a-z-]*)\t/gm)].map((m) => m[1]);
+  if (commands.length === 0) throw new Error('no COMMANDS: block in fleetctl help');
   const perCommand = commands.map((c) => help(bundles.fleetctl, ['help', c])).join('\n');
   return [
     page('fleetctl', 1, version, 'command-line client of fleet-ts (fleet-compatible)', [
