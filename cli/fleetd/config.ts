@@ -603,6 +603,10 @@ function checkCombinations(c: MutableConfig, warnings: string[]): void {
   if ((c.apiTlsCert === '') !== (c.apiTlsKey === '')) {
     throw new ConfigError('api_tls_cert and api_tls_key must be set together');
   }
+  // Checked here, not at start: fleetd used to pass configuration and crash when connecting.
+  if ((c.etcdCertFile === '') !== (c.etcdKeyFile === '')) {
+    throw new ConfigError('etcd_certfile and etcd_keyfile must be set together');
+  }
   if (c.apiListen === '') {
     for (const [key, value] of [
       ['api_token', c.apiToken],

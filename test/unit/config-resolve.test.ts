@@ -13,6 +13,7 @@ import {
   type ResolveInput,
   resolveFleetdConfig,
 } from '../../cli/fleetd/config.js';
+import { defaultCaFile } from '../../units/registry/client.js';
 
 /** Resolves with an in-memory file system; `files` maps path -> contents. */
 function resolve(
@@ -479,6 +480,19 @@ describe('API authentication is checked at config time (issue 14)', () => {
         '--api_tls_key=/k.pem',
       ]).config.apiToken,
     ).toBe(TOKEN);
+  });
+  it('etcd_certfile and etcd_keyfile are given together or not at all', () => {
+    expect(refused(['--etcd_certfile=/c.pem'])).toThrow(
+      'etcd_certfile and etcd_keyfile must be set together',
+    );
+    expect(refused(['--etcd_keyfile=/k.pem'])).toThrow('etcd_certfile and etcd_keyfile must be set together');
+    expect(resolve(['--etcd_certfile=/c.pem', '--etcd_keyfile=/k.pem']).config.etcdKeyFile).toBe('/k.pem');
+  });
+  it('the default CA bundle follows the OS (Debian, then RHEL)', () => {
+    expect(defaultCaFile((p) => p === '/etc/pki/tls/certs/ca-bundle.crt')).toBe(
+      '/etc/pki/tls/certs/ca-bundle.crt',
+    );
+    expect(defaultCaFile(() => true)).toBe('/etc/ssl/certs/ca-certificates.crt');
   });
   it('tokens shorter than 16 bytes are refused', () => {
     expect(refused(['--api_token=s3cret'])).toThrow(

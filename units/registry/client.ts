@@ -3,10 +3,17 @@
 // - no per-host circuit breaker (the default one refuses every call for ~5 s after an etcd restart);
 // - one global retry of recoverable errors, and a constant 500 ms watch reconnect backoff
 //   (the default backoff grows to 30 s). See ../shared/reference/dependencies.md §2.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { ConstantBackoff, handleWhen, noop, retry } from 'cockatiel';
 import { Etcd3, type IOptions, isRecoverableError } from 'etcd3';
 import type { EtcdConnectionOptions } from './types.js';
+
+/** The system CA bundle: Debian/Ubuntu's, else RHEL/CentOS/Fedora's (the first that exists). */
+export const SYSTEM_CA_FILES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt'];
+
+export function defaultCaFile(exists: (path: string) => boolean = existsSync): string {
+  return SYSTEM_CA_FILES.find(exists) ?? (SYSTEM_CA_FILES[0] as string);
+}
 
 export function etcdClientOptions(opts: EtcdConnectionOptions): IOptions {
   const options: IOptions = {
@@ -24,7 +31,7 @@ export function etcdClientOptions(opts: EtcdConnectionOptions): IOptions {
   };
   if (opts.caFile || opts.certFile || opts.keyFile) {
     options.credentials = {
-      rootCertificate: readFileSync(opts.caFile ?? '/etc/ssl/certs/ca-certificates.crt'),
+      rootCertificate: readFileSync(opts.caFile ?? defaultCaFile()),
       ...(opts.keyFile ? { privateKey: readFileSync(opts.keyFile) } : {}),
       ...(opts.certFile ? { certChain: readFileSync(opts.certFile) } : {}),
     };
