@@ -87,11 +87,14 @@ afterAll(async () => {
 });
 
 describe('cluster cron on real machines', () => {
-  it('runs once per tick on one machine: lines over ~20 s match list-runs, no tick twice', async () => {
+  it('runs once per tick on one machine: lines match list-runs, no tick twice', async () => {
     const start = await fleetctl(c(), ['start', join(unitDir, UNIT)], { timeoutMs: 60_000 });
     expect(start.code, start.stdout + start.stderr).toBe(0);
     const armedAt = Date.now();
-    await sleep(20_000);
+    // Wait for three runs (not a fixed 20 s: on a busy machine fleetctl alone can take seconds).
+    await until('three successful runs', 180_000, async () =>
+      (await listRuns()).filter((r) => r.result === 'succeeded').length >= 3 ? true : undefined,
+    );
     // Pause the schedule: no tick after this is recorded. Let a run in flight finish.
     const stop = await fleetctl(c(), ['stop', UNIT], { timeoutMs: 60_000 });
     expect(stop.code, stop.stdout + stop.stderr).toBe(0);
@@ -107,9 +110,7 @@ describe('cluster cron on real machines', () => {
 
     const out = await outputs();
     const lines = NAMES.flatMap((n) => out.get(n) ?? []);
-    // ~20 s of */5 s ticks: 4, give or take one for where the window starts and ends.
     expect(lines.length).toBeGreaterThanOrEqual(3);
-    expect(lines.length).toBeLessThanOrEqual(5);
     // Each machine's file holds only its own hostname.
     for (const name of NAMES) for (const l of out.get(name) ?? []) expect(l).toBe(name);
 
