@@ -3,12 +3,12 @@
 // stopped before the machine's lease could expire (fence.ts). All decisions are made by the pure
 // planner (plan.ts) and fence rule (fence.ts); this file only wires timers and I/O.
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { AgentStateRecord, AgentStore } from '../registry/agent-store.js';
+import type { RunReporter } from '../registry/runs.js';
+import type { ScheduleRecord } from '../registry/types.js';
 import { createLogger, type Logger } from '../units/log.js';
 import { validateUnitName } from '../units/names.js';
 import { parseUnitFile } from '../units/parse.js';
-import type { AgentStateRecord, AgentStore } from '../units/registry/agent-store.js';
-import type { RunReporter } from '../units/registry/runs.js';
-import type { ScheduleRecord } from '../units/registry/types.js';
 import { parseRequirements } from '../units/xfleet.js';
 import { type ExecuteDeps, executeTasks, type LoadedUnit, stopUnits, unloadUnits } from './execute.js';
 import { shouldFence } from './fence.js';

@@ -2,7 +2,7 @@
 // registration instead of waiting for it to expire or being refused as an intruder: the lease ID it
 // registered with, kept under /run/fleet (gone at reboot) together with the kernel's boot ID (so a
 // /run that survived a reboot, e.g. in a container, is not trusted). Another host with the same
-// machine ID has neither, so it is refused while the owner lives (units/registry/agent-store.ts).
+// machine ID has neither, so it is refused while the owner lives (registry/agent-store.ts).
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 

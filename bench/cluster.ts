@@ -12,19 +12,19 @@ import type { Etcd3, Namespace, Watcher } from 'etcd3';
 import { type Agent, startAgent } from '../agent/agent.js';
 import { InMemorySystemd } from '../agent/systemd/fake.js';
 import { UnitFileStore } from '../agent/unit-files.js';
-import { type EtcdServer, startEtcd } from '../test/support/etcd.js';
-import { createLogger } from '../units/log.js';
-import { EtcdAgentStore } from '../units/registry/agent-store.js';
-import { createEtcdClient } from '../units/registry/client.js';
+import { EtcdAgentStore } from '../registry/agent-store.js';
+import { createEtcdClient } from '../registry/client.js';
 import {
   jobKey,
   SCHEDULE_PREFIX,
   STATE_PREFIX,
   splitMachineUnitKey,
   unitContentKey,
-} from '../units/registry/keys.js';
-import { encodeJob } from '../units/registry/records.js';
-import { DEFAULT_KEY_PREFIX } from '../units/registry/types.js';
+} from '../registry/keys.js';
+import { encodeJob } from '../registry/records.js';
+import { DEFAULT_KEY_PREFIX } from '../registry/types.js';
+import { type EtcdServer, startEtcd } from '../test/support/etcd.js';
+import { createLogger } from '../units/log.js';
 import { serializeUnit } from '../units/serialize.js';
 import type { UnitSpec } from '../units/types.js';
 import type { BenchMachine } from './workload.js';

@@ -7,7 +7,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 /** The directories tsconfig.json compiles (its "include"). */
-const SOURCE_DIRS = ['units', 'engine', 'agent', 'cli'];
+const SOURCE_DIRS = ['units', 'registry', 'engine', 'agent', 'api', 'cli'];
 
 /** Sources whose dist/<path>.js is missing or older than the source, relative to root. */
 export function staleOutputs(root: string): string[] {

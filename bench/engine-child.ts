@@ -4,10 +4,10 @@
 // Usage: node --import tsx bench/engine-child.ts <endpoint> <machineID> <leaseTtlSeconds> [maxTxnOps]
 import { startEngine } from '../engine/engine.js';
 import { createLeaderElection } from '../engine/leader.js';
+import { createEtcdClient } from '../registry/client.js';
+import { createEngineStore } from '../registry/engine-store.js';
+import { DEFAULT_KEY_PREFIX } from '../registry/types.js';
 import { createLogger } from '../units/log.js';
-import { createEtcdClient } from '../units/registry/client.js';
-import { createEngineStore } from '../units/registry/engine-store.js';
-import { DEFAULT_KEY_PREFIX } from '../units/registry/types.js';
 
 const [endpoint, machineID, ttl, maxTxnOps] = process.argv.slice(2);
 if (!endpoint || !machineID) {

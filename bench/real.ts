@@ -8,10 +8,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { openEtcdRegistry } from '../registry/etcd-registry.js';
+import { DEFAULT_KEY_PREFIX } from '../registry/types.js';
 import { bundle } from '../scripts/package/bundle.mjs';
 import { type Cluster, createCluster } from '../test/support/nspawn.js';
-import { openEtcdRegistry } from '../units/registry/etcd-registry.js';
-import { DEFAULT_KEY_PREFIX } from '../units/registry/types.js';
 import { seconds } from './measure.js';
 
 export interface RealFlags {

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { main as fleetctlMain } from '../cli/fleetctl/program.js';
 import { unitModel } from '../cli/fleetctl/unit-model.js';
-import { openEtcdRegistry } from '../units/registry/etcd-registry.js';
+import { openEtcdRegistry } from '../registry/etcd-registry.js';
 import { type BenchCluster, startBenchCluster } from './cluster.js';
 import { ensureFreshDist } from './dist.js';
 import { measureLeaderFailover, measureMachineLoss } from './failures.js';

@@ -12,7 +12,7 @@ const io = processIO();
 void main(process.argv.slice(2), io, {
   model: unitModel,
   driver: {
-    openEtcd: async (opts) => (await import('../units/registry/etcd-registry.js')).openEtcdRegistry(opts),
+    openEtcd: async (opts) => (await import('../registry/etcd-registry.js')).openEtcdRegistry(opts),
     openTunnel: async (g, host, port) =>
       (await import('./fleetctl/tunnel.js')).sshTunnelOpener(io.env)(g, host, port),
     // Bearer token for an API served on TCP with api_token (--driver=API --endpoint=https://...).

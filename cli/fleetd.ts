@@ -13,18 +13,18 @@ import { firstNonLoopbackIPv4, MACHINE_ID_FILE, parseMachineID } from '../agent/
 import { RegistrationFile } from '../agent/registration-file.js';
 import { SystemctlDriver } from '../agent/systemd/systemctl.js';
 import { UnitFileStore } from '../agent/unit-files.js';
+import { startApiServer } from '../api/listen.js';
 import { type ContentGc, startContentGc } from '../engine/content-gc.js';
 import { type Cron, startCron } from '../engine/cron/cron.js';
 import { type Engine, startEngine } from '../engine/engine.js';
 import { createLeaderElection, type LeaderElection } from '../engine/leader.js';
+import { EtcdAgentStore } from '../registry/agent-store.js';
+import { createEtcdClient } from '../registry/client.js';
+import { createEngineStore } from '../registry/engine-store.js';
+import { openEtcdRegistry } from '../registry/etcd-registry.js';
+import { createRunReporter } from '../registry/runs.js';
 import { createLogger, type Logger, type LoggerOptions } from '../units/log.js';
-import { EtcdAgentStore } from '../units/registry/agent-store.js';
-import { createEtcdClient } from '../units/registry/client.js';
-import { createEngineStore } from '../units/registry/engine-store.js';
-import { openEtcdRegistry } from '../units/registry/etcd-registry.js';
-import { createRunReporter } from '../units/registry/runs.js';
 import { FLEET_TS_VERSION } from '../units/version.js';
-import { startApiServer } from './fleetd/api/listen.js';
 import { within } from './fleetd/bounded.js';
 import {
   ConfigError,

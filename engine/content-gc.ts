@@ -1,10 +1,10 @@
 // While this machine leads, deletes unit contents no job or schedule entry references any more
-// (units/registry/content-gc.ts says how that stays safe). Every `intervalMs`; errors are logged and
+// (registry/content-gc.ts says how that stays safe). Every `intervalMs`; errors are logged and
 // the next round tries again.
 
 import type { Namespace } from 'etcd3';
+import { ContentCollector, type ContentCollectorOptions } from '../registry/content-gc.js';
 import type { Logger } from '../units/log.js';
-import { ContentCollector, type ContentCollectorOptions } from '../units/registry/content-gc.js';
 import type { LeaderElection } from './leader.js';
 
 export const CONTENT_GC_INTERVAL_MS = 60_000;

@@ -25,7 +25,6 @@
 //    of submissions is planned in fewer, larger passes and planning takes at most about half a core.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '../units/log.js';
 import {
   applyStoreEvents,
   changesAsEvents,
@@ -34,8 +33,9 @@ import {
   StaleScheduleError,
   type StoreEvent,
   type StoreWatch,
-} from '../units/registry/engine-store.js';
-import { NotLeaderError } from '../units/registry/types.js';
+} from '../registry/engine-store.js';
+import { NotLeaderError } from '../registry/types.js';
+import type { Logger } from '../units/log.js';
 import { decideAbsence } from './absence.js';
 import type { LeaderElection, LeaderGuard } from './leader.js';
 import { type EngineState, planReconcile, type ScheduleChange, sameRecord } from './plan.js';

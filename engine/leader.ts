@@ -13,8 +13,8 @@
 
 import { EventEmitter } from 'node:events';
 import type { Lease, Namespace, Watcher } from 'etcd3';
+import { ENGINE_LEADER_KEY } from '../registry/keys.js';
 import type { Logger } from '../units/log.js';
-import { ENGINE_LEADER_KEY } from '../units/registry/keys.js';
 
 /** Proof of leadership attached to every engine write: `create revision of key == createRevision`. */
 export interface LeaderGuard {

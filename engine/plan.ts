@@ -28,7 +28,7 @@
 // Because the final pass of step 2 changed nothing, planning the applied result again admits every
 // entry in step 1 and places nothing in step 2: a converged state yields an empty plan.
 
-import type { ScheduleRecord } from '../units/registry/types.js';
+import type { ScheduleRecord } from '../registry/types.js';
 import type { DesiredState, MachineState, Requirements } from '../units/types.js';
 import { resolveRequirements } from '../units/xfleet.js';
 import { GlobIndex, isGlob } from './glob-index.js';

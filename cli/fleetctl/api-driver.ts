@@ -6,14 +6,14 @@
 import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest, type RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { decodeRun, type RunRecord } from '../../units/registry/runs.js';
-import type { CreateUnitOptions, UnitWithTarget } from '../../units/registry/types.js';
-import { UnitNotFoundError } from '../../units/registry/types.js';
+import { isLoopbackHost, tokenProblem } from '../../api/tcp-auth.js';
+import { decodeRun, type RunRecord } from '../../registry/runs.js';
+import type { CreateUnitOptions, UnitWithTarget } from '../../registry/types.js';
+import { UnitNotFoundError } from '../../registry/types.js';
 import { unitHash } from '../../units/serialize.js';
 import { isDesiredState } from '../../units/states.js';
 import type { MachineState, UnitOption, UnitSpec, UnitStateReport } from '../../units/types.js';
 import { isGlobalUnit } from '../../units/xfleet.js';
-import { isLoopbackHost, tokenProblem } from '../fleetd/api/tcp-auth.js';
 import type { DriverDeps, FleetClient } from './driver.js';
 import { CliError } from './io.js';
 import type { GlobalOptions } from './options.js';

@@ -1,7 +1,7 @@
 // The columns of fleetctl's list commands. Each column maps a row to its table text (fleet's
 // `(row, full) => string`) and to a JSON value for `--output json`; `--fields` is checked against the
 // same table, so a column cannot be printable but unselectable or vice versa.
-import type { UnitWithTarget } from '../../units/registry/types.js';
+import type { UnitWithTarget } from '../../registry/types.js';
 import type { MachineState, UnitStateReport } from '../../units/types.js';
 import { CliError } from './io.js';
 import { type MachineRef, machineFullLegend, machineIDLegend } from './legend.js';

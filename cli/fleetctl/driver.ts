@@ -1,8 +1,8 @@
 // How fleetctl reaches the cluster. Commands only see `FleetClient` (the part of the Registry they
 // use), so a second driver (the HTTP API, `--driver=API`) plugs in without touching them.
-import type { RunRecord } from '../../units/registry/runs.js';
-import type { EtcdConnectionOptions, Registry } from '../../units/registry/types.js';
-import { UnitNotFoundError } from '../../units/registry/types.js';
+import type { RunRecord } from '../../registry/runs.js';
+import type { EtcdConnectionOptions, Registry } from '../../registry/types.js';
+import { UnitNotFoundError } from '../../registry/types.js';
 import type { DesiredState, UnitSpec } from '../../units/types.js';
 import { openApiClient } from './api-driver.js';
 import { CliError } from './io.js';
@@ -27,7 +27,7 @@ export type FleetClient = Pick<
   listRuns?(unit: string, limit: number): Promise<RunRecord[]>;
   /**
    * Batch writes for commands over many units (the etcd registry: one transaction per chunk, see
-   * units/registry/batch-writes.ts). Without them the commands write unit by unit.
+   * registry/batch-writes.ts). Without them the commands write unit by unit.
    */
   createUnits?(specs: readonly UnitSpec[]): Promise<boolean[]>;
   setDesiredStates?(names: readonly string[], state: DesiredState): Promise<void>;

@@ -2,7 +2,7 @@
 // to find the unit's placements, so a command over many units (`fleetctl start` of N units) would be
 // O(N²): for more than a couple of names the whole listing is read once and answered from. A name the
 // loop has written since (created, replaced) is read again, so the loop never acts on a stale copy.
-import type { UnitWithTarget } from '../../units/registry/types.js';
+import type { UnitWithTarget } from '../../registry/types.js';
 import type { FleetClient } from './driver.js';
 
 export interface UnitLookup {

@@ -3,7 +3,7 @@
 // request per unit per 250 ms). Attempts keep fleet's meaning: one attempt = a 2 s window, 0 = forever,
 // -1 (--no-block) = do not wait. While waiting, a progress line goes to stderr now and then so a long
 // wait never looks like a hang; stdout keeps fleet's exact lines.
-import type { UnitWithTarget } from '../../units/registry/types.js';
+import type { UnitWithTarget } from '../../registry/types.js';
 import type { DesiredState, UnitStateReport } from '../../units/types.js';
 import type { FleetClient } from './driver.js';
 import type { CliIO, Printer } from './io.js';

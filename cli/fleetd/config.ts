@@ -20,8 +20,8 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
-import type { EtcdConnectionOptions } from '../../units/registry/types.js';
-import { tcpAuthProblem, tokenProblem } from './api/tcp-auth.js';
+import { tcpAuthProblem, tokenProblem } from '../../api/tcp-auth.js';
+import type { EtcdConnectionOptions } from '../../registry/types.js';
 import {
   ConfSyntaxError,
   normalizeKeyPrefix,

@@ -5,8 +5,8 @@
 // transaction and replaces its compare-and-swap on the hash read (expectHash), so of two concurrent
 // submits or replaces of the same version exactly one writes.
 import { setTimeout as defaultSleep } from 'node:timers/promises';
+import type { Registry } from '../../registry/types.js';
 import type { Logger } from '../../units/log.js';
-import type { Registry } from '../../units/registry/types.js';
 import type { SyncPlan, WatchAction } from './plan.js';
 
 /** The part of the registry the watcher uses (fleetctl's client satisfies it too). */

@@ -2,8 +2,8 @@
 // to the directory (see ./README.md). Every fleetd configured with the same path shares ownership of
 // the units (origin `watch:<path>`), so several hosts may watch copies of one directory.
 import type { Namespace } from 'etcd3';
+import { etcdRegistryOn } from '../../registry/etcd-registry.js';
 import type { Logger } from '../../units/log.js';
-import { etcdRegistryOn } from '../../units/registry/etcd-registry.js';
 import { startUnitDirWatcher, type UnitDirWatcher } from './watcher.js';
 
 /** Starts the watcher when `unitWatchDirectory` is set; undefined otherwise. Stop it before closing `ns`. */

@@ -12,15 +12,14 @@
 // withoutScheduledUnits); both follow the same leader election and write under the same guard.
 
 import type { Namespace } from 'etcd3';
-import { createLogger, type Logger } from '../../units/log.js';
 import {
   applyStoreEvents,
   createEngineStore,
   type EngineStore,
   type StoreWatch,
-} from '../../units/registry/engine-store.js';
-import { jobKey, scheduleKey } from '../../units/registry/keys.js';
-import { decodeSchedule, encodeSchedule } from '../../units/registry/records.js';
+} from '../../registry/engine-store.js';
+import { jobKey, scheduleKey } from '../../registry/keys.js';
+import { decodeSchedule, encodeSchedule } from '../../registry/records.js';
 import {
   decodeRun,
   encodeRun,
@@ -30,8 +29,9 @@ import {
   type RunRecord,
   runKey,
   unitRunsPrefix,
-} from '../../units/registry/runs.js';
-import type { ScheduleRecord } from '../../units/registry/types.js';
+} from '../../registry/runs.js';
+import type { ScheduleRecord } from '../../registry/types.js';
+import { createLogger, type Logger } from '../../units/log.js';
 import type { LeaderElection, LeaderGuard } from '../leader.js';
 import type { EngineState, EngineUnit } from '../plan.js';
 import { machineFeasibility } from '../plan.js';

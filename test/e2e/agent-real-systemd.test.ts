@@ -7,11 +7,11 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type EtcdRegistry, openEtcdRegistry } from '../../registry/etcd-registry.js';
+import { machineSchedulePrefix, scheduleKey, unitContentKey } from '../../registry/keys.js';
+import { encodeSchedule } from '../../registry/records.js';
+import { DEFAULT_KEY_PREFIX } from '../../registry/types.js';
 import { parseUnitFile } from '../../units/parse.js';
-import { type EtcdRegistry, openEtcdRegistry } from '../../units/registry/etcd-registry.js';
-import { machineSchedulePrefix, scheduleKey, unitContentKey } from '../../units/registry/keys.js';
-import { encodeSchedule } from '../../units/registry/records.js';
-import { DEFAULT_KEY_PREFIX } from '../../units/registry/types.js';
 import { serializeUnit, unitHash } from '../../units/serialize.js';
 import type { DesiredState, UnitSpec } from '../../units/types.js';
 import { type Cluster, createCluster } from '../support/nspawn.js';
@@ -48,7 +48,9 @@ function ensureBuilt(): void {
     }
     return t;
   };
-  const srcTime = Math.max(...['units', 'engine', 'agent', 'cli'].map((d) => newest(join(PROJECT, d))));
+  const srcTime = Math.max(
+    ...['units', 'registry', 'engine', 'agent', 'api', 'cli'].map((d) => newest(join(PROJECT, d))),
+  );
   if (existsSync(target) && statSync(target).mtimeMs >= srcTime) return;
   try {
     execFileSync('node_modules/.bin/tsc', ['-p', 'tsconfig.json'], { cwd: PROJECT, stdio: 'pipe' });

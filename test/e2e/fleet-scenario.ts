@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Etcd3 } from 'etcd3';
-import { DEFAULT_KEY_PREFIX } from '../../units/registry/types.js';
+import { DEFAULT_KEY_PREFIX } from '../../registry/types.js';
 import type { Cluster } from '../support/nspawn.js';
 
 export const PROJECT = resolve(import.meta.dirname, '../..');
@@ -24,7 +24,9 @@ export function ensureBuilt(): void {
     }
     return t;
   };
-  const srcTime = Math.max(...['units', 'engine', 'agent', 'cli'].map((d) => newest(join(PROJECT, d))));
+  const srcTime = Math.max(
+    ...['units', 'registry', 'engine', 'agent', 'api', 'cli'].map((d) => newest(join(PROJECT, d))),
+  );
   if (existsSync(target) && statSync(target).mtimeMs >= srcTime) return;
   try {
     execFileSync('node_modules/.bin/tsc', ['-p', 'tsconfig.json'], { cwd: PROJECT, stdio: 'pipe' });

@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Etcd3, Namespace } from 'etcd3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { machineObjectKey, scheduleKey } from '../../units/registry/keys.js';
+import { machineObjectKey, scheduleKey } from '../../registry/keys.js';
 import { type EtcdServer, startEtcd } from '../support/etcd.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Etcd3, Namespace } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENGINE_LEADER_KEY, machineObjectKey } from '../../units/registry/keys.js';
+import { ENGINE_LEADER_KEY, machineObjectKey } from '../../registry/keys.js';
 import { type EtcdServer, startEtcd } from '../support/etcd.js';
 import { connect, PREFIX, waitFor } from './agent-helpers.js';
 

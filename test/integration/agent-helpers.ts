@@ -8,10 +8,10 @@ import type { Etcd3, Namespace } from 'etcd3';
 import { type Agent, startAgent } from '../../agent/agent.js';
 import { InMemorySystemd } from '../../agent/systemd/fake.js';
 import { UnitFileStore } from '../../agent/unit-files.js';
+import { EtcdAgentStore } from '../../registry/agent-store.js';
+import { createEtcdClient } from '../../registry/client.js';
+import { scheduleKey, unitContentKey } from '../../registry/keys.js';
 import { createLogger } from '../../units/log.js';
-import { EtcdAgentStore } from '../../units/registry/agent-store.js';
-import { createEtcdClient } from '../../units/registry/client.js';
-import { scheduleKey, unitContentKey } from '../../units/registry/keys.js';
 
 export const PREFIX = '/fleet-ts-test/';
 

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import type { Etcd3, Namespace } from 'etcd3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { InMemorySystemd } from '../../agent/systemd/fake.js';
-import { EtcdAgentStore } from '../../units/registry/agent-store.js';
-import { machineObjectKey, scheduleKey, unitStateKey } from '../../units/registry/keys.js';
-import type { ScheduleRecord } from '../../units/registry/types.js';
+import { EtcdAgentStore } from '../../registry/agent-store.js';
+import { machineObjectKey, scheduleKey, unitStateKey } from '../../registry/keys.js';
+import type { ScheduleRecord } from '../../registry/types.js';
 import { type EtcdServer, startEtcd } from '../support/etcd.js';
 import {
   connect,

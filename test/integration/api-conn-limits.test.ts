@@ -7,7 +7,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { API_IDLE_TIMEOUT_MS } from '../../cli/fleetd/api/server-limits.js';
+import { API_IDLE_TIMEOUT_MS } from '../../api/server-limits.js';
 import { type ApiChild, spawnApiChild } from '../support/api-child-process.js';
 import { type EtcdServer, startEtcd } from '../support/etcd.js';
 import { http } from './api-helpers.js';

@@ -8,14 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type ApiListenConfig,
-  activatedFds,
-  bearerMatches,
-  startApiServer,
-} from '../../cli/fleetd/api/listen.js';
+import { type ApiListenConfig, activatedFds, bearerMatches, startApiServer } from '../../api/listen.js';
+import { type EtcdRegistry, openEtcdRegistry } from '../../registry/etcd-registry.js';
 import { createLogger } from '../../units/log.js';
-import { type EtcdRegistry, openEtcdRegistry } from '../../units/registry/etcd-registry.js';
 import { unitHash } from '../../units/serialize.js';
 import { type EtcdServer, startEtcd } from '../support/etcd.js';
 import { http, type Target } from './api-helpers.js';
@@ -78,8 +73,8 @@ describe('socket activation', () => {
     const sock = join(dir, 'activated.sock');
     const own = join(dir, 'own.sock');
     const code = `
-      import { startApiServer } from ${JSON.stringify(join(ROOT, 'cli/fleetd/api/listen.ts'))};
-      import { openEtcdRegistry } from ${JSON.stringify(join(ROOT, 'units/registry/etcd-registry.ts'))};
+      import { startApiServer } from ${JSON.stringify(join(ROOT, 'api/listen.ts'))};
+      import { openEtcdRegistry } from ${JSON.stringify(join(ROOT, 'registry/etcd-registry.ts'))};
       import { createLogger } from ${JSON.stringify(join(ROOT, 'units/log.ts'))};
       const reg = openEtcdRegistry({ endpoints: [process.env.ETCD], keyPrefix: '/_coreos.com/fleet/', requestTimeoutMs: 5000 });
       const s = await startApiServer({ apiSocket: process.env.OWN, apiListen: '', apiToken: '', apiTlsCert: '',

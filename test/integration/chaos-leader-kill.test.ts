@@ -8,8 +8,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { Etcd3, Namespace } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { etcdRegistryOn } from '../../units/registry/etcd-registry.js';
-import { ENGINE_LEADER_KEY, JOB_PREFIX, SCHEDULE_PREFIX } from '../../units/registry/keys.js';
+import { etcdRegistryOn } from '../../registry/etcd-registry.js';
+import { ENGINE_LEADER_KEY, JOB_PREFIX, SCHEDULE_PREFIX } from '../../registry/keys.js';
 import {
   announceMachine,
   connect,

@@ -6,8 +6,8 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiRegistry } from '../../cli/fleetd/api/handler.js';
-import { encodeRun, type RunRecord, runKey } from '../../units/registry/runs.js';
+import type { ApiRegistry } from '../../api/handler.js';
+import { encodeRun, type RunRecord, runKey } from '../../registry/runs.js';
 import { freePort } from '../support/etcd.js';
 import { SIM_MACHINES } from '../support/sim-cluster.js';
 import {

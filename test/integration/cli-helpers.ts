@@ -4,12 +4,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type ApiServer, startApiServer } from '../../api/listen.js';
 import { readLocalFile } from '../../cli/fleetctl/io.js';
 import { main } from '../../cli/fleetctl/program.js';
 import { unitModel } from '../../cli/fleetctl/unit-model.js';
-import { type ApiServer, startApiServer } from '../../cli/fleetd/api/listen.js';
+import { type EtcdRegistry, openEtcdRegistry } from '../../registry/etcd-registry.js';
 import { createLogger } from '../../units/log.js';
-import { type EtcdRegistry, openEtcdRegistry } from '../../units/registry/etcd-registry.js';
 import { SIM_PREFIX, type SimCluster, startSimCluster } from '../support/sim-cluster.js';
 
 export type CliDriver = 'etcd' | 'api';

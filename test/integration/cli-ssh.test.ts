@@ -15,7 +15,7 @@ import { main } from '../../cli/fleetctl/program.js';
 import { sshTunnelOpener } from '../../cli/fleetctl/tunnel.js';
 import { unitModel } from '../../cli/fleetctl/unit-model.js';
 import { keyFingerprint } from '../../cli/ssh/known-hosts.js';
-import { openEtcdRegistry } from '../../units/registry/etcd-registry.js';
+import { openEtcdRegistry } from '../../registry/etcd-registry.js';
 import { freePort } from '../support/etcd.js';
 import { SIM_MACHINES, type SimCluster, startSimCluster } from '../support/sim-cluster.js';
 import { type SshdServer, startSshd } from '../support/sshd.js';

@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Etcd3, Namespace } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EtcdRegistry, openEtcdRegistry } from '../../units/registry/etcd-registry.js';
+import { type EtcdRegistry, openEtcdRegistry } from '../../registry/etcd-registry.js';
 import {
   announceMachine,
   connect,

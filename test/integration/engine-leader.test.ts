@@ -3,8 +3,8 @@
 import type { Etcd3, Namespace } from 'etcd3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLeaderElection, type LeaderElection } from '../../engine/leader.js';
-import { createEngineStore } from '../../units/registry/engine-store.js';
-import { NotLeaderError } from '../../units/registry/types.js';
+import { createEngineStore } from '../../registry/engine-store.js';
+import { NotLeaderError } from '../../registry/types.js';
 import { connect, quietLog, sleep, waitFor } from '../support/campaign-fixtures.js';
 import { type EtcdServer, startEtcd } from '../support/etcd.js';
 

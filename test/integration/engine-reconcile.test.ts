@@ -5,9 +5,9 @@ import type { Etcd3, Namespace } from 'etcd3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Engine, startEngine } from '../../engine/engine.js';
 import { createLeaderElection, type LeaderElection } from '../../engine/leader.js';
-import { createEngineStore } from '../../units/registry/engine-store.js';
-import { type EtcdRegistry, openEtcdRegistry } from '../../units/registry/etcd-registry.js';
-import { scheduleKey } from '../../units/registry/keys.js';
+import { createEngineStore } from '../../registry/engine-store.js';
+import { type EtcdRegistry, openEtcdRegistry } from '../../registry/etcd-registry.js';
+import { scheduleKey } from '../../registry/keys.js';
 import {
   announceMachine,
   connect,

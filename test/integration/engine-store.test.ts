@@ -10,10 +10,10 @@ import {
   StaleScheduleError,
   type StoreEvent,
   type StoreWatch,
-} from '../../units/registry/engine-store.js';
-import { UnitContentCache } from '../../units/registry/etcd-read.js';
-import { type EtcdRegistry, openEtcdRegistry } from '../../units/registry/etcd-registry.js';
-import { NotLeaderError } from '../../units/registry/types.js';
+} from '../../registry/engine-store.js';
+import { UnitContentCache } from '../../registry/etcd-read.js';
+import { type EtcdRegistry, openEtcdRegistry } from '../../registry/etcd-registry.js';
+import { NotLeaderError } from '../../registry/types.js';
 import {
   announceMachine,
   connect,

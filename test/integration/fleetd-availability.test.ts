@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Etcd3, Namespace } from 'etcd3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { machineObjectKey } from '../../units/registry/keys.js';
+import { machineObjectKey } from '../../registry/keys.js';
 import { type EtcdServer, startEtcd } from '../support/etcd.js';
 import { connect, PREFIX, waitFor } from './agent-helpers.js';
 

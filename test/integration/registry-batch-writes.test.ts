@@ -1,11 +1,11 @@
-// The registry's batch writes (units/registry/batch-writes.ts) against a real etcd: many units in a few
+// The registry's batch writes (registry/batch-writes.ts) against a real etcd: many units in a few
 // transactions within etcd's default --max-txn-ops, the same outcome per unit as the per-unit writes
 // (existing units are not overwritten, unknown ones are reported), and a chunk touched by another
 // writer falls back to deciding each unit on its own.
 import type { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type EtcdRegistry, openEtcdRegistry } from '../../units/registry/etcd-registry.js';
-import { UnitNotFoundError } from '../../units/registry/types.js';
+import { type EtcdRegistry, openEtcdRegistry } from '../../registry/etcd-registry.js';
+import { UnitNotFoundError } from '../../registry/types.js';
 import { connect, connOpts, serviceText, TEST_PREFIX, unitSpec } from '../support/campaign-fixtures.js';
 import { type EtcdServer, startEtcd } from '../support/etcd.js';
 

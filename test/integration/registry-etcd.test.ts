@@ -2,9 +2,9 @@
 // dynamic metadata, bad input, and listing 10,000 units.
 import type { Etcd3, Namespace } from 'etcd3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { rangePrefix } from '../../units/registry/etcd-read.js';
-import { type EtcdRegistry, openEtcdRegistry } from '../../units/registry/etcd-registry.js';
-import { UnitNotFoundError } from '../../units/registry/types.js';
+import { rangePrefix } from '../../registry/etcd-read.js';
+import { type EtcdRegistry, openEtcdRegistry } from '../../registry/etcd-registry.js';
+import { UnitNotFoundError } from '../../registry/types.js';
 import { serializeUnit } from '../../units/serialize.js';
 import {
   announceMachine,

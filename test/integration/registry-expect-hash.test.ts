@@ -4,8 +4,8 @@
 // state) does not make it fail.
 import type { Etcd3, Namespace } from 'etcd3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type EtcdRegistry, openEtcdRegistry } from '../../units/registry/etcd-registry.js';
-import { jobKey } from '../../units/registry/keys.js';
+import { type EtcdRegistry, openEtcdRegistry } from '../../registry/etcd-registry.js';
+import { jobKey } from '../../registry/keys.js';
 import { connect, connOpts, serviceText, unitSpec } from '../support/campaign-fixtures.js';
 import { type EtcdServer, startEtcd } from '../support/etcd.js';
 

@@ -5,8 +5,8 @@ import { Writable } from 'node:stream';
 import type { Etcd3, Namespace } from 'etcd3';
 import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createEngineStore } from '../../units/registry/engine-store.js';
-import { type EtcdRegistry, openEtcdRegistry } from '../../units/registry/etcd-registry.js';
+import { createEngineStore } from '../../registry/engine-store.js';
+import { type EtcdRegistry, openEtcdRegistry } from '../../registry/etcd-registry.js';
 import { connect, connOpts, serviceText, unitSpec } from '../support/campaign-fixtures.js';
 import { type EtcdServer, startEtcd } from '../support/etcd.js';
 

@@ -14,11 +14,11 @@ import {
   type UnitDirWatcher,
   type UnitDirWatcherOptions,
 } from '../../cli/watch/watcher.js';
+import { etcdRegistryOn } from '../../registry/etcd-registry.js';
+import { jobKey } from '../../registry/keys.js';
+import type { Registry } from '../../registry/types.js';
 import type { Logger } from '../../units/log.js';
 import { parseUnitFile } from '../../units/parse.js';
-import { etcdRegistryOn } from '../../units/registry/etcd-registry.js';
-import { jobKey } from '../../units/registry/keys.js';
-import type { Registry } from '../../units/registry/types.js';
 import { unitHash } from '../../units/serialize.js';
 import type { UnitSpec } from '../../units/types.js';
 import { type SimCluster, startSimCluster } from '../support/sim-cluster.js';

@@ -2,8 +2,8 @@
 import { rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { etcdRegistryOn } from '../../units/registry/etcd-registry.js';
-import type { Registry } from '../../units/registry/types.js';
+import { etcdRegistryOn } from '../../registry/etcd-registry.js';
+import type { Registry } from '../../registry/types.js';
 import { type SimCluster, startSimCluster } from '../support/sim-cluster.js';
 import { eventually, fleetctlAt, type RunResult, unitDir } from './cli-helpers.js';
 

@@ -7,9 +7,9 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { startApiServer } from '../../cli/fleetd/api/listen.js';
+import { startApiServer } from '../../api/listen.js';
+import { openEtcdRegistry } from '../../registry/etcd-registry.js';
 import { createLogger } from '../../units/log.js';
-import { openEtcdRegistry } from '../../units/registry/etcd-registry.js';
 
 const reg = openEtcdRegistry({
   endpoints: [process.env.ETCD ?? ''],

@@ -3,9 +3,9 @@
 // Usage: node --import tsx test/support/campaign-engine.ts <endpoint> <machineID> <ttlSeconds> <reconcileMs>
 import { startEngine } from '../../engine/engine.js';
 import { createLeaderElection } from '../../engine/leader.js';
+import { createEtcdClient } from '../../registry/client.js';
+import { createEngineStore } from '../../registry/engine-store.js';
 import { createLogger } from '../../units/log.js';
-import { createEtcdClient } from '../../units/registry/client.js';
-import { createEngineStore } from '../../units/registry/engine-store.js';
 
 const [endpoint, machineID, ttl, reconcile] = process.argv.slice(2);
 if (!endpoint || !machineID) {

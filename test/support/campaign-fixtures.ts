@@ -3,12 +3,12 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Etcd3, Lease, Namespace } from 'etcd3';
+import { createEtcdClient } from '../../registry/client.js';
+import { machineObjectKey } from '../../registry/keys.js';
+import { encodeMachine } from '../../registry/records.js';
+import type { EtcdConnectionOptions } from '../../registry/types.js';
 import { createLogger, type Logger } from '../../units/log.js';
 import { parseUnitFile } from '../../units/parse.js';
-import { createEtcdClient } from '../../units/registry/client.js';
-import { machineObjectKey } from '../../units/registry/keys.js';
-import { encodeMachine } from '../../units/registry/records.js';
-import type { EtcdConnectionOptions } from '../../units/registry/types.js';
 import { unitHash } from '../../units/serialize.js';
 import type { DesiredState, MachineState, UnitSpec } from '../../units/types.js';
 

@@ -23,7 +23,9 @@ export function ensureBuilt(): void {
     }
     return t;
   };
-  const srcTime = Math.max(...['units', 'engine', 'agent', 'cli'].map((d) => newest(join(PROJECT, d))));
+  const srcTime = Math.max(
+    ...['units', 'registry', 'engine', 'agent', 'api', 'cli'].map((d) => newest(join(PROJECT, d))),
+  );
   const stale = () => targets.some((t) => !existsSync(t) || statSync(t).mtimeMs < srcTime);
   if (!stale()) return;
   try {

@@ -11,10 +11,10 @@ import { InMemorySystemd } from '../../agent/systemd/fake.js';
 import { UnitFileStore } from '../../agent/unit-files.js';
 import { type Engine, startEngine } from '../../engine/engine.js';
 import { createLeaderElection, type LeaderElection } from '../../engine/leader.js';
+import { EtcdAgentStore } from '../../registry/agent-store.js';
+import { createEtcdClient } from '../../registry/client.js';
+import { createEngineStore } from '../../registry/engine-store.js';
 import { createLogger } from '../../units/log.js';
-import { EtcdAgentStore } from '../../units/registry/agent-store.js';
-import { createEtcdClient } from '../../units/registry/client.js';
-import { createEngineStore } from '../../units/registry/engine-store.js';
 import { type EtcdServer, startEtcd } from './etcd.js';
 
 export const SIM_MACHINES = [

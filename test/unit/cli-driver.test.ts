@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { sshOptionsFromGlobals } from '../../cli/fleetctl/commands/remote.js';
 import { type DriverDeps, openClient } from '../../cli/fleetctl/driver.js';
 import { resolveGlobalOptions } from '../../cli/fleetctl/options.js';
-import { etcdClientOptions } from '../../units/registry/client.js';
-import type { EtcdConnectionOptions, Registry } from '../../units/registry/types.js';
+import { etcdClientOptions } from '../../registry/client.js';
+import type { EtcdConnectionOptions, Registry } from '../../registry/types.js';
 
 function recordingDeps(fail?: Error) {
   const tunnels: { host: string; port: number }[] = [];

@@ -9,7 +9,7 @@ import {
 } from '../../cli/fleetctl/columns.js';
 import { machineFullLegend, machineIDLegend, machineLookup } from '../../cli/fleetctl/legend.js';
 import { unitModel } from '../../cli/fleetctl/unit-model.js';
-import type { UnitWithTarget } from '../../units/registry/types.js';
+import type { UnitWithTarget } from '../../registry/types.js';
 import type { MachineState } from '../../units/types.js';
 
 const M: MachineState = {

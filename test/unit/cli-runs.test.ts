@@ -2,7 +2,7 @@
 // engine's ticks, and is shown first with RESULT `next`.
 import { describe, expect, it } from 'vitest';
 import { nextTick, renderRuns } from '../../cli/fleetctl/commands/runs.js';
-import type { UnitWithTarget } from '../../units/registry/types.js';
+import type { UnitWithTarget } from '../../registry/types.js';
 
 const unit = (
   xfleet: Record<string, string>,

@@ -2,7 +2,7 @@
 // wrote since (so a loop never acts on a copy older than its own writes).
 import { describe, expect, it } from 'vitest';
 import { unitLookup } from '../../cli/fleetctl/unit-lookup.js';
-import type { UnitWithTarget } from '../../units/registry/types.js';
+import type { UnitWithTarget } from '../../registry/types.js';
 
 const unit = (name: string, hash = 'a'.repeat(40)): UnitWithTarget => ({
   name,

@@ -7,7 +7,7 @@ import {
   planReconcile,
   type ScheduleChange,
 } from '../../engine/plan.js';
-import type { ScheduleRecord } from '../../units/registry/types.js';
+import type { ScheduleRecord } from '../../registry/types.js';
 import type { DesiredState, MachineState, Requirements } from '../../units/types.js';
 
 export const HASH_A = 'a'.repeat(40);

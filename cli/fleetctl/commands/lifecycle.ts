@@ -1,6 +1,6 @@
 // submit, load, start, stop, unload, restart, destroy: change desired states and (unless --no-block)
 // wait for the cluster to get there, printing fleet's lines. Return value = exit code.
-import type { UnitWithTarget } from '../../../units/registry/types.js';
+import type { UnitWithTarget } from '../../../registry/types.js';
 import type { DesiredState } from '../../../units/types.js';
 import type { CommandContext } from '../context.js';
 import { assertSafeUnitName, lazyCreateUnits } from '../create.js';

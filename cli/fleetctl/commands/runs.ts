@@ -2,10 +2,11 @@
 // fleet-style TAB table. Run records live in etcd (`runs/<unit>/<tick>`); the client reads them like
 // everything else: the etcd driver from etcd (same connection, tunnel and unreachable-etcd message as
 // the other commands), the API driver through fleetd (fleet-ts extension
-// `GET /fleet/v1/units/<name>/runs`, see cli/fleetd/api/README.md).
+// `GET /fleet/v1/units/<name>/runs`, see api/README.md).
+
+import type { RunRecord } from '../../../registry/runs.js';
+import type { UnitWithTarget } from '../../../registry/types.js';
 import { compileCron } from '../../../units/cron-expression.js';
-import type { RunRecord } from '../../../units/registry/runs.js';
-import type { UnitWithTarget } from '../../../units/registry/types.js';
 import { parseRequirements } from '../../../units/xfleet.js';
 import type { CommandContext } from '../context.js';
 import { CliError } from '../io.js';

@@ -1,19 +1,19 @@
 // fleet's HTTP API v1 as a node:http request handler: routing, status codes and error texts as
-// fleet 1.0 served them (see cli/fleetd/api/README.md for where fleet-ts deliberately differs).
+// fleet 1.0 served them (see api/README.md for where fleet-ts deliberately differs).
 // The handler only talks to the registry interface; sockets live in ./listen.ts.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from '../../../units/log.js';
-import { parseUnitName, validateUnitName } from '../../../units/names.js';
-import type { UnitStateFilter } from '../../../units/registry/etcd-registry.js';
-import { InvalidNameError } from '../../../units/registry/names-guard.js';
-import type { RunRecord } from '../../../units/registry/runs.js';
-import type { Registry, UnitWithTarget } from '../../../units/registry/types.js';
-import { UnitNotFoundError } from '../../../units/registry/types.js';
-import { unitHash } from '../../../units/serialize.js';
-import { isDesiredState } from '../../../units/states.js';
-import type { DesiredState, MachineState, UnitOption, UnitStateReport } from '../../../units/types.js';
-import { validateOptions } from '../../../units/xfleet.js';
+import type { UnitStateFilter } from '../registry/etcd-registry.js';
+import { InvalidNameError } from '../registry/names-guard.js';
+import type { RunRecord } from '../registry/runs.js';
+import type { Registry, UnitWithTarget } from '../registry/types.js';
+import { UnitNotFoundError } from '../registry/types.js';
+import type { Logger } from '../units/log.js';
+import { parseUnitName, validateUnitName } from '../units/names.js';
+import { unitHash } from '../units/serialize.js';
+import { isDesiredState } from '../units/states.js';
+import type { DesiredState, MachineState, UnitOption, UnitStateReport } from '../units/types.js';
+import { validateOptions } from '../units/xfleet.js';
 import { BodyError, decodeMetadataOps, decodeUnitBody, type UnitBody } from './decode.js';
 import { DISCOVERY_JSON } from './discovery.js';
 import { apiError, apiMachine, apiPage, apiRun, apiUnit, apiUnitState } from './entities.js';

@@ -2,8 +2,8 @@
 // from etcd goes through one of these: a malformed record (hand-edited key, older/newer writer) is
 // rejected with a one-line reason instead of flowing into the scheduler as `undefined` fields.
 
-import { isDesiredState } from '../states.js';
-import type { DesiredState, MachineState } from '../types.js';
+import { isDesiredState } from '../units/states.js';
+import type { DesiredState, MachineState } from '../units/types.js';
 import { JOB_PREFIX } from './keys.js';
 import type { ScheduleRecord } from './types.js';
 

@@ -1,6 +1,6 @@
 // Pure derivations over registry records: values fleet computes on read rather than stores.
 
-import type { DesiredState, MachineState } from '../types.js';
+import type { DesiredState, MachineState } from '../units/types.js';
 
 /**
  * fleet's current state of a non-global unit (fleet `determineJobState`): 'inactive' when the unit is not

@@ -4,12 +4,12 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { IKeyValue, IWatchResponse, Namespace, Watcher } from 'etcd3';
-import type { LeaderGuard } from '../../engine/leader.js';
-import type { EngineState, EngineUnit, ScheduleChange } from '../../engine/plan.js';
-import type { Logger } from '../log.js';
-import { parseUnitFile } from '../parse.js';
-import type { MachineState } from '../types.js';
-import { parseRequirements } from '../xfleet.js';
+import type { LeaderGuard } from '../engine/leader.js';
+import type { EngineState, EngineUnit, ScheduleChange } from '../engine/plan.js';
+import type { Logger } from '../units/log.js';
+import { parseUnitFile } from '../units/parse.js';
+import type { MachineState } from '../units/types.js';
+import { parseRequirements } from '../units/xfleet.js';
 import { mergeMachineMetadata } from './current-state.js';
 import { MAX_TXN_OPS, prefixEnd, rangePrefix, UnitContentCache } from './etcd-read.js';
 import {

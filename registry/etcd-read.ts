@@ -2,7 +2,7 @@
 // revision (so several ranges form one consistent snapshot), and unit contents fetched once per hash.
 
 import { GRPCResourceExhastedError, type IKeyValue, type Namespace } from 'etcd3';
-import { ByteLru } from '../byte-lru.js';
+import { ByteLru } from '../units/byte-lru.js';
 import { unitContentKey } from './keys.js';
 
 /**

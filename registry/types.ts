@@ -23,7 +23,7 @@ import type {
   UnitOption,
   UnitSpec,
   UnitStateReport,
-} from '../types.js';
+} from '../units/types.js';
 
 export const DEFAULT_KEY_PREFIX = '/_coreos.com/fleet/';
 
@@ -50,7 +50,7 @@ export interface ScheduleRecord {
   readonly global?: boolean;
   /**
    * Cluster cron: this entry is one run of a scheduled unit, for the tick with this ISO time. The agent
-   * starts the unit once per distinct run and reports to `runs/<unit>/<run>` (units/registry/runs.ts).
+   * starts the unit once per distinct run and reports to `runs/<unit>/<run>` (registry/runs.ts).
    */
   readonly run?: string;
 }

@@ -17,9 +17,8 @@ import {
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { connect } from 'node:net';
-import type { Logger } from '../../../units/log.js';
-import { FLEET_TS_VERSION } from '../../../units/version.js';
-import type { FleetdConfig } from '../config.js';
+import type { Logger } from '../units/log.js';
+import { FLEET_TS_VERSION } from '../units/version.js';
 import { type ApiRegistry, createApiHandler } from './handler.js';
 import { API_SERVER_OPTIONS, limitConnections } from './server-limits.js';
 import { tcpAuthProblem, tokenProblem } from './tcp-auth.js';
@@ -28,11 +27,17 @@ export const FLEETD_VERSION = FLEET_TS_VERSION;
 /** First file descriptor systemd passes (SD_LISTEN_FDS_START). */
 export const LISTEN_FDS_START = 3;
 
-export type ApiListenConfig = Pick<
-  FleetdConfig,
-  'apiSocket' | 'apiListen' | 'apiToken' | 'apiTlsCert' | 'apiTlsKey' | 'apiTlsClientCa' | 'tokenLimit'
-> &
-  Partial<Pick<FleetdConfig, 'apiInsecureUnauthenticatedTcp'>>;
+/** The fleet.conf settings the API listeners use (fleetd's FleetdConfig has them all). */
+export interface ApiListenConfig {
+  readonly apiSocket: string;
+  readonly apiListen: string;
+  readonly apiToken: string;
+  readonly apiTlsCert: string;
+  readonly apiTlsKey: string;
+  readonly apiTlsClientCa: string;
+  readonly tokenLimit: number;
+  readonly apiInsecureUnauthenticatedTcp?: boolean;
+}
 
 export interface ApiServer {
   /** Where the API is served, e.g. `unix:/var/run/fleet.sock`, `fd:3`, `https://127.0.0.1:54728`. */

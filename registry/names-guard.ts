@@ -1,7 +1,7 @@
 // Guards applied to every name that becomes part of a registry key: a `/` or `..` in a unit name or
 // machine ID would address another key (e.g. `job/../engine/leader`), so such writes are refused.
 
-import { validateUnitName } from '../names.js';
+import { validateUnitName } from '../units/names.js';
 
 export class InvalidNameError extends Error {
   constructor(message: string) {

@@ -6,9 +6,9 @@
 // agent must never be woken by another machine's placements (fleet's thundering herd).
 
 import type { Namespace, Watcher } from 'etcd3';
-import { ByteLru } from '../byte-lru.js';
-import type { Logger } from '../log.js';
-import type { MachineState } from '../types.js';
+import { ByteLru } from '../units/byte-lru.js';
+import type { Logger } from '../units/log.js';
+import type { MachineState } from '../units/types.js';
 import {
   machineObjectKey,
   machineSchedulePrefix,

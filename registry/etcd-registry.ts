@@ -3,8 +3,8 @@
 // single transaction, so a crash never leaves half a unit behind.
 
 import type { Etcd3, IKeyValue, Namespace } from 'etcd3';
-import { parseUnitFile } from '../parse.js';
-import { serializeUnit, unitHash } from '../serialize.js';
+import { parseUnitFile } from '../units/parse.js';
+import { serializeUnit, unitHash } from '../units/serialize.js';
 import type {
   DesiredState,
   MachineState,
@@ -12,8 +12,8 @@ import type {
   UnitOption,
   UnitSpec,
   UnitStateReport,
-} from '../types.js';
-import { isGlobalUnit } from '../xfleet.js';
+} from '../units/types.js';
+import { isGlobalUnit } from '../units/xfleet.js';
 import { createUnitsBatch, destroyUnitsBatch, setDesiredStatesBatch } from './batch-writes.js';
 import { createEtcdClient } from './client.js';
 import { deriveCurrentState, mergeMachineMetadata } from './current-state.js';

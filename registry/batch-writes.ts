@@ -4,8 +4,8 @@
 // touched one of the units in between), the chunk falls back to the per-unit write, which decides each
 // unit exactly as before. Chunks stay within etcd's default --max-txn-ops (128 compares and 128 ops).
 import type { Namespace } from 'etcd3';
-import { serializeUnit, unitHash } from '../serialize.js';
-import type { DesiredState, UnitSpec } from '../types.js';
+import { serializeUnit, unitHash } from '../units/serialize.js';
+import type { DesiredState, UnitSpec } from '../units/types.js';
 import { MAX_TXN_OPS } from './etcd-read.js';
 import { jobKey, unitContentKey } from './keys.js';
 import { assertUnitName } from './names-guard.js';
