@@ -3,17 +3,17 @@
 // stopped before the machine's lease could expire (fence.ts). All decisions are made by the pure
 // planner (plan.ts) and fence rule (fence.ts); this file only wires timers and I/O.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AgentStateRecord, AgentStore } from '../registry/agent-store.js';
 import type { RunReporter } from '../registry/runs.js';
-import type { ScheduleRecord } from '../registry/types.js';
 import { createLogger, type Logger } from '../units/log.js';
 import { validateUnitName } from '../units/names.js';
 import { parseUnitFile } from '../units/parse.js';
+import type { ScheduleRecord } from '../units/types.js';
 import { parseRequirements } from '../units/xfleet.js';
 import { type ExecuteDeps, executeTasks, type LoadedUnit, stopUnits, unloadUnits } from './execute.js';
 import { shouldFence } from './fence.js';
 import { type CurrentUnit, type DesiredUnit, hasInstallSection, planAgent } from './plan.js';
 import { RunTracker } from './runs.js';
+import type { AgentStateRecord, AgentStore } from './store.js';
 import type { SystemdDriver } from './systemd/driver.js';
 import { AGENT_UNIT_TYPES, type UnitFileStore } from './unit-files.js';
 

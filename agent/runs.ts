@@ -6,8 +6,8 @@
 // re-started by the planner; a run that already ran (or is running) must not run a second time.
 
 import { isActiveRun, type RunRecord, type RunReporter } from '../registry/runs.js';
-import type { ScheduleRecord } from '../registry/types.js';
 import type { Logger } from '../units/log.js';
+import type { ScheduleRecord } from '../units/types.js';
 import type { LoadedUnit, TaskFailure } from './execute.js';
 import type { AgentTask } from './plan.js';
 import type { RunStatus, SystemdDriver } from './systemd/driver.js';

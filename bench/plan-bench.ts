@@ -5,7 +5,8 @@
 // (Conflicts=app<k>@*.service), sidecars (MachineOf), metadata-constrained and pinned units, globals.
 
 import { performance } from 'node:perf_hooks';
-import { applyChanges, type EngineState, type EngineUnit, planReconcile } from '../engine/plan.js';
+import { applyChanges, planReconcile } from '../engine/plan.js';
+import type { EngineState, EngineUnit } from '../engine/store.js';
 import type { MachineState, Requirements } from '../units/types.js';
 
 const MACHINES = 100;

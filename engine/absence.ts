@@ -8,8 +8,8 @@
 //   units are placed elsewhere — except StopOnDisconnect units, held until `lostAt` + their stop bound:
 //   their agent stopped them before the lease could expire (lostAt is later than that expiry) and the
 //   stop takes at most the bound, so no two copies ever run at once.
-import type { ScheduleRecord } from '../registry/types.js';
-import type { EngineUnit } from './plan.js';
+import type { ScheduleRecord } from '../units/types.js';
+import type { EngineUnit } from './store.js';
 
 export interface AbsenceInput {
   /** Monotonic ms. */

@@ -25,20 +25,23 @@
 //    of submissions is planned in fewer, larger passes and planning takes at most about half a core.
 
 import { setTimeout as sleep } from 'node:timers/promises';
+import { NotLeaderError } from '../registry/types.js';
+import type { Logger } from '../units/log.js';
+import { decideAbsence } from './absence.js';
+import type { LeaderElection } from './leader.js';
+import { planReconcile, sameRecord } from './plan.js';
 import {
   applyStoreEvents,
   changesAsEvents,
+  type EngineState,
   type EngineStore,
+  type LeaderGuard,
+  type ScheduleChange,
   type Snapshot,
   StaleScheduleError,
   type StoreEvent,
   type StoreWatch,
-} from '../registry/engine-store.js';
-import { NotLeaderError } from '../registry/types.js';
-import type { Logger } from '../units/log.js';
-import { decideAbsence } from './absence.js';
-import type { LeaderElection, LeaderGuard } from './leader.js';
-import { type EngineState, planReconcile, type ScheduleChange, sameRecord } from './plan.js';
+} from './store.js';
 
 export interface EngineDeps {
   readonly store: EngineStore;

@@ -15,12 +15,7 @@ import { EventEmitter } from 'node:events';
 import type { Lease, Namespace, Watcher } from 'etcd3';
 import { ENGINE_LEADER_KEY } from '../registry/keys.js';
 import type { Logger } from '../units/log.js';
-
-/** Proof of leadership attached to every engine write: `create revision of key == createRevision`. */
-export interface LeaderGuard {
-  readonly key: string;
-  readonly createRevision: string;
-}
+import type { LeaderGuard } from './store.js';
 
 export interface LeaderElectionOptions {
   /** Client namespaced to the registry prefix. */

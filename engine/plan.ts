@@ -28,44 +28,12 @@
 // Because the final pass of step 2 changed nothing, planning the applied result again admits every
 // entry in step 1 and places nothing in step 2: a converged state yields an empty plan.
 
-import type { ScheduleRecord } from '../registry/types.js';
-import type { DesiredState, MachineState, Requirements } from '../units/types.js';
+import type { Requirements, ScheduleRecord } from '../units/types.js';
 import { resolveRequirements } from '../units/xfleet.js';
 import { GlobIndex, isGlob } from './glob-index.js';
 import { effectiveReplaces } from './replace-graph.js';
 import { Cluster, type Eviction, Fit, type MachineSlot, type SchedUnit } from './scheduler.js';
-
-export interface EngineUnit {
-  readonly name: string;
-  readonly hash: string;
-  readonly desiredState: DesiredState;
-  /** As written; specifiers (%n %N %p %i) are expanded here against the unit's name. */
-  readonly requirements: Requirements;
-}
-
-export interface EngineState {
-  readonly units: ReadonlyMap<string, EngineUnit>;
-  /** Present machines; metadata already merged. */
-  readonly machines: ReadonlyMap<string, MachineState>;
-  /** machineID -> unit -> record: the current schedule in etcd. */
-  readonly schedule: ReadonlyMap<string, ReadonlyMap<string, ScheduleRecord>>;
-  /**
-   * Units not to be placed on any machine in this pass: those on a machine that is absent but not yet
-   * known to be lost (a new leader's first agent_ttl), and StopOnDisconnect units of a lost machine
-   * until their stop bound has passed (engine/absence.ts decides). Their entries stay where they are.
-   */
-  readonly hold?: ReadonlySet<string>;
-}
-
-export type ScheduleChange =
-  | {
-      readonly kind: 'put';
-      readonly machineID: string;
-      readonly unit: string;
-      readonly record: ScheduleRecord;
-      readonly reason: string;
-    }
-  | { readonly kind: 'delete'; readonly machineID: string; readonly unit: string; readonly reason: string };
+import type { EngineState, EngineUnit, ScheduleChange } from './store.js';
 
 /** Upper bound on repeated passes; only pathological MachineOf/Replaces tangles get near it. */
 export const MAX_PASSES = 64;

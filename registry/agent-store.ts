@@ -6,9 +6,10 @@
 // agent must never be woken by another machine's placements (fleet's thundering herd).
 
 import type { Namespace, Watcher } from 'etcd3';
+import type { AgentStateRecord, AgentStore, ScheduleHandler } from '../agent/store.js';
 import { ByteLru } from '../units/byte-lru.js';
 import type { Logger } from '../units/log.js';
-import type { MachineState } from '../units/types.js';
+import type { MachineState, ScheduleRecord, } from '../units/types.js';
 import {
   machineObjectKey,
   machineSchedulePrefix,
@@ -18,42 +19,7 @@ import {
   unitStateKey,
 } from './keys.js';
 import { LeaseKeeper } from './lease-keeper.js';
-import { decodeMachine, decodeSchedule, encodeMachine, encodeState, type StateRecord } from './records.js';
-import type { ScheduleRecord } from './types.js';
-
-/** Value of `state/<machineID>/<unit>`: the registry's StateRecord, under the name the agent knows. */
-export type AgentStateRecord = StateRecord;
-
-/** Called with the whole schedule of this machine after every change (and once at the start). */
-export type ScheduleHandler = (
-  schedule: ReadonlyMap<string, ScheduleRecord>,
-  changed: readonly string[],
-) => void;
-
-/** What the agent runtime needs from the registry; small so that it can be faked. */
-export interface AgentStore {
-  /** Grants the lease and writes `machines/<id>/object` under it. */
-  announce(machine: MachineState): Promise<void>;
-  /**
-   * Monotonic time (performance.now) at which the newest keepalive etcd acknowledged was sent, or the
-   * grant was requested; 0 before the first. The lease lives at least agent_ttl after this moment.
-   */
-  leaseProof(): number;
-  /** Called after the lease was lost and a new one was granted (machine and states re-published). */
-  onLeaseRenewed(cb: () => void): void;
-  /** Range + watch of `schedule/<machineID>/`; resumes from the last seen revision; resyncs on errors. */
-  watchSchedule(machineID: string, handler: ScheduleHandler): Promise<void>;
-  /** Re-reads the whole schedule (a fresh range) and calls the handler. */
-  resyncSchedule(): Promise<void>;
-  /** Serialized unit text stored under `unit/<hash>`, null when absent. Cached: contents are immutable. */
-  getUnitText(hash: string): Promise<string | null>;
-  publishState(unit: string, record: AgentStateRecord): Promise<void>;
-  deleteState(unit: string): Promise<void>;
-  /** Revokes the lease: the machine and all its states vanish at once. */
-  leave(): Promise<void>;
-  /** Stops keepalives and watches without revoking (the lease expires after its TTL). */
-  close(): Promise<void>;
-}
+import { decodeMachine, decodeSchedule, encodeMachine, encodeState } from './records.js';
 
 export interface EtcdAgentStoreOptions {
   /** An etcd3 client namespaced to the key prefix. */

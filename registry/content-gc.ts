@@ -9,7 +9,7 @@
 // delete then fails harmlessly.
 
 import type { Namespace } from 'etcd3';
-import type { LeaderGuard } from '../engine/leader.js';
+import type { LeaderGuard } from '../engine/store.js';
 import { MAX_TXN_OPS, prefixKeys, rangePrefix } from './etcd-read.js';
 import { JOB_PREFIX, SCHEDULE_PREFIX, UNIT_CONTENT_PREFIX, unitContentKey } from './keys.js';
 

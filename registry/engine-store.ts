@@ -4,11 +4,21 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { IKeyValue, IWatchResponse, Namespace, Watcher } from 'etcd3';
-import type { LeaderGuard } from '../engine/leader.js';
-import type { EngineState, EngineUnit, ScheduleChange } from '../engine/plan.js';
+import {
+  type ApplyOptions,
+  type EngineStore,
+  type EngineUnit,
+  type LeaderGuard,
+  type ScheduleChange,
+  type Snapshot,
+  StaleScheduleError,
+  type StoreEvent,
+  type StoreWatch,
+  type WatchHandlers,
+} from '../engine/store.js';
 import type { Logger } from '../units/log.js';
 import { parseUnitFile } from '../units/parse.js';
-import type { MachineState } from '../units/types.js';
+import type { MachineState, ScheduleRecord } from '../units/types.js';
 import { parseRequirements } from '../units/xfleet.js';
 import { mergeMachineMetadata } from './current-state.js';
 import { MAX_TXN_OPS, prefixEnd, rangePrefix, UnitContentCache } from './etcd-read.js';
@@ -21,83 +31,7 @@ import {
   splitMachineUnitKey,
 } from './keys.js';
 import { decodeJob, decodeMachine, decodeSchedule, encodeSchedule, type JobRecord } from './records.js';
-import { NotLeaderError, type ScheduleRecord } from './types.js';
-
-/** One change the engine must apply to its in-memory state, at the etcd revision it happened. */
-export type StoreEvent =
-  | {
-      readonly kind: 'unit';
-      readonly name: string;
-      readonly unit: EngineUnit | null;
-      readonly revision: bigint;
-    }
-  | {
-      readonly kind: 'machine';
-      readonly id: string;
-      readonly machine: MachineState | null;
-      readonly revision: bigint;
-    }
-  | {
-      readonly kind: 'schedule';
-      readonly machineID: string;
-      readonly unit: string;
-      readonly record: ScheduleRecord | null;
-      readonly revision: bigint;
-    };
-
-export interface Snapshot {
-  readonly revision: string;
-  readonly state: EngineState;
-}
-
-export interface WatchHandlers {
-  /**
-   * Events in revision order for each key (jobs and machines, and the schedule, are watched separately);
-   * `revision`: every change up to it has been received.
-   */
-  onEvents(events: StoreEvent[], revision: string): void;
-  /** The watch could not resume (revision compacted): here is a fresh snapshot, replace your state. */
-  onReset(snapshot: Snapshot): void;
-}
-
-export interface StoreWatch {
-  stop(): Promise<void>;
-}
-
-/** A schedule write was rejected because the schedule in etcd is not what the engine believed. */
-export class StaleScheduleError extends Error {
-  constructor() {
-    super('schedule in etcd differs from the engine view; reload needed');
-    this.name = 'StaleScheduleError';
-  }
-}
-
-export interface ApplyOptions {
-  /** The schedule the changes were planned against: each write also checks its key is as believed. */
-  readonly current?: EngineState['schedule'];
-  /** Checked before every transaction: a leader that cannot prove its lease alive writes nothing. */
-  readonly stillLeader?: () => boolean;
-}
-
-export interface EngineStore {
-  loadSnapshot(): Promise<Snapshot>;
-  /**
-   * Watch job/, machines/ and schedule/ (not runs/) from `fromRevision` (exclusive), normally the
-   * revision of the last loadSnapshot; from any other revision the watch starts with a reset.
-   */
-  watch(fromRevision: string, handlers: WatchHandlers): StoreWatch;
-  /**
-   * Writes the changes, deletes first (so a move never shows a unit on two machines), in transactions of
-   * at most maxTxnOps - 1 operations (a few in flight), each guarded by the leader key's create revision.
-   * Throws NotLeaderError when leadership is gone (nothing more is written), StaleScheduleError when a
-   * key was not as believed. Returns the revision of the last transaction (null when nothing written).
-   */
-  applyChanges(
-    changes: readonly ScheduleChange[],
-    guard: LeaderGuard,
-    opts?: ApplyOptions,
-  ): Promise<string | null>;
-}
+import { NotLeaderError } from './types.js';
 
 const RETRY_MS = 500;
 
@@ -436,53 +370,6 @@ export function createEngineStore(ns: Namespace, log: Logger, opts: EngineStoreO
   };
 
   return { loadSnapshot, watch, applyChanges };
-}
-
-/** Pure: the engine state after a batch of store events. Copies only the maps it changes. */
-export function applyStoreEvents(state: EngineState, events: readonly StoreEvent[]): EngineState {
-  let units: Map<string, EngineUnit> | undefined;
-  let machines: Map<string, MachineState> | undefined;
-  let schedule: Map<string, ReadonlyMap<string, ScheduleRecord>> | undefined;
-  const copiedMachineSchedules = new Set<string>();
-  for (const ev of events) {
-    if (ev.kind === 'unit') {
-      units ??= new Map(state.units);
-      if (ev.unit) units.set(ev.name, ev.unit);
-      else units.delete(ev.name);
-    } else if (ev.kind === 'machine') {
-      machines ??= new Map(state.machines);
-      if (ev.machine) machines.set(ev.id, ev.machine);
-      else machines.delete(ev.id);
-    } else {
-      schedule ??= new Map(state.schedule);
-      let inner = schedule.get(ev.machineID) as Map<string, ScheduleRecord> | undefined;
-      if (!copiedMachineSchedules.has(ev.machineID)) {
-        inner = new Map(inner ?? []);
-        copiedMachineSchedules.add(ev.machineID);
-      }
-      if (!inner) inner = new Map();
-      if (ev.record) inner.set(ev.unit, ev.record);
-      else inner.delete(ev.unit);
-      if (inner.size === 0) schedule.delete(ev.machineID);
-      else schedule.set(ev.machineID, inner);
-    }
-  }
-  return {
-    units: units ?? state.units,
-    machines: machines ?? state.machines,
-    schedule: schedule ?? state.schedule,
-  };
-}
-
-/** Pure: the schedule after changes the engine wrote itself (as store events at `revision`). */
-export function changesAsEvents(changes: readonly ScheduleChange[], revision: bigint): StoreEvent[] {
-  return changes.map((c) => ({
-    kind: 'schedule' as const,
-    machineID: c.machineID,
-    unit: c.unit,
-    record: c.kind === 'put' ? c.record : null,
-    revision,
-  }));
 }
 
 /**

@@ -9,6 +9,8 @@ import type {
   DesiredState,
   MachineState,
   Placement,
+  ScheduleRecord,
+  StateRecord,
   UnitOption,
   UnitSpec,
   UnitStateReport,
@@ -40,17 +42,15 @@ import {
   decodeState,
   encodeJob,
   type JobRecord,
-  type StateRecord,
 } from './records.js';
 import { listRuns, type RunRecord, unitRunsPrefix } from './runs.js';
-import type {
-  CreateUnitOptions,
-  EtcdConnectionOptions,
-  Registry,
-  ScheduleRecord,
-  UnitWithTarget,
+import {
+  type CreateUnitOptions,
+  type EtcdConnectionOptions,
+  type Registry,
+  UnitNotFoundError,
+  type UnitWithTarget,
 } from './types.js';
-import { UnitNotFoundError } from './types.js';
 
 export interface EtcdRegistry extends Registry {
   /** The namespaced client (keys relative to the prefix), for the engine/agent stores. */

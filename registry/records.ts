@@ -3,9 +3,8 @@
 // rejected with a one-line reason instead of flowing into the scheduler as `undefined` fields.
 
 import { isDesiredState } from '../units/states.js';
-import type { DesiredState, MachineState } from '../units/types.js';
+import type { DesiredState, MachineState, ScheduleRecord, StateRecord } from '../units/types.js';
 import { JOB_PREFIX } from './keys.js';
-import type { ScheduleRecord } from './types.js';
 
 /** job/<unit> */
 export interface JobRecord {
@@ -13,15 +12,6 @@ export interface JobRecord {
   readonly hash: string;
   readonly desiredState: DesiredState;
   readonly origin?: string;
-}
-
-/** state/<machineID>/<unit> */
-export interface StateRecord {
-  readonly hash: string;
-  readonly load: string;
-  readonly active: string;
-  readonly sub: string;
-  readonly agentState: 'loaded' | 'launched';
 }
 
 export class RecordDecodeError extends Error {

@@ -43,18 +43,6 @@ export interface EtcdConnectionOptions {
   readonly password?: string;
 }
 
-/** What the agent of one machine is told to run. */
-export interface ScheduleRecord {
-  readonly hash: string;
-  readonly desiredState: 'loaded' | 'launched';
-  readonly global?: boolean;
-  /**
-   * Cluster cron: this entry is one run of a scheduled unit, for the tick with this ISO time. The agent
-   * starts the unit once per distinct run and reports to `runs/<unit>/<run>` (registry/runs.ts).
-   */
-  readonly run?: string;
-}
-
 /** A unit together with where it is scheduled (non-global units: at most one machine). */
 export interface UnitWithTarget extends UnitSpec {
   /** Target machine of a non-global unit, undefined when unscheduled or global. */

@@ -104,3 +104,24 @@ export interface UnitStateReport {
   /** What the agent achieved: 'loaded' (linked, not started) or 'launched' (start requested). */
   readonly agentState: 'loaded' | 'launched';
 }
+
+/** What the agent of one machine is told to run. */
+export interface ScheduleRecord {
+  readonly hash: string;
+  readonly desiredState: 'loaded' | 'launched';
+  readonly global?: boolean;
+  /**
+   * Cluster cron: this entry is one run of a scheduled unit, for the tick with this ISO time. The agent
+   * starts the unit once per distinct run and reports to `runs/<unit>/<run>` (registry/runs.ts).
+   */
+  readonly run?: string;
+}
+
+/** What an agent reports for one unit: `state/<machineID>/<unit>` in the registry. */
+export interface StateRecord {
+  readonly hash: string;
+  readonly load: string;
+  readonly active: string;
+  readonly sub: string;
+  readonly agentState: 'loaded' | 'launched';
+}

@@ -12,12 +12,7 @@
 // withoutScheduledUnits); both follow the same leader election and write under the same guard.
 
 import type { Namespace } from 'etcd3';
-import {
-  applyStoreEvents,
-  createEngineStore,
-  type EngineStore,
-  type StoreWatch,
-} from '../../registry/engine-store.js';
+import { createEngineStore } from '../../registry/engine-store.js';
 import { jobKey, scheduleKey } from '../../registry/keys.js';
 import { decodeSchedule, encodeSchedule } from '../../registry/records.js';
 import {
@@ -30,11 +25,18 @@ import {
   runKey,
   unitRunsPrefix,
 } from '../../registry/runs.js';
-import type { ScheduleRecord } from '../../registry/types.js';
 import { createLogger, type Logger } from '../../units/log.js';
-import type { LeaderElection, LeaderGuard } from '../leader.js';
-import type { EngineState, EngineUnit } from '../plan.js';
+import type { ScheduleRecord } from '../../units/types.js';
+import type { LeaderElection } from '../leader.js';
 import { machineFeasibility } from '../plan.js';
+import {
+  applyStoreEvents,
+  type EngineState,
+  type EngineStore,
+  type EngineUnit,
+  type LeaderGuard,
+  type StoreWatch,
+} from '../store.js';
 import { type ActiveRun, classifyTicks, decideTicks, type TickDecision } from './policy.js';
 import { type CronSchedule, compileSchedule, tickISO, ticksBetween } from './ticks.js';
 

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { InMemorySystemd } from '../../agent/systemd/fake.js';
 import { EtcdAgentStore } from '../../registry/agent-store.js';
 import { machineObjectKey, scheduleKey, unitStateKey } from '../../registry/keys.js';
-import type { ScheduleRecord } from '../../registry/types.js';
+import type { ScheduleRecord } from '../../units/types.js';
 import { type EtcdServer, startEtcd } from '../support/etcd.js';
 import {
   connect,

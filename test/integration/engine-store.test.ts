@@ -2,15 +2,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Etcd3, Namespace } from 'etcd3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ScheduleChange } from '../../engine/plan.js';
 import {
-  createEngineStore,
   type EngineStore,
+  type ScheduleChange,
   type Snapshot,
   StaleScheduleError,
   type StoreEvent,
   type StoreWatch,
-} from '../../registry/engine-store.js';
+} from '../../engine/store.js';
+import { createEngineStore } from '../../registry/engine-store.js';
 import { UnitContentCache } from '../../registry/etcd-read.js';
 import { type EtcdRegistry, openEtcdRegistry } from '../../registry/etcd-registry.js';
 import { NotLeaderError } from '../../registry/types.js';

@@ -1,14 +1,8 @@
 // Builders for engine planner tests: units, machines, schedules, and "apply the plan" helpers.
 
-import {
-  applyChanges,
-  type EngineState,
-  type EngineUnit,
-  planReconcile,
-  type ScheduleChange,
-} from '../../engine/plan.js';
-import type { ScheduleRecord } from '../../registry/types.js';
-import type { DesiredState, MachineState, Requirements } from '../../units/types.js';
+import { applyChanges, planReconcile } from '../../engine/plan.js';
+import type { EngineState, EngineUnit, ScheduleChange } from '../../engine/store.js';
+import type { DesiredState, MachineState, Requirements, ScheduleRecord } from '../../units/types.js';
 
 export const HASH_A = 'a'.repeat(40);
 export const HASH_B = 'b'.repeat(40);

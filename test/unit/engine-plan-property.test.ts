@@ -3,10 +3,10 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { applyChanges, type EngineState, type EngineUnit, planReconcile } from '../../engine/plan.js';
-import type { ScheduleRecord } from '../../registry/types.js';
+import { applyChanges, planReconcile } from '../../engine/plan.js';
+import type { EngineState, EngineUnit } from '../../engine/store.js';
 import { globMatch } from '../../units/glob.js';
-import type { DesiredState, MachineState, Requirements } from '../../units/types.js';
+import type { DesiredState, MachineState, Requirements, ScheduleRecord } from '../../units/types.js';
 import { resolveRequirements } from '../../units/xfleet.js';
 import { machine, mid, req } from './engine-fixtures.js';
 

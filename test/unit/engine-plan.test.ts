@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { planReconcile } from '../../engine/plan.js';
-import type { ScheduleRecord } from '../../registry/types.js';
+import type { ScheduleRecord } from '../../units/types.js';
 import {
   HASH_A,
   HASH_B,
