@@ -13,7 +13,7 @@ import {
   type ResolveInput,
   resolveFleetdConfig,
 } from '../../cli/fleetd/config.js';
-import { defaultCaFile } from '../../units/registry/client.js';
+import { defaultCaFile } from '../../registry/client.js';
 
 /** Resolves with an in-memory file system; `files` maps path -> contents. */
 function resolve(
