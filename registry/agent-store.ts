@@ -9,7 +9,7 @@ import type { Namespace, Watcher } from 'etcd3';
 import type { AgentStateRecord, AgentStore, ScheduleHandler } from '../agent/store.js';
 import { ByteLru } from '../units/byte-lru.js';
 import type { Logger } from '../units/log.js';
-import type { MachineState, ScheduleRecord, } from '../units/types.js';
+import type { MachineState, ScheduleRecord } from '../units/types.js';
 import {
   machineObjectKey,
   machineSchedulePrefix,
