@@ -19,6 +19,8 @@ export interface ApiUnit {
   readonly machineID?: string;
   readonly name?: string;
   readonly options?: ApiUnitOption[];
+  /** fleet-ts extension: why the engine cannot place the unit; absent when it can. */
+  readonly reason?: string;
 }
 
 export interface ApiUnitState {
@@ -31,6 +33,8 @@ export interface ApiUnitState {
 }
 
 export interface ApiMachine {
+  /** fleet-ts extension: true while the machine is drained; absent otherwise. */
+  readonly drained?: boolean;
   readonly id?: string;
   readonly metadata?: Record<string, string>;
   readonly primaryIP?: string;
@@ -64,6 +68,7 @@ export function apiUnit(u: UnitWithTarget): ApiUnit {
     ['machineID', u.global ? undefined : u.machineID],
     ['name', u.name],
     ['options', u.options.map(apiOption)],
+    ['reason', u.reason],
   ]);
 }
 
@@ -112,6 +117,7 @@ export function apiMachine(m: MachineState): ApiMachine {
   const metadata: Record<string, string> = {};
   for (const k of Object.keys(m.metadata).sort()) metadata[k] = m.metadata[k] as string;
   return omitEmpty<ApiMachine>([
+    ['drained', m.drained ? true : undefined],
     ['id', m.id],
     ['metadata', metadata],
     ['primaryIP', m.publicIP],

@@ -38,6 +38,7 @@ export type ApiRegistry = Pick<
 > & {
   listUnitStates(filter?: UnitStateFilter): Promise<UnitStateReport[]>;
   listRuns?(unit: string, limit?: number): Promise<RunRecord[]>;
+  setMachineDrained?(machineID: string, drained: boolean): Promise<void>;
 };
 
 export interface ApiHandlerOptions {
@@ -173,6 +174,9 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
       if (method !== 'GET') throw new ApiError(405, 'only GET supported against this resource');
       return listStates(res, query);
     }
+    // fleet-ts extension: PUT/DELETE /machines/<id>/drain (docs/operations.md).
+    const drain = /^\/machines\/([^/]+)\/drain$/.exec(rest);
+    if (drain) return drainMachine(res, method, drain[1] as string);
     for (const [collection, methods] of [
       ['/units/', 'only GET, PUT and DELETE supported against this resource'],
       ['/state/', 'only GET supported against this resource'],
@@ -197,6 +201,25 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
       throw new ApiError(405, methods);
     }
     throw new ApiError(404, '');
+  };
+
+  // ---- drain (fleet-ts extension) ----
+
+  const drainMachine = async (res: ServerResponse, method: string, rawID: string): Promise<void> => {
+    let id: string;
+    try {
+      id = decodeURIComponent(rawID);
+    } catch {
+      throw new ApiError(400, 'invalid machine ID');
+    }
+    if (method !== 'PUT' && method !== 'DELETE')
+      throw new ApiError(405, 'only PUT and DELETE supported against this resource');
+    const current = registry;
+    if (!current.setMachineDrained) throw new ApiError(501, 'drain is not available');
+    if (!(await current.listMachines()).some((m) => m.id === id))
+      throw new ApiError(404, 'machine does not exist');
+    await current.setMachineDrained(id, method === 'PUT');
+    send(res, 204);
   };
 
   // ---- units ----

@@ -18,6 +18,7 @@ import { type ContentGc, startContentGc } from '../engine/content-gc.js';
 import { type Cron, startCron } from '../engine/cron/cron.js';
 import { type Engine, startEngine } from '../engine/engine.js';
 import { createLeaderElection, type LeaderElection } from '../engine/leader.js';
+import { EngineOps } from '../engine/ops.js';
 import { EtcdAgentStore } from '../registry/agent-store.js';
 import { createEtcdClient } from '../registry/client.js';
 import { createEngineStore } from '../registry/engine-store.js';
@@ -124,6 +125,7 @@ function startComponents(
       reconcileIntervalMs: config.engineReconcileIntervalMs,
       agentTtlMs: config.agentTtlMs,
       machineID,
+      ops: new EngineOps({ ns, log: engineLog }),
     });
     // Cluster cron: fires scheduled units ([X-Fleet] Schedule=) while this machine leads.
     cron = startCron({ ns, leader, log: engineLog });

@@ -29,7 +29,8 @@ import { NotLeaderError } from '../registry/types.js';
 import type { Logger } from '../units/log.js';
 import { decideAbsence } from './absence.js';
 import type { LeaderElection } from './leader.js';
-import { planReconcile, sameRecord } from './plan.js';
+import type { EngineOps } from './ops.js';
+import { planDetailed, sameRecord } from './plan.js';
 import {
   applyStoreEvents,
   changesAsEvents,
@@ -63,6 +64,10 @@ export interface EngineDeps {
   readonly now?: () => number;
   /** Called after each plan's writes committed (benchmarks and tests observe placements here). */
   readonly onCommitted?: (changes: readonly ScheduleChange[], revision: string) => void;
+  /** Drain and placement reasons (engine/ops.ts); absent in benchmarks. */
+  readonly ops?: EngineOps;
+  /** Observes each plan's duration in seconds and the number of changes (metrics). */
+  readonly onPlanned?: (seconds: number, changes: readonly ScheduleChange[]) => void;
 }
 
 export interface Engine {
@@ -153,6 +158,7 @@ class LeaderSession {
   }
 
   begin(): void {
+    this.deps.ops?.reset();
     this.startGrace();
     this.passTimer = setInterval(() => this.kick(), this.deps.reconcileIntervalMs);
     this.reloadTimer = setInterval(() => {
@@ -218,11 +224,19 @@ class LeaderSession {
       if (!current || !this.isLeader()) return;
       const hold = this.decideHold(current);
       const holdKey = [...hold].sort().join(' ');
-      if (current === this.settled && holdKey === this.settledHold) return;
-      const state = hold.size > 0 ? { ...current, hold } : current;
+      // Drain may release units off drained machines (a new state object) even when nothing else changed.
+      const drain = this.deps.ops ? await this.deps.ops.beforePlan(current) : current;
+      if (drain === current && current === this.settled && holdKey === this.settledHold) return;
+      const state = hold.size > 0 ? { ...drain, hold } : drain;
       const planStarted = performance.now();
-      const changes = planReconcile(state);
+      const plan = planDetailed(state);
+      const changes = plan.changes;
       this.lastPlanMs = performance.now() - planStarted;
+      this.deps.onPlanned?.(this.lastPlanMs / 1000, changes);
+      // Reasons are advice: failing to record them never holds up the schedule.
+      await this.deps.ops
+        ?.afterPlan(state, plan, this.guard)
+        .catch((err) => log.warn({ err: String(err) }, 'recording placement reasons failed'));
       if (changes.length === 0) {
         this.settled = current;
         this.settledHold = holdKey;

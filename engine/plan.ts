@@ -34,6 +34,12 @@ import { GlobIndex, isGlob } from './glob-index.js';
 import { effectiveReplaces } from './replace-graph.js';
 import { Cluster, type Eviction, Fit, type MachineSlot, type SchedUnit } from './scheduler.js';
 import type { EngineState, EngineUnit, ScheduleChange } from './store.js';
+/** A plan together with the cluster it produced (engine/reasons.ts explains what stayed unplaced). */
+export interface DetailedPlan {
+  readonly changes: ScheduleChange[];
+  readonly cluster: Cluster;
+  readonly sched: ReadonlyMap<string, SchedUnit>;
+}
 
 /** Upper bound on repeated passes; only pathological MachineOf/Replaces tangles get near it. */
 export const MAX_PASSES = 64;
@@ -138,6 +144,11 @@ export function buildSchedUnits(units: readonly EngineUnit[]): Map<string, Sched
 }
 
 export function planReconcile(state: EngineState): ScheduleChange[] {
+  return planPlacements(withoutScheduledUnits(state)).changes;
+}
+
+/** planReconcile, also returning the resulting cluster (scheduled units are left out, as there). */
+export function planDetailed(state: EngineState): DetailedPlan {
   return planPlacements(withoutScheduledUnits(state));
 }
 
@@ -149,40 +160,23 @@ export function withoutScheduledUnits(state: EngineState): EngineState {
   const scheduled = new Set<string>();
   for (const u of state.units.values()) if (u.requirements.schedule) scheduled.add(u.name);
   if (scheduled.size === 0) return state;
+  const { release } = state;
   const units = new Map([...state.units].filter(([name]) => !scheduled.has(name)));
   const schedule = new Map<string, ReadonlyMap<string, ScheduleRecord>>();
   for (const [machineID, entries] of state.schedule) {
     const kept = new Map([...entries].filter(([name]) => !scheduled.has(name)));
     if (kept.size > 0) schedule.set(machineID, kept);
   }
-  return { units, machines: state.machines, schedule, ...(state.hold ? { hold: state.hold } : {}) };
-}
-
-/**
- * Cluster cron: for the current schedule, which machines could run each unit now, least-loaded first
- * (ties: lowest ID), with fleet's checks (MachineID, MachineMetadata, MachineOf, Conflicts, Replaces)
- * against everything currently scheduled. Built once, asked for several units.
- */
-export function machineFeasibility(state: EngineState): (unit: string) => string[] {
-  const sched = buildSchedUnits([...state.units.values()].sort((a, b) => byName(a.name, b.name)));
-  const cluster = new Cluster(state.machines.values(), sched);
-  for (const [machineID, entries] of state.schedule) {
-    const m = cluster.slot(machineID);
-    if (!m) continue;
-    for (const name of entries.keys()) {
-      const v = sched.get(name);
-      if (v && !m.units.has(name)) cluster.place(v, m);
-    }
-  }
-  return (unit) => {
-    const u = sched.get(unit);
-    if (!u) return [];
-    // The unit's own entries (an earlier run still there) do not stop another run on that machine.
-    return cluster.order.filter((m) => m.units.has(unit) || cluster.fit(u, m) === Fit.OK).map((m) => m.id);
+  return {
+    units,
+    machines: state.machines,
+    schedule,
+    ...(state.hold ? { hold: state.hold } : {}),
+    ...(release ? { release } : {}),
   };
 }
 
-function planPlacements(state: EngineState): ScheduleChange[] {
+function planPlacements(state: EngineState): DetailedPlan {
   const engineUnits = [...state.units.values()].sort((a, b) => byName(a.name, b.name));
   const sched = buildSchedUnits(engineUnits);
   const cluster = new Cluster(state.machines.values(), sched);
@@ -220,7 +214,8 @@ function planPlacements(state: EngineState): ScheduleChange[] {
       if (!u.global && cluster.locate(name)) continue;
       for (const machineID of existing.get(name)!) {
         const m = cluster.slot(machineID)!;
-        if (m.units.has(name) || cluster.fit(u, m) !== Fit.OK) continue;
+        if (m.machine.drained && !u.global && state.release?.has(name)) continue;
+        if (m.units.has(name) || cluster.fit(u, m, true) !== Fit.OK) continue;
         noteEvictions(cluster.place(u, m));
         admitted = true;
         if (!u.global) break;
@@ -241,7 +236,9 @@ function planPlacements(state: EngineState): ScheduleChange[] {
         key,
         kept
           ? `duplicate schedule entry; unit kept on Machine(${kept.id})`
-          : `target Machine(${machineID}) unable to run unit: ${cluster.explain(u, m)}`,
+          : m.machine.drained && state.release?.has(name)
+            ? `moved off drained Machine(${machineID})`
+            : `target Machine(${machineID}) unable to run unit: ${cluster.explain(u, m, cluster.fit(u, m, true))}`,
       );
     }
   }
@@ -270,8 +267,26 @@ function planPlacements(state: EngineState): ScheduleChange[] {
     }
     if (!placed) break;
   }
+  // Drain: a unit that left a drained machine (released, or a MachineOf follower of one) but fits nowhere
+  // else stays where it was.
+  const anyDrained = [...state.machines.values()].some((m) => m.drained);
+  for (let pass = 0; anyDrained && pass < MAX_PASSES; pass++) {
+    let admitted = false;
+    for (const name of keepOrder) {
+      const u = sched.get(name)!;
+      if (u.global || cluster.locate(name)) continue;
+      const m = existing
+        .get(name)!
+        .map((id) => cluster.slot(id)!)
+        .find((x) => x.machine.drained && cluster.fit(u, x, true) === Fit.OK);
+      if (!m) continue;
+      noteEvictions(cluster.place(u, m));
+      admitted = true;
+    }
+    if (!admitted) break;
+  }
 
-  return diff(state, cluster, sched, dropReason);
+  return { changes: diff(state, cluster, sched, dropReason), cluster, sched };
 }
 
 /** Target (the cluster) minus current (state.schedule): deletes first, then puts, each by unit then machine. */
@@ -342,25 +357,4 @@ function putReason(
   return prev !== undefined && prev !== m.id ? `rescheduled from Machine(${prev})` : 'unit scheduled';
 }
 
-/** The schedule after applying `changes` (for tests and for an engine that keeps a local copy). */
-export function applyChanges(
-  schedule: ReadonlyMap<string, ReadonlyMap<string, ScheduleRecord>>,
-  changes: readonly ScheduleChange[],
-): Map<string, Map<string, ScheduleRecord>> {
-  const out = new Map<string, Map<string, ScheduleRecord>>();
-  for (const [machineID, entries] of schedule) out.set(machineID, new Map(entries));
-  for (const c of changes) {
-    let entries = out.get(c.machineID);
-    if (c.kind === 'delete') {
-      entries?.delete(c.unit);
-      if (entries && entries.size === 0) out.delete(c.machineID);
-      continue;
-    }
-    if (!entries) {
-      entries = new Map();
-      out.set(c.machineID, entries);
-    }
-    entries.set(c.unit, c.record);
-  }
-  return out;
-}
+export { applyChanges } from './apply-changes.js';

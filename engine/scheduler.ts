@@ -40,6 +40,8 @@ export const Fit = {
   Peer: 4,
   Conflict: 5,
   Replaced: 6,
+  /** fleet-ts: the machine is drained (no new non-global placements). */
+  Drained: 7,
 } as const;
 export type Fit = (typeof Fit)[keyof typeof Fit];
 
@@ -112,9 +114,13 @@ export class Cluster {
     return this.location.get(unit);
   }
 
-  /** Can `u` (not yet on `m`) run on `m`? fleet's AbleToRun order. */
-  fit(u: SchedUnit, m: MachineSlot): Fit {
+  /**
+   * Can `u` (not yet on `m`) run on `m`? fleet's AbleToRun order, after our drain rule: a drained
+   * machine takes no new non-global unit, but keeps (`keeping`) the ones it has.
+   */
+  fit(u: SchedUnit, m: MachineSlot, keeping = false): Fit {
     if (u.unplaceable !== undefined) return Fit.Unplaceable;
+    if (!keeping && !u.global && m.machine.drained) return Fit.Drained;
     if (u.req.machineID !== undefined && !machineMatchesID(u.req, m.id)) return Fit.MachineID;
     if (!machineMatchesMetadata(u.req, m.machine.metadata)) return Fit.Metadata;
     for (const peer of u.req.machineOf) if (!m.units.has(peer)) return Fit.Peer;
@@ -148,14 +154,21 @@ export class Cluster {
         return `peer Unit(${missing}) is not scheduled here`;
       }
       case Fit.Conflict: {
-        const other = [...m.units].sort().find((v) => this.pairConflicts(u, v));
+        const other = this.conflictingUnit(u, m);
         return `found conflict with locally-scheduled Unit(${other})`;
       }
       case Fit.Replaced: {
         const r = u.replacers.find((x) => m.units.has(x));
         return `replaced by Unit(${r})`;
       }
+      case Fit.Drained:
+        return 'machine is drained';
     }
+  }
+
+  /** The unit on `m` that conflicts with `u` (first by name), for explanations. */
+  conflictingUnit(u: SchedUnit, m: MachineSlot): string | undefined {
+    return [...m.units].sort().find((v) => this.pairConflicts(u, v));
   }
 
   private pairConflicts(u: SchedUnit, otherName: string): boolean {

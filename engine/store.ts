@@ -23,6 +23,11 @@ export interface EngineState {
    * until their stop bound has passed (engine/absence.ts decides). Their entries stay where they are.
    */
   readonly hold?: ReadonlySet<string>;
+  /**
+   * Drain (engine/drain.ts): non-global units allowed to leave their drained machine in this plan. Each
+   * goes where the normal rules put it; one that fits nowhere else stays where it is.
+   */
+  readonly release?: ReadonlySet<string>;
 }
 
 export type ScheduleChange =

@@ -140,6 +140,8 @@ export function createEngineStore(ns: Namespace, log: Logger, opts: EngineStoreO
     if (!parsed) return null;
     if (parsed.kind === 'object') {
       records.setObject(parsed.machineID, type === 'PUT' ? decodeOrLog(kv, decodeMachine) : null);
+    } else if (parsed.kind === 'drain') {
+      records.setDrained(parsed.machineID, type === 'PUT');
     } else {
       records.setMetadata(parsed.machineID, parsed.key, type === 'PUT' ? kv.value.toString() : null);
     }
@@ -394,6 +396,7 @@ interface Feed {
 class MachineRecords {
   private readonly objects = new Map<string, MachineState>();
   private readonly metadata = new Map<string, Map<string, string>>();
+  private readonly drained = new Set<string>();
 
   ids(): Iterable<string> {
     return this.objects.keys();
@@ -412,16 +415,24 @@ class MachineRecords {
     else this.metadata.set(id, md);
   }
 
+  setDrained(id: string, drained: boolean): void {
+    if (drained) this.drained.add(id);
+    else this.drained.delete(id);
+  }
+
   /** The machine as the engine sees it; null while it has no object (absent or gone). */
   merged(id: string): MachineState | null {
     const obj = this.objects.get(id);
-    return obj ? mergeMachineMetadata({ ...obj, id }, this.metadata.get(id) ?? new Map()) : null;
+    if (!obj) return null;
+    const m = mergeMachineMetadata({ ...obj, id }, this.metadata.get(id) ?? new Map());
+    return this.drained.has(id) ? { ...m, drained: true } : m;
   }
 
   clone(): MachineRecords {
     const c = new MachineRecords();
     for (const [id, m] of this.objects) c.objects.set(id, m);
     for (const [id, md] of this.metadata) c.metadata.set(id, new Map(md));
+    for (const id of this.drained) c.drained.add(id);
     return c;
   }
 }

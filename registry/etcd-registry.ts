@@ -36,6 +36,13 @@ import {
 } from './keys.js';
 import { assertMachineID, assertUnitName } from './names-guard.js';
 import {
+  getUnplaced,
+  listUnplaced,
+  type MachineHealth,
+  readMachineHealth,
+  setMachineDrained,
+} from './ops-records.js';
+import {
   decodeJob,
   decodeMachine,
   decodeSchedule,
@@ -57,6 +64,10 @@ export interface EtcdRegistry extends Registry {
   readonly ns: Namespace;
   /** Cluster cron run records of a unit, newest first (./runs.ts); served by the API's runs extension. */
   listRuns(unit: string, limit?: number): Promise<RunRecord[]>;
+  /** fleet-ts extension: drain (true) or undrain a machine (docs/operations.md). */
+  setMachineDrained(machineID: string, drained: boolean): Promise<void>;
+  /** fleet-ts extension: engine leader, unit counts and heartbeat ages for list-machines. */
+  machineHealth(): Promise<MachineHealth>;
   /** The state reports matching `filter` (all without one), sorted by (unit, machineID). */
   listUnitStates(filter?: UnitStateFilter): Promise<UnitStateReport[]>;
   /** Batch forms for commands over many units (./batch-writes.ts): a transaction per chunk. */
@@ -98,6 +109,7 @@ export function etcdRegistryOn(ns: Namespace, close: () => void = () => {}): Etc
     options: UnitOption[] | undefined,
     scheduledOn: readonly { machineID: string; record: ScheduleRecord }[],
     reportOf: (machineID: string) => StateRecord | undefined,
+    reason?: string,
   ): UnitWithTarget => {
     const opts = options ?? [];
     const global = isGlobalUnit(opts) || scheduledOn.some((s) => s.record.global === true);
@@ -118,15 +130,17 @@ export function etcdRegistryOn(ns: Namespace, close: () => void = () => {}): Etc
       ...(target ? { machineID: target.machineID } : {}),
       global,
       ...(currentState !== undefined ? { currentState } : {}),
+      ...(reason ? { reason } : {}),
     };
   };
 
   const listUnits = async (): Promise<UnitWithTarget[]> => {
     const jobs = await rangePrefix(ns, JOB_PREFIX);
     // Schedule and states at the same revision: one consistent picture.
-    const [schedule, states] = await Promise.all([
+    const [schedule, states, unplaced] = await Promise.all([
       rangePrefix(ns, SCHEDULE_PREFIX, jobs.revision),
       rangePrefix(ns, STATE_PREFIX, jobs.revision),
+      listUnplaced(ns, jobs.revision),
     ]);
     const jobRecords = decodeAll(jobs.kvs, decodeJob);
     const placements = groupByUnit(schedule.kvs, SCHEDULE_PREFIX, decodeSchedule);
@@ -139,6 +153,7 @@ export function etcdRegistryOn(ns: Namespace, close: () => void = () => {}): Etc
           options.get(job.hash),
           placements.get(job.name) ?? [],
           (m) => reports.get(job.name)?.find((r) => r.machineID === m)?.record,
+          unplaced.get(job.name)?.reason,
         ),
       )
       .sort((a, b) => cmp(a.name, b.name));
@@ -165,12 +180,13 @@ export function etcdRegistryOn(ns: Namespace, close: () => void = () => {}): Etc
     );
     const placements = decodeEach(machines, (m) => scheduleKey(m, name), values, decodeSchedule);
     const reports = decodeEach(machines, (m) => unitStateKey(m, name), values, decodeState);
-    const options = await optionsOf([job.hash]);
+    const [options, unplaced] = await Promise.all([optionsOf([job.hash]), getUnplaced(ns, name)]);
     return toUnit(
       job,
       options.get(job.hash),
       [...placements].map(([machineID, record]) => ({ machineID, record })),
       (m) => reports.get(m),
+      unplaced?.reason,
     );
   };
 
@@ -341,6 +357,8 @@ export function etcdRegistryOn(ns: Namespace, close: () => void = () => {}): Etc
     destroyUnit,
     setMachineMetadata,
     listRuns: (unit: string, limit?: number) => listRuns(ns, unit, limit),
+    setMachineDrained: (machineID: string, drained: boolean) => setMachineDrained(ns, machineID, drained),
+    machineHealth: () => readMachineHealth(ns),
     close: async () => close(),
   };
 }
@@ -425,6 +443,7 @@ export function groupByUnit<T>(
 export function machinesFromKvs(kvs: readonly IKeyValue[]): MachineState[] {
   const objects = new Map<string, MachineState>();
   const dynamic = new Map<string, Map<string, string>>();
+  const drained = new Set<string>();
   for (const kv of kvs) {
     const key = kv.key.toString();
     const parsed = parseMachineKey(key);
@@ -435,6 +454,8 @@ export function machinesFromKvs(kvs: readonly IKeyValue[]): MachineState[] {
       } catch {
         // skipped: see decodeAll
       }
+    } else if (parsed.kind === 'drain') {
+      drained.add(parsed.machineID);
     } else {
       const md = dynamic.get(parsed.machineID) ?? new Map<string, string>();
       md.set(parsed.key, kv.value.toString());
@@ -443,5 +464,6 @@ export function machinesFromKvs(kvs: readonly IKeyValue[]): MachineState[] {
   }
   return [...objects.entries()]
     .sort(([a], [b]) => cmp(a, b))
-    .map(([id, m]) => mergeMachineMetadata({ ...m, id }, dynamic.get(id) ?? new Map()));
+    .map(([id, m]) => mergeMachineMetadata({ ...m, id }, dynamic.get(id) ?? new Map()))
+    .map((m) => (drained.has(m.id) ? { ...m, drained: true } : m));
 }

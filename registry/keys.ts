@@ -19,6 +19,8 @@ export const machineMetadataPrefix = (machineID: string): string =>
   `${MACHINES_PREFIX}${machineID}/metadata/`;
 export const machineMetadataKey = (machineID: string, key: string): string =>
   `${machineMetadataPrefix(machineID)}${key}`;
+/** fleet-ts extension: present (no lease) while the machine is drained; value JSON {since}. */
+export const machineDrainKey = (machineID: string): string => `${MACHINES_PREFIX}${machineID}/drain`;
 export const machineStatePrefix = (machineID: string): string => `${STATE_PREFIX}${machineID}/`;
 export const unitStateKey = (machineID: string, unit: string): string =>
   `${machineStatePrefix(machineID)}${unit}`;
@@ -34,9 +36,10 @@ export function splitMachineUnitKey(prefix: string, key: string): { machineID: s
 
 export type MachineKey =
   | { kind: 'object'; machineID: string }
-  | { kind: 'metadata'; machineID: string; key: string };
+  | { kind: 'metadata'; machineID: string; key: string }
+  | { kind: 'drain'; machineID: string };
 
-/** Parses `machines/<id>/object` and `machines/<id>/metadata/<k>` (relative keys). */
+/** Parses `machines/<id>/object`, `machines/<id>/metadata/<k>` and `machines/<id>/drain` (relative keys). */
 export function parseMachineKey(key: string): MachineKey | null {
   if (!key.startsWith(MACHINES_PREFIX)) return null;
   const rest = key.slice(MACHINES_PREFIX.length);
@@ -45,6 +48,7 @@ export function parseMachineKey(key: string): MachineKey | null {
   const machineID = rest.slice(0, slash);
   const tail = rest.slice(slash + 1);
   if (tail === 'object') return { kind: 'object', machineID };
+  if (tail === 'drain') return { kind: 'drain', machineID };
   if (tail.startsWith('metadata/') && tail.length > 'metadata/'.length) {
     return { kind: 'metadata', machineID, key: tail.slice('metadata/'.length) };
   }

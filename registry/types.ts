@@ -54,6 +54,8 @@ export interface UnitWithTarget extends UnitSpec {
    * (fleet shows `-`).
    */
   readonly currentState?: DesiredState;
+  /** fleet-ts extension: why the engine cannot place the unit (`unplaced/<unit>`), when it cannot. */
+  readonly reason?: string;
 }
 
 /** Thrown when a write guarded by leadership is rejected because leadership was lost. */

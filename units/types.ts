@@ -73,6 +73,11 @@ export interface MachineState {
   readonly version: string;
   /** true when this machine never campaigns for engine leadership. */
   readonly disableEngine: boolean;
+  /**
+   * fleet-ts extension: `fleetctl drain` marked the machine unschedulable (`machines/<id>/drain`, kept
+   * without a lease so it survives fleetd restarts). Never part of the agent's own record.
+   */
+  readonly drained?: boolean;
 }
 
 /** A unit as the user submitted it: name, contents, desired state. */

@@ -74,6 +74,7 @@ interface ApiUnitJson {
   currentState?: string;
   machineID?: string;
   options?: { section?: string; name?: string; value?: string }[];
+  reason?: string;
 }
 
 /** Bearer token for an `api_listen` TCP endpoint: DriverDeps.apiToken, e.g. from $FLEETCTL_API_TOKEN. */
@@ -206,11 +207,12 @@ export async function openApiClient(g: GlobalOptions, deps: DriverDeps): Promise
     getUnit,
     listMachines: async () =>
       (
-        await listAll<{ id?: string; primaryIP?: string; metadata?: Record<string, string> }>(
-          'retrieving list of active machines from fleet API',
-          'machines',
-          'machines',
-        )
+        await listAll<{
+          id?: string;
+          primaryIP?: string;
+          metadata?: Record<string, string>;
+          drained?: boolean;
+        }>('retrieving list of active machines from fleet API', 'machines', 'machines')
       ).map(
         (m): MachineState => ({
           id: m.id ?? '',
@@ -218,6 +220,7 @@ export async function openApiClient(g: GlobalOptions, deps: DriverDeps): Promise
           metadata: m.metadata ?? {},
           version: '',
           disableEngine: false,
+          ...(m.drained === true ? { drained: true } : {}),
         }),
       ),
     listUnitStates: async () =>
@@ -294,6 +297,22 @@ export async function openApiClient(g: GlobalOptions, deps: DriverDeps): Promise
       }
       return runs;
     },
+    setMachineDrained: async (machineID: string, drained: boolean) => {
+      const what = `${drained ? 'draining' : 'undraining'} machine ${machineID}`;
+      const r = await call(drained ? 'PUT' : 'DELETE', `machines/${encodeURIComponent(machineID)}/drain`);
+      if (r.status === 204) return;
+      if (
+        r.status === 400 ||
+        r.status === 405 ||
+        r.status === 501 ||
+        (r.status === 404 && !errorMessage(r.body))
+      ) {
+        throw new CliError(
+          `Error: ${what}: this fleet API does not serve drain (fleet-ts extension /fleet/v1/machines/<id>/drain); use --driver=etcd`,
+        );
+      }
+      throw failed(what, r);
+    },
     close: async () => {
       agent.destroy();
       if (closeTunnel) await closeTunnel();
@@ -339,5 +358,6 @@ function toUnit(u: ApiUnitJson): UnitWithTarget {
     global,
     ...(!global && u.machineID ? { machineID: u.machineID } : {}),
     ...(!global ? { currentState: isDesiredState(current) ? current : 'inactive' } : {}),
+    ...(typeof u.reason === 'string' && u.reason !== '' ? { reason: u.reason } : {}),
   };
 }

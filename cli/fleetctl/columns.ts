@@ -1,6 +1,7 @@
 // The columns of fleetctl's list commands. Each column maps a row to its table text (fleet's
 // `(row, full) => string`) and to a JSON value for `--output json`; `--fields` is checked against the
 // same table, so a column cannot be printable but unselectable or vice versa.
+import type { MachineHealth } from '../../registry/ops-records.js';
 import type { UnitWithTarget } from '../../registry/types.js';
 import type { MachineState, UnitStateReport } from '../../units/types.js';
 import { CliError } from './io.js';
@@ -73,11 +74,17 @@ export function listUnitFilesColumns(machine: (id: string) => MachineRef): Colum
     desc: { text: (u) => dash(description(u)), json: (u) => description(u) ?? null },
     // fleet-ts extension (cluster cron): the Schedule= expression, `-` for ordinary units.
     schedule: { text: (u) => dash(scheduleOf(u)), json: (u) => scheduleOf(u) ?? null },
+    // fleet-ts extension: why the engine cannot place the unit, `-` when it can.
+    reason: { text: (u) => dash(u.reason), json: (u) => u.reason ?? null },
   };
 }
 
-/** list-machines: one row per announced machine. */
-export function listMachinesColumns(): ColumnTable<MachineState> {
+/** Columns `-l` adds to the default fields (fleet-ts: machine health, placement reasons). */
+export const FULL_EXTRA_MACHINE_FIELDS = 'state,version,leader,units,heartbeat';
+export const FULL_EXTRA_UNIT_FILE_FIELDS = 'reason';
+
+/** list-machines: one row per announced machine; `health` (etcd driver) fills leader/units/heartbeat. */
+export function listMachinesColumns(health?: MachineHealth): ColumnTable<MachineState> {
   const metadataText = (m: MachineState): string => {
     const keys = Object.keys(m.metadata).sort();
     return keys.length === 0 ? '-' : keys.map((k) => `${k}=${m.metadata[k]}`).join(',');
@@ -86,6 +93,27 @@ export function listMachinesColumns(): ColumnTable<MachineState> {
     machine: { text: (m, full) => machineIDLegend(m, full), json: (m) => m.id },
     ip: { text: (m) => dash(m.publicIP), json: (m) => m.publicIP || null },
     metadata: { text: metadataText, json: (m) => ({ ...m.metadata }) },
+    // fleet-ts extensions: drain state, fleetd version, engine leader, units scheduled, heartbeat age.
+    state: {
+      text: (m) => (m.drained ? 'drained' : 'active'),
+      json: (m) => (m.drained ? 'drained' : 'active'),
+    },
+    version: { text: (m) => dash(m.version), json: (m) => m.version || null },
+    leader: {
+      text: (m) => (health ? String(health.leader === m.id) : '-'),
+      json: (m) => (health ? health.leader === m.id : null),
+    },
+    units: {
+      text: (m) => (health ? String(health.units.get(m.id) ?? 0) : '-'),
+      json: (m) => (health ? (health.units.get(m.id) ?? 0) : null),
+    },
+    heartbeat: {
+      text: (m) => {
+        const age = health?.heartbeatAge.get(m.id);
+        return age === undefined ? '-' : `${age}s`;
+      },
+      json: (m) => health?.heartbeatAge.get(m.id) ?? null,
+    },
   };
 }
 

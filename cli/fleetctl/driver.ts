@@ -1,5 +1,6 @@
 // How fleetctl reaches the cluster. Commands only see `FleetClient` (the part of the Registry they
 // use), so a second driver (the HTTP API, `--driver=API`) plugs in without touching them.
+import type { MachineHealth } from '../../registry/ops-records.js';
 import type { RunRecord } from '../../registry/runs.js';
 import type { EtcdConnectionOptions, Registry } from '../../registry/types.js';
 import { UnitNotFoundError } from '../../registry/types.js';
@@ -32,12 +33,17 @@ export type FleetClient = Pick<
   createUnits?(specs: readonly UnitSpec[]): Promise<boolean[]>;
   setDesiredStates?(names: readonly string[], state: DesiredState): Promise<void>;
   destroyUnits?(names: readonly string[]): Promise<boolean[]>;
+  /** fleet-ts extension: drain/undrain (etcd: `machines/<id>/drain`; API: PUT/DELETE `/machines/<id>/drain`). */
+  setMachineDrained?(machineID: string, drained: boolean): Promise<void>;
+  /** fleet-ts extension: leader, unit counts, heartbeats (etcd driver only). */
+  machineHealth?(): Promise<MachineHealth>;
 };
 
 type BatchWrites = 'createUnits' | 'setDesiredStates' | 'destroyUnits';
 
 /** What the etcd driver opens: a Registry, with run history when it has one (EtcdRegistry does). */
-export type EtcdDriverRegistry = Registry & Pick<FleetClient, 'listRuns' | BatchWrites>;
+export type EtcdDriverRegistry = Registry &
+  Pick<FleetClient, 'listRuns' | BatchWrites | 'setMachineDrained' | 'machineHealth'>;
 
 export type DriverName = 'api' | 'etcd';
 
@@ -144,6 +150,8 @@ export function guardClient(client: FleetClient, where: string): FleetClient {
     ...(client.createUnits ? { createUnits: wrap(client.createUnits.bind(client)) } : {}),
     ...(client.setDesiredStates ? { setDesiredStates: wrap(client.setDesiredStates.bind(client)) } : {}),
     ...(client.destroyUnits ? { destroyUnits: wrap(client.destroyUnits.bind(client)) } : {}),
+    ...(client.setMachineDrained ? { setMachineDrained: wrap(client.setMachineDrained.bind(client)) } : {}),
+    ...(client.machineHealth ? { machineHealth: wrap(client.machineHealth.bind(client)) } : {}),
     close: () => client.close(),
   };
 }

@@ -8,6 +8,7 @@ import {
   DEFAULT_LIST_UNITS_FIELDS,
 } from './columns.js';
 import { runCat } from './commands/cat.js';
+import { type DrainOptions, runDrain, runUndrain } from './commands/drain.js';
 import {
   type BlockOptions,
   type CreateOptions,
@@ -141,17 +142,36 @@ export function buildProgram(
     cmd('list-units', 'List the current state of units in the cluster'),
     DEFAULT_LIST_UNITS_FIELDS,
     'active,hash,load,machine,sub,unit',
-  ).action((o: ListOptions) => run((ctx) => runListUnits(ctx, o)));
+  ).action((o: ListOptions, c: Command) =>
+    run((ctx) => runListUnits(ctx, { ...o, fieldsGiven: c.getOptionValueSource('fields') === 'cli' })),
+  );
   listOptions(
     cmd('list-unit-files', 'List the units that exist in the cluster.'),
     DEFAULT_LIST_UNIT_FILES_FIELDS,
-    'desc,dstate,global,hash,schedule,state,target,tmachine,unit',
-  ).action((o: ListOptions) => run((ctx) => runListUnitFiles(ctx, o)));
+    'desc,dstate,global,hash,reason,schedule,state,target,tmachine,unit',
+  ).action((o: ListOptions, c: Command) =>
+    run((ctx) => runListUnitFiles(ctx, { ...o, fieldsGiven: c.getOptionValueSource('fields') === 'cli' })),
+  );
   listOptions(
     cmd('list-machines', 'Enumerate the current hosts in the cluster'),
     DEFAULT_LIST_MACHINES_FIELDS,
-    'ip,machine,metadata',
-  ).action((o: ListOptions) => run((ctx) => runListMachines(ctx, o)));
+    'heartbeat,ip,leader,machine,metadata,state,units,version',
+  ).action((o: ListOptions, c: Command) =>
+    run((ctx) => runListMachines(ctx, { ...o, fieldsGiven: c.getOptionValueSource('fields') === 'cli' })),
+  );
+  cmd('drain', 'Move the units off a machine and take no new ones (fleet-ts)')
+    .argument('[machine...]')
+    .option('--no-block', 'Do not wait until the units have moved')
+    .option(
+      '--block-attempts <n>',
+      'Wait at most N polls (2 s each) for the units to move; 0 waits until done',
+      intArg('block-attempts'),
+      0,
+    )
+    .action((args: string[], o: DrainOptions) => run((ctx) => runDrain(ctx, args, o)));
+  cmd('undrain', 'Let a drained machine take units again (fleet-ts)')
+    .argument('[machine...]')
+    .action((args: string[]) => run((ctx) => runUndrain(ctx, args)));
   units(cmd('list-runs', 'List the last runs of a scheduled unit (cluster cron)'))
     .option('-n, --lines <n>', 'Number of recent runs to show', intArg('lines'), 10)
     .option('--no-legend', 'Do not print a legend (column headers)')

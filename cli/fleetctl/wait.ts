@@ -93,7 +93,8 @@ export async function waitForUnitStates(
       // Global and cluster-cron units have no single target whose state could be awaited.
       const now = u.global || isCronUnit(u) ? u.desiredState : (u.currentState ?? 'inactive');
       if (now !== state) {
-        pending.set(name, now);
+        // fleet-ts: an unplaced unit says why (the engine's reason, `unplaced/<unit>`).
+        pending.set(name, now === 'inactive' && u.reason ? `${now}: ${u.reason}` : now);
         continue;
       }
       pending.delete(name);

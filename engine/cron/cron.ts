@@ -28,7 +28,6 @@ import {
 import { createLogger, type Logger } from '../../units/log.js';
 import type { ScheduleRecord } from '../../units/types.js';
 import type { LeaderElection } from '../leader.js';
-import { machineFeasibility } from '../plan.js';
 import {
   applyStoreEvents,
   type EngineState,
@@ -37,6 +36,7 @@ import {
   type LeaderGuard,
   type StoreWatch,
 } from '../store.js';
+import { machineFeasibility } from './feasibility.js';
 import { type ActiveRun, classifyTicks, decideTicks, type TickDecision } from './policy.js';
 import { type CronSchedule, compileSchedule, tickISO, ticksBetween } from './ticks.js';
 

@@ -57,17 +57,54 @@ describe.each(['etcd', 'api'] as const)('fleetctl --driver=%s', (driver) => {
       const plain = await fleetctl('list-machines');
       expect(plain.code).toBe(0);
       expectGolden('list-machines.txt', plain.stdout);
-      expectGolden('list-machines-full.txt', (await fleetctl('list-machines', '--full')).stdout);
-      expect((await fleetctl('list-machines', '-l')).stdout).toBe(
-        (await fleetctl('list-machines', '--full')).stdout,
+      // fleet's columns, unellipsized (-l with the default fields adds fleet-ts's health columns: below).
+      const fleetFields = ['--fields', 'machine,ip,metadata'];
+      expectGolden(
+        'list-machines-full.txt',
+        (await fleetctl('list-machines', '--full', ...fleetFields)).stdout,
       );
-      expect((await fleetctl('list-machines', '--l')).stdout).toBe(
-        (await fleetctl('list-machines', '--full')).stdout,
+      expect((await fleetctl('list-machines', '-l', ...fleetFields)).stdout).toBe(
+        (await fleetctl('list-machines', '--full', ...fleetFields)).stdout,
+      );
+      expect((await fleetctl('list-machines', '--l', ...fleetFields)).stdout).toBe(
+        (await fleetctl('list-machines', '--full', ...fleetFields)).stdout,
       );
       expectGolden(
         'list-machines-fields.txt',
         (await fleetctl('list-machines', '--no-legend', '--fields', 'ip,machine')).stdout,
       );
+    });
+
+    it('-l adds state, version, leader, units and heartbeat (leader/units/heartbeat: etcd driver)', async () => {
+      const out = await fleetctl('list-machines', '-l');
+      expect(out.code).toBe(0);
+      const [head, ...rows] = out.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.split(/\t+/));
+      expect(head).toEqual(['MACHINE', 'IP', 'METADATA', 'STATE', 'VERSION', 'LEADER', 'UNITS', 'HEARTBEAT']);
+      expect(rows).toHaveLength(SIM_MACHINES.length);
+      for (const r of rows) expect(r[3]).toBe('active');
+      if (driver === 'etcd') {
+        expect(rows.map((r) => r[4])).toEqual(rows.map(() => 'sim'));
+        expect(rows.filter((r) => r[5] === 'true')).toHaveLength(1);
+        for (const r of rows) {
+          expect(r[6]).toMatch(/^\d+$/);
+          expect(r[7]).toMatch(/^\d+s$/);
+        }
+      } else {
+        // fleet's API carries no version, leader or heartbeat.
+        for (const r of rows) expect(r.slice(4)).toEqual(['-', '-', '-', '-']);
+      }
+      const json = JSON.parse(
+        (await fleetctl('list-machines', '--output', 'json', '--fields', 'machine,state,units')).stdout,
+      );
+      expect(json).toHaveLength(SIM_MACHINES.length);
+      expect(json[0]).toEqual({
+        machine: expect.any(String),
+        state: 'active',
+        units: driver === 'etcd' ? expect.any(Number) : null,
+      });
     });
 
     it('rejects bad --fields with fleet’s message and exit 1', async () => {

@@ -11,6 +11,7 @@ import { InMemorySystemd } from '../../agent/systemd/fake.js';
 import { UnitFileStore } from '../../agent/unit-files.js';
 import { type Engine, startEngine } from '../../engine/engine.js';
 import { createLeaderElection, type LeaderElection } from '../../engine/leader.js';
+import { EngineOps } from '../../engine/ops.js';
 import { EtcdAgentStore } from '../../registry/agent-store.js';
 import { createEtcdClient } from '../../registry/client.js';
 import { createEngineStore } from '../../registry/engine-store.js';
@@ -100,6 +101,7 @@ export async function startSimCluster(
         reconcileIntervalMs: 500,
         machineID: def.id,
         debounceMs: 10,
+        ops: new EngineOps({ ns, log, settleTimeoutMs: 10_000 }),
       });
       leader.start();
       machines.push({ id: def.id, publicIP: def.publicIP, agent, systemd, leader, engine });

@@ -3,6 +3,10 @@
 
 import {
   type ColumnTable,
+  DEFAULT_LIST_MACHINES_FIELDS,
+  DEFAULT_LIST_UNIT_FILES_FIELDS,
+  FULL_EXTRA_MACHINE_FIELDS,
+  FULL_EXTRA_UNIT_FILE_FIELDS,
   listMachinesColumns,
   listUnitFilesColumns,
   listUnitsColumns,
@@ -15,12 +19,19 @@ import type { CommandContext } from '../context.js';
 import { CliError } from '../io.js';
 import { machineLookup } from '../legend.js';
 
+/** `-l` with the default fields also shows fleet-ts's extra columns (issue #17). */
+function withFullExtras(opts: ListOptions, defaults: string, extra: string): string {
+  return opts.full && !opts.fieldsGiven && opts.fields === defaults ? `${defaults},${extra}` : opts.fields;
+}
+
 export interface ListOptions {
   readonly fields: string;
   readonly full?: boolean;
   /** commander's `--no-legend` sets this to false. */
   readonly legend?: boolean;
   readonly output?: string;
+  /** --fields was given on the command line (then `-l` adds no columns). */
+  readonly fieldsGiven?: boolean;
 }
 
 function outputMode(opts: ListOptions): 'table' | 'json' {
@@ -71,7 +82,10 @@ export async function runListUnits(ctx: CommandContext, opts: ListOptions): Prom
 
 export async function runListUnitFiles(ctx: CommandContext, opts: ListOptions): Promise<number> {
   const probe = listUnitFilesColumns(() => ({ id: '' }));
-  const fields = selectFields(probe, opts.fields);
+  const fields = selectFields(
+    probe,
+    withFullExtras(opts, DEFAULT_LIST_UNIT_FILES_FIELDS, FULL_EXTRA_UNIT_FILE_FIELDS),
+  );
   outputMode(opts);
   if (fields.includes('tmachine'))
     ctx.print.err('WARNING: The "tmachine" field is deprecated. Use "target" instead');
@@ -86,10 +100,13 @@ export async function runListUnitFiles(ctx: CommandContext, opts: ListOptions): 
 }
 
 export async function runListMachines(ctx: CommandContext, opts: ListOptions): Promise<number> {
-  const table = listMachinesColumns();
-  const fields = selectFields(table, opts.fields);
+  const fields = selectFields(
+    listMachinesColumns(),
+    withFullExtras(opts, DEFAULT_LIST_MACHINES_FIELDS, FULL_EXTRA_MACHINE_FIELDS),
+  );
   outputMode(opts);
   const client = await ctx.client();
+  const wantsHealth = fields.some((f) => f === 'leader' || f === 'units' || f === 'heartbeat');
   let machines: Awaited<ReturnType<typeof client.listMachines>>;
   try {
     machines = await client.listMachines();
@@ -100,5 +117,6 @@ export async function runListMachines(ctx: CommandContext, opts: ListOptions): P
     );
   }
   const rows = [...machines].sort((a, b) => compareStrings(a.id, b.id));
-  return render(ctx, table, fields, rows, opts);
+  const health = wantsHealth && client.machineHealth ? await client.machineHealth() : undefined;
+  return render(ctx, listMachinesColumns(health), fields, rows, opts);
 }

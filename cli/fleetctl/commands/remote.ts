@@ -147,7 +147,8 @@ async function unitMachine(
   } else if (u.global) {
     throw new CliError(globalMsg);
   } else if ((u.currentState ?? 'inactive') === 'inactive') {
-    throw new CliError(notRunning);
+    // fleet-ts: a unit the engine cannot place says why, on a second line.
+    throw new CliError(u.reason ? `${notRunning}\nUnit ${name} cannot be placed: ${u.reason}` : notRunning);
   }
   const machine = machines.find((m) => m.id === id);
   if (!machine) throw new CliError(`Error getting machine IP: machine ${id ?? '-'} is not in the cluster`);
