@@ -5,6 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunReporter } from '../registry/runs.js';
 import { createLogger, type Logger } from '../units/log.js';
+import { metrics } from '../units/metrics.js';
 import { validateUnitName } from '../units/names.js';
 import { parseUnitFile } from '../units/parse.js';
 import type { ScheduleRecord } from '../units/types.js';
@@ -168,6 +169,7 @@ export function startAgent(opts: AgentOptions): Agent {
           { machine: machineID, unit },
           `fenced: stopped ${unit} on ${machineID} (StopOnDisconnect; lease not renewed)`,
         );
+        metrics.fenceEvents.inc({ event: 'unit_stopped' });
       }),
     );
   }
@@ -322,6 +324,7 @@ export function startAgent(opts: AgentOptions): Agent {
     const must = shouldFence(now(), store.leaseProof(), ttlMs);
     if (must && !fenced) {
       fenced = true;
+      metrics.fenceEvents.inc({ event: 'fenced' });
       if (disconnectStops.size > 0)
         log.error(
           { machine: machineID, sinceProofMs: Math.round(sinceProof), units: [...disconnectStops.keys()] },
@@ -335,6 +338,7 @@ export function startAgent(opts: AgentOptions): Agent {
       void fenceAll();
     } else if (!must && fenced) {
       fenced = false;
+      metrics.fenceEvents.inc({ event: 'resumed' });
       log.warn(
         { machine: machineID },
         `machine ${machineID} reaches etcd again; reconciling with its schedule`,

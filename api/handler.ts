@@ -18,6 +18,7 @@ import { BodyError, decodeMetadataOps, decodeUnitBody, type UnitBody } from './d
 import { DISCOVERY_JSON } from './discovery.js';
 import { apiError, apiMachine, apiPage, apiRun, apiUnit, apiUnitState } from './entities.js';
 import { createListingCache } from './listing-cache.js';
+import { countRequest, type OpsEndpoints, serveOps } from './ops-http.js';
 import { decodePageToken, encodePageToken, type PageToken, PageTokenError, pageOf } from './page-token.js';
 
 /**
@@ -57,6 +58,8 @@ export interface ApiHandlerOptions {
   readonly pageListingMaxAgeMs?: number;
   /** Clock of the page listings (tests). */
   readonly now?: () => number;
+  /** fleet-ts: /metrics and /health (ops-http.ts); without it those paths answer 404 as before. */
+  readonly ops?: OpsEndpoints;
 }
 
 export type ApiHandler = ((req: IncomingMessage, res: ServerResponse) => void) & {
@@ -111,6 +114,7 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     res.setHeader('Server', server);
+    countRequest(req, res);
     // A client that hangs up mid-request must not become an unhandled 'error' event.
     req.on('error', (err) => log.debug({ err }, 'request stream error'));
     res.on('error', (err) => log.debug({ err }, 'response stream error'));
@@ -151,6 +155,7 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
     const method = req.method ?? 'GET';
     log.debug({ method, path }, 'API request');
 
+    if (opts.ops && (await serveOps(opts.ops, method, path, res))) return;
     if (path === '/') throw new ApiError(405, '');
     const root = API_ROOTS.find((r) => path === r || path.startsWith(`${r}/`));
     if (root === undefined) throw new ApiError(404, '');

@@ -20,6 +20,7 @@ import { connect } from 'node:net';
 import type { Logger } from '../units/log.js';
 import { FLEET_TS_VERSION } from '../units/version.js';
 import { type ApiRegistry, createApiHandler } from './handler.js';
+import type { OpsEndpoints } from './ops-http.js';
 import { API_SERVER_OPTIONS, limitConnections } from './server-limits.js';
 import { tcpAuthProblem, tokenProblem } from './tcp-auth.js';
 
@@ -52,6 +53,8 @@ export interface StartApiOptions {
   /** Defaults to process.env; the LISTEN_* variables are removed from it once consumed. */
   readonly env?: NodeJS.ProcessEnv;
   readonly pid?: number;
+  /** fleet-ts: serve /metrics and /health (ops-http.ts). */
+  readonly ops?: OpsEndpoints;
 }
 
 export class ApiListenError extends Error {
@@ -93,7 +96,13 @@ export async function startApiServer(
 ): Promise<ApiServer> {
   const env = opts.env ?? process.env;
   const version = opts.version ?? FLEETD_VERSION;
-  const handler = createApiHandler({ registry, tokenLimit: config.tokenLimit, version, log });
+  const handler = createApiHandler({
+    registry,
+    tokenLimit: config.tokenLimit,
+    version,
+    log,
+    ...(opts.ops ? { ops: opts.ops } : {}),
+  });
   // Checked before any socket is opened: a misconfiguration must not leave half the listeners up.
   const tcp = config.apiListen === '' ? undefined : tcpSettings(config);
 

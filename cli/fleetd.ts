@@ -25,6 +25,7 @@ import { createEngineStore } from '../registry/engine-store.js';
 import { openEtcdRegistry } from '../registry/etcd-registry.js';
 import { createRunReporter } from '../registry/runs.js';
 import { createLogger, type Logger, type LoggerOptions } from '../units/log.js';
+import { metrics } from '../units/metrics.js';
 import { FLEET_TS_VERSION } from '../units/version.js';
 import { within } from './fleetd/bounded.js';
 import {
@@ -34,6 +35,7 @@ import {
   loadFleetdConfig,
   logLevelFromConfig,
 } from './fleetd/config.js';
+import { fleetdOps, observeLeadership, observePlan, startMetricsListener } from './fleetd/ops.js';
 import { startFleetdUnitWatch } from './watch/fleetd.js';
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -47,6 +49,8 @@ function fail(msg: string): never {
 interface Components {
   /** purge: fleet's SIGTERM behaviour; otherwise units keep running (SIGHUP). */
   stop(purge: boolean): Promise<void>;
+  /** The leader election, undefined with disable_engine (metrics, /health). */
+  readonly leader?: LeaderElection;
 }
 
 /** $FLEET_LOG_LEVEL wins over the config's verbosity; with neither, createLogger's default (warn). */
@@ -125,8 +129,10 @@ function startComponents(
       reconcileIntervalMs: config.engineReconcileIntervalMs,
       agentTtlMs: config.agentTtlMs,
       machineID,
-      ops: new EngineOps({ ns, log: engineLog }),
+      ops: new EngineOps({ ns, log: engineLog, onUnplaced: (n) => metrics.unplaceable.set(n) }),
+      onPlanned: observePlan,
     });
+    observeLeadership(leader);
     // Cluster cron: fires scheduled units ([X-Fleet] Schedule=) while this machine leads.
     cron = startCron({ ns, leader, log: engineLog });
     // Unit contents no unit uses any more are deleted by the leader after a grace period.
@@ -143,6 +149,7 @@ function startComponents(
   agentLog.info({ machine: machineID, publicIP, engine: !config.disableEngine }, 'fleetd started');
 
   return {
+    ...(leader ? { leader } : {}),
     async stop(purge) {
       // Every step that needs etcd has a budget: with etcd unreachable, SIGTERM still ends in seconds.
       await Promise.all([
@@ -225,9 +232,22 @@ async function main(): Promise<void> {
   // The HTTP API (socket-activated fds, else api_socket; api_listen only with auth). Its sockets stay
   // open across SIGHUP: only the registry behind them is swapped.
   let apiRegistry = openEtcdRegistry(etcdOptionsFromConfig(config));
+  const ops = fleetdOps({
+    machineID,
+    version,
+    registry: () => apiRegistry,
+    leader: () => components.leader,
+  });
   const api = await startApiServer(config, apiRegistry, createLogger('api', logOptions(config)), {
+    ops,
     version,
   }).catch((err: unknown) => fail(`fleetd: cannot serve the API: ${message(err)}`));
+  // metrics_listen is read at start only (a SIGHUP keeps the listener as it is).
+  const metricsServer = config.metricsListen
+    ? await startMetricsListener(config.metricsListen, ops, log).catch((err: unknown) =>
+        fail(`fleetd: cannot listen on metrics_listen ${config.metricsListen}: ${message(err)}`),
+      )
+    : undefined;
   let busy: Promise<void> = Promise.resolve();
   let shuttingDown = false;
 
@@ -245,6 +265,7 @@ async function main(): Promise<void> {
         AGENT_ETCD_BUDGET_MS,
         (async () => {
           await api.close();
+          metricsServer?.close();
           await apiRegistry.close();
         })(),
       );

@@ -9,6 +9,7 @@ import type { Namespace, Watcher } from 'etcd3';
 import type { AgentStateRecord, AgentStore, ScheduleHandler } from '../agent/store.js';
 import { ByteLru } from '../units/byte-lru.js';
 import type { Logger } from '../units/log.js';
+import { metrics } from '../units/metrics.js';
 import type { MachineState, ScheduleRecord } from '../units/types.js';
 import {
   machineObjectKey,
@@ -331,6 +332,7 @@ export class EtcdAgentStore implements AgentStore {
     watcher.on('error', (err: Error) => {
       if (this.watcher !== watcher || this.closed) return;
       this.log?.warn({ machine: this.machineID, err: err.message }, 'schedule watch failed; resyncing');
+      metrics.watchRestarts.inc({ watcher: 'agent' });
       this.resyncWithRetry();
     });
   }

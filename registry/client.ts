@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { ConstantBackoff, handleWhen, noop, retry } from 'cockatiel';
 import { Etcd3, type IOptions, isRecoverableError } from 'etcd3';
+import { metrics } from '../units/metrics.js';
 import type { EtcdConnectionOptions } from './types.js';
 
 /** The system CA bundle: Debian/Ubuntu's, else RHEL/CentOS/Fedora's (the first that exists). */
@@ -15,6 +16,17 @@ export function defaultCaFile(exists: (path: string) => boolean = existsSync): s
   return SYSTEM_CA_FILES.find(exists) ?? (SYSTEM_CA_FILES[0] as string);
 }
 
+/** The global retry policy, observed for fleet_etcd_request_* metrics (each call, retries included). */
+function measuredGlobalPolicy() {
+  const policy = retry(handleWhen(isRecoverableError), { maxAttempts: 1 });
+  policy.onSuccess(({ duration }) => metrics.etcdDuration.observe(duration / 1000));
+  policy.onFailure(({ duration }) => {
+    metrics.etcdDuration.observe(duration / 1000);
+    metrics.etcdErrors.inc();
+  });
+  return policy;
+}
+
 export function etcdClientOptions(opts: EtcdConnectionOptions): IOptions {
   const options: IOptions = {
     hosts: [...opts.endpoints],
@@ -22,7 +34,7 @@ export function etcdClientOptions(opts: EtcdConnectionOptions): IOptions {
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + opts.requestTimeoutMs }),
     faultHandling: {
       host: () => noop,
-      global: retry(handleWhen(isRecoverableError), { maxAttempts: 1 }),
+      global: measuredGlobalPolicy(),
       // etcd3's .d.ts types watchBackoff as IBackoff, but the code calls it as a cockatiel 3 backoff factory.
       watchBackoff: new ConstantBackoff(500) as unknown as NonNullable<
         IOptions['faultHandling']

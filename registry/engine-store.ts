@@ -17,6 +17,7 @@ import {
   type WatchHandlers,
 } from '../engine/store.js';
 import type { Logger } from '../units/log.js';
+import { metrics } from '../units/metrics.js';
 import { parseUnitFile } from '../units/parse.js';
 import type { MachineState, ScheduleRecord } from '../units/types.js';
 import { parseRequirements } from '../units/xfleet.js';
@@ -255,6 +256,7 @@ export function createEngineStore(ns: Namespace, log: Logger, opts: EngineStoreO
         // etcd cancelled the watch (typically: the resume revision was compacted). Reload everything.
         if (stopped || feed.watcher !== w) return;
         log.warn({ err: String(err) }, 'engine watch cancelled; reloading a full snapshot');
+        metrics.watchRestarts.inc({ watcher: 'engine' });
         cancelFeeds();
         reset();
       });

@@ -9,6 +9,7 @@
 // the tests use it to drive the systemd of an nspawn container from the host.
 import { execFile, spawn } from 'node:child_process';
 import type { Writable } from 'node:stream';
+import { metrics } from '../../units/metrics.js';
 import { validateUnitName } from '../../units/names.js';
 import type { SystemdState } from '../../units/types.js';
 import { type RunStatus, type SystemdDriver, UNKNOWN_UNIT_STATE } from './driver.js';
@@ -413,6 +414,7 @@ export class SystemctlDriver implements SystemdDriver {
     if (r.code === 0) return r;
     if (opts.notLoadedIsOk && isNotLoaded(r)) return r;
     const shown = ['systemctl', ...argv.filter((a) => a !== '--')].join(' ');
+    metrics.systemctlFailures.inc({ command: commandLabel(this.systemctl, args) });
     throw new SystemctlError(
       `${shown} failed (exit ${r.code}): ${oneLine(r.stderr) || oneLine(r.stdout) || 'no output'}`,
       [...this.prefix, this.systemctl, ...argv],
@@ -423,6 +425,22 @@ export class SystemctlDriver implements SystemdDriver {
 
   /** Runs one command; resolves with its exit code, rejects only if it could not run or timed out. */
   private run(bin: string, args: readonly string[], timeoutMs: number): Promise<CommandResult> {
+    const command = commandLabel(bin, args);
+    const done = metrics.systemctlDuration.startTimer({ command });
+    return this.exec(bin, args, timeoutMs).then(
+      (r) => {
+        done();
+        return r;
+      },
+      (err: unknown) => {
+        done();
+        metrics.systemctlFailures.inc({ command });
+        throw err;
+      },
+    );
+  }
+
+  private exec(bin: string, args: readonly string[], timeoutMs: number): Promise<CommandResult> {
     const argv = [...this.prefix, bin, ...args];
     const [cmd, ...rest] = argv;
     return new Promise((resolve, reject) => {
@@ -448,6 +466,12 @@ export class SystemctlDriver implements SystemdDriver {
 }
 
 const NOT_LOADED = /not loaded|does not exist|not found/i;
+
+/** The metric label of a call: systemctl's verb (`start`, `show`, ...), or the program for others. */
+function commandLabel(bin: string, args: readonly string[]): string {
+  if (!bin.endsWith('systemctl')) return bin.slice(bin.lastIndexOf('/') + 1);
+  return args.find((a) => !a.startsWith('-')) ?? 'systemctl';
+}
 
 /**
  * systemctl failed only because units were not loaded. With several names systemctl prints one

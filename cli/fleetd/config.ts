@@ -73,6 +73,8 @@ export interface FleetdConfig {
   readonly unitWatchDirectory: string;
   /** fleet-ts: TCP address (`host:port`) on which fleetd serves the API itself; '' = off. */
   readonly apiListen: string;
+  /** fleet-ts: TCP address of a /metrics + /health listener (`:port` = loopback); '' = off. */
+  readonly metricsListen: string;
   /** fleet-ts: bearer token required on api_listen when non-empty. */
   readonly apiToken: string;
   readonly apiTlsCert: string;
@@ -334,6 +336,15 @@ const KEYS: readonly KeySpec[] = [
     help: 'fleet-ts: host:port on which fleetd serves the HTTP API itself (empty = off)',
     set: (raw, c) => {
       c.apiListen = listenAddress(raw);
+    },
+  },
+  {
+    key: 'metrics_listen',
+    def: '',
+    help: 'fleet-ts: host:port serving only /metrics and /health (":port" = 127.0.0.1; empty = off)',
+    set: (raw, c) => {
+      const addr = listenAddress(raw);
+      c.metricsListen = addr.startsWith(':') ? `127.0.0.1${addr}` : addr;
     },
   },
   {

@@ -68,6 +68,7 @@ describe('defaults', () => {
       disableWatches: false,
       unitWatchDirectory: '',
       apiListen: '',
+      metricsListen: '',
       apiToken: '',
       apiTlsCert: '',
       apiTlsKey: '',
@@ -80,7 +81,7 @@ describe('defaults', () => {
   });
   it('lists every key, fleet first', () => {
     expect(FLEETD_CONFIG_KEYS.slice(0, 3)).toEqual(['verbosity', 'etcd_servers', 'etcd_username']);
-    expect(FLEETD_CONFIG_KEYS).toHaveLength(30);
+    expect(FLEETD_CONFIG_KEYS).toHaveLength(31);
   });
 });
 
