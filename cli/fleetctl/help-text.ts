@@ -57,6 +57,15 @@ export const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
     description: 'Shows the machines running fleetd in the cluster, with their public IP and metadata.',
     example: 'fleetctl list-machines --full',
   },
+  drain: {
+    description:
+      'Marks a machine unschedulable (kept in etcd across restarts) and moves its non-global units elsewhere one at a time, each after the previous is active; units that cannot run anywhere else stay and are reported (exit 2).',
+    example: 'fleetctl drain 2ab8c1f3',
+  },
+  undrain: {
+    description: 'Lets a drained machine take units again.',
+    example: 'fleetctl undrain 2ab8c1f3',
+  },
   'list-runs': {
     description:
       'Shows the last runs of a unit scheduled with X-Fleet Schedule= (cluster cron): when, where, result and exit status, and the next tick.',
