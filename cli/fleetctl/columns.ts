@@ -79,10 +79,6 @@ export function listUnitFilesColumns(machine: (id: string) => MachineRef): Colum
   };
 }
 
-/** Columns `-l` adds to the default fields (fleet-ts: machine health, placement reasons). */
-export const FULL_EXTRA_MACHINE_FIELDS = 'state,version,leader,units,heartbeat';
-export const FULL_EXTRA_UNIT_FILE_FIELDS = 'reason';
-
 /** list-machines: one row per announced machine; `health` (etcd driver) fills leader/units/heartbeat. */
 export function listMachinesColumns(health?: MachineHealth): ColumnTable<MachineState> {
   const metadataText = (m: MachineState): string => {

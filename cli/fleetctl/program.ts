@@ -142,23 +142,17 @@ export function buildProgram(
     cmd('list-units', 'List the current state of units in the cluster'),
     DEFAULT_LIST_UNITS_FIELDS,
     'active,hash,load,machine,sub,unit',
-  ).action((o: ListOptions, c: Command) =>
-    run((ctx) => runListUnits(ctx, { ...o, fieldsGiven: c.getOptionValueSource('fields') === 'cli' })),
-  );
+  ).action((o: ListOptions) => run((ctx) => runListUnits(ctx, o)));
   listOptions(
     cmd('list-unit-files', 'List the units that exist in the cluster.'),
     DEFAULT_LIST_UNIT_FILES_FIELDS,
     'desc,dstate,global,hash,reason,schedule,state,target,tmachine,unit',
-  ).action((o: ListOptions, c: Command) =>
-    run((ctx) => runListUnitFiles(ctx, { ...o, fieldsGiven: c.getOptionValueSource('fields') === 'cli' })),
-  );
+  ).action((o: ListOptions) => run((ctx) => runListUnitFiles(ctx, o)));
   listOptions(
     cmd('list-machines', 'Enumerate the current hosts in the cluster'),
     DEFAULT_LIST_MACHINES_FIELDS,
     'heartbeat,ip,leader,machine,metadata,state,units,version',
-  ).action((o: ListOptions, c: Command) =>
-    run((ctx) => runListMachines(ctx, { ...o, fieldsGiven: c.getOptionValueSource('fields') === 'cli' })),
-  );
+  ).action((o: ListOptions) => run((ctx) => runListMachines(ctx, o)));
   cmd('drain', 'Move the units off a machine and take no new ones (fleet-ts)')
     .argument('[machine...]')
     .option('--no-block', 'Do not wait until the units have moved')

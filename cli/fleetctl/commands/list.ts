@@ -3,10 +3,6 @@
 
 import {
   type ColumnTable,
-  DEFAULT_LIST_MACHINES_FIELDS,
-  DEFAULT_LIST_UNIT_FILES_FIELDS,
-  FULL_EXTRA_MACHINE_FIELDS,
-  FULL_EXTRA_UNIT_FILE_FIELDS,
   listMachinesColumns,
   listUnitFilesColumns,
   listUnitsColumns,
@@ -19,19 +15,12 @@ import type { CommandContext } from '../context.js';
 import { CliError } from '../io.js';
 import { machineLookup } from '../legend.js';
 
-/** `-l` with the default fields also shows fleet-ts's extra columns (issue #17). */
-function withFullExtras(opts: ListOptions, defaults: string, extra: string): string {
-  return opts.full && !opts.fieldsGiven && opts.fields === defaults ? `${defaults},${extra}` : opts.fields;
-}
-
 export interface ListOptions {
   readonly fields: string;
   readonly full?: boolean;
   /** commander's `--no-legend` sets this to false. */
   readonly legend?: boolean;
   readonly output?: string;
-  /** --fields was given on the command line (then `-l` adds no columns). */
-  readonly fieldsGiven?: boolean;
 }
 
 function outputMode(opts: ListOptions): 'table' | 'json' {
@@ -82,10 +71,7 @@ export async function runListUnits(ctx: CommandContext, opts: ListOptions): Prom
 
 export async function runListUnitFiles(ctx: CommandContext, opts: ListOptions): Promise<number> {
   const probe = listUnitFilesColumns(() => ({ id: '' }));
-  const fields = selectFields(
-    probe,
-    withFullExtras(opts, DEFAULT_LIST_UNIT_FILES_FIELDS, FULL_EXTRA_UNIT_FILE_FIELDS),
-  );
+  const fields = selectFields(probe, opts.fields);
   outputMode(opts);
   if (fields.includes('tmachine'))
     ctx.print.err('WARNING: The "tmachine" field is deprecated. Use "target" instead');
@@ -100,10 +86,7 @@ export async function runListUnitFiles(ctx: CommandContext, opts: ListOptions): 
 }
 
 export async function runListMachines(ctx: CommandContext, opts: ListOptions): Promise<number> {
-  const fields = selectFields(
-    listMachinesColumns(),
-    withFullExtras(opts, DEFAULT_LIST_MACHINES_FIELDS, FULL_EXTRA_MACHINE_FIELDS),
-  );
+  const fields = selectFields(listMachinesColumns(), opts.fields);
   outputMode(opts);
   const client = await ctx.client();
   const wantsHealth = fields.some((f) => f === 'leader' || f === 'units' || f === 'heartbeat');
