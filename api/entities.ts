@@ -1,4 +1,4 @@
-// fleet's API v1 JSON entities (schema/v1.json), built from registry data. fleet's generated Go
+// fleet's API v1 JSON entities (types in ./schema.ts), built from registry data. fleet's generated Go
 // structs marshal fields in alphabetical order and omit empty ones (`omitempty`): every builder
 // below writes keys in that order and leaves out empty strings, empty lists and empty maps, so the
 // bytes match fleet's replies.
@@ -6,39 +6,15 @@
 import type { RunRecord } from '../registry/runs.js';
 import type { UnitWithTarget } from '../registry/types.js';
 import type { MachineState, UnitOption, UnitStateReport } from '../units/types.js';
-
-export interface ApiUnitOption {
-  readonly name?: string;
-  readonly section?: string;
-  readonly value?: string;
-}
-
-export interface ApiUnit {
-  readonly currentState?: string;
-  readonly desiredState?: string;
-  readonly machineID?: string;
-  readonly name?: string;
-  readonly options?: ApiUnitOption[];
-  /** fleet-ts extension: why the engine cannot place the unit; absent when it can. */
-  readonly reason?: string;
-}
-
-export interface ApiUnitState {
-  readonly hash?: string;
-  readonly machineID?: string;
-  readonly name?: string;
-  readonly systemdActiveState?: string;
-  readonly systemdLoadState?: string;
-  readonly systemdSubState?: string;
-}
-
-export interface ApiMachine {
-  /** fleet-ts extension: true while the machine is drained; absent otherwise. */
-  readonly drained?: boolean;
-  readonly id?: string;
-  readonly metadata?: Record<string, string>;
-  readonly primaryIP?: string;
-}
+import type {
+  ApiErrorBody,
+  ApiMachine,
+  ApiPageKey,
+  ApiRun,
+  ApiUnit,
+  ApiUnitOption,
+  ApiUnitState,
+} from './schema.js';
 
 /** Copies `fields` in the given order, dropping empty strings, empty arrays and empty objects. */
 function omitEmpty<T extends object>(fields: [keyof T & string, unknown][]): T {
@@ -83,20 +59,6 @@ export function apiUnitState(s: UnitStateReport): ApiUnitState {
   ]);
 }
 
-/** fleet-ts extension (cluster cron): one run of a scheduled unit, same key order and omissions. */
-export interface ApiRun {
-  readonly endedAt?: string;
-  readonly exitStatus?: number;
-  readonly late?: boolean;
-  readonly machineID?: string;
-  readonly reason?: string;
-  readonly result?: string;
-  readonly startedAt?: string;
-  readonly status?: string;
-  readonly tick?: string;
-  readonly unit?: string;
-}
-
 export function apiRun(r: RunRecord): ApiRun {
   return omitEmpty<ApiRun>([
     ['endedAt', r.endedAt],
@@ -125,11 +87,7 @@ export function apiMachine(m: MachineState): ApiMachine {
 }
 
 /** A page: `{}` when empty (fleet omits the empty list); keys alphabetical (`machines` < `nextPageToken` < `states` < `units`). */
-export function apiPage(
-  listKey: 'units' | 'states' | 'machines',
-  items: readonly object[],
-  next?: string,
-): object {
+export function apiPage(listKey: ApiPageKey, items: readonly object[], next?: string): object {
   const fields: [string, unknown][] = [
     [listKey, items.length > 0 ? items : undefined],
     ['nextPageToken', next],
@@ -140,6 +98,6 @@ export function apiPage(
   return out;
 }
 
-export function apiError(code: number, message: string): { error: { code: number; message: string } } {
+export function apiError(code: number, message: string): ApiErrorBody {
   return { error: { code, message } };
 }

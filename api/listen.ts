@@ -19,8 +19,9 @@ import { createServer as createHttpsServer } from 'node:https';
 import { connect } from 'node:net';
 import type { Logger } from '../units/log.js';
 import { FLEET_TS_VERSION } from '../units/version.js';
-import { type ApiRegistry, createApiHandler } from './handler.js';
+import { createApiHandler } from './handler.js';
 import type { OpsEndpoints } from './ops-http.js';
+import type { ApiRegistry } from './route.js';
 import { API_SERVER_OPTIONS, limitConnections } from './server-limits.js';
 import { tcpAuthProblem, tokenProblem } from './tcp-auth.js';
 

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest, type RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { type ApiMachine, type ApiUnit, type ApiUnitState, apiErrorMessage } from '../../api/schema.js';
 import { isLoopbackHost, tokenProblem } from '../../api/tcp-auth.js';
 import { decodeRun, type RunRecord } from '../../registry/runs.js';
 import type { CreateUnitOptions, UnitWithTarget } from '../../registry/types.js';
@@ -66,15 +67,6 @@ export function parseApiEndpoint(endpoint: string): ApiEndpoint {
 interface Reply {
   readonly status: number;
   readonly body: string;
-}
-
-interface ApiUnitJson {
-  name?: string;
-  desiredState?: string;
-  currentState?: string;
-  machineID?: string;
-  options?: { section?: string; name?: string; value?: string }[];
-  reason?: string;
 }
 
 /** Bearer token for an `api_listen` TCP endpoint: DriverDeps.apiToken, e.g. from $FLEETCTL_API_TOKEN. */
@@ -156,7 +148,7 @@ export async function openApiClient(g: GlobalOptions, deps: DriverDeps): Promise
     );
 
   const failed = (what: string, r: Reply): CliError => {
-    const message = errorMessage(r.body) ?? r.body;
+    const message = apiErrorMessage(r.body) ?? r.body;
     return new CliError(`Error: ${what}: fleet API answered ${r.status}${message ? `: ${message}` : ''}`);
   };
 
@@ -195,7 +187,7 @@ export async function openApiClient(g: GlobalOptions, deps: DriverDeps): Promise
     const r = await call('GET', unitPath(name));
     if (r.status === 404) return null;
     if (r.status !== 200) throw failed(`retrieving unit ${name}`, r);
-    return toUnit(parse<ApiUnitJson>(`retrieving unit ${name}`, r));
+    return toUnit(parse<ApiUnit>(`retrieving unit ${name}`, r));
   };
 
   const putUnit = (name: string, body: object): Promise<Reply> =>
@@ -203,16 +195,11 @@ export async function openApiClient(g: GlobalOptions, deps: DriverDeps): Promise
 
   return {
     listUnits: async () =>
-      (await listAll<ApiUnitJson>('retrieving list of units from fleet API', 'units', 'units')).map(toUnit),
+      (await listAll<ApiUnit>('retrieving list of units from fleet API', 'units', 'units')).map(toUnit),
     getUnit,
     listMachines: async () =>
       (
-        await listAll<{
-          id?: string;
-          primaryIP?: string;
-          metadata?: Record<string, string>;
-          drained?: boolean;
-        }>('retrieving list of active machines from fleet API', 'machines', 'machines')
+        await listAll<ApiMachine>('retrieving list of active machines from fleet API', 'machines', 'machines')
       ).map(
         (m): MachineState => ({
           id: m.id ?? '',
@@ -224,16 +211,7 @@ export async function openApiClient(g: GlobalOptions, deps: DriverDeps): Promise
         }),
       ),
     listUnitStates: async () =>
-      (
-        await listAll<{
-          name?: string;
-          machineID?: string;
-          hash?: string;
-          systemdLoadState?: string;
-          systemdActiveState?: string;
-          systemdSubState?: string;
-        }>('retrieving list of unit states from fleet API', 'state', 'states')
-      ).map(
+      (await listAll<ApiUnitState>('retrieving list of unit states from fleet API', 'state', 'states')).map(
         (s): UnitStateReport => ({
           unit: s.name ?? '',
           machineID: s.machineID ?? '',
@@ -276,7 +254,7 @@ export async function openApiClient(g: GlobalOptions, deps: DriverDeps): Promise
     listRuns: async (unit: string, limit: number): Promise<RunRecord[]> => {
       const what = `retrieving runs of ${unit} from fleet API`;
       const r = await call('GET', `${unitPath(unit)}/runs?limit=${limit}`);
-      if (r.status === 404 && errorMessage(r.body) === 'unit does not exist') return [];
+      if (r.status === 404 && apiErrorMessage(r.body) === 'unit does not exist') return [];
       // fleet, or a fleet-ts without the extension, answers the unknown route with 400/404/405.
       if (r.status === 400 || r.status === 404 || r.status === 405 || r.status === 501) {
         throw new CliError(
@@ -305,7 +283,7 @@ export async function openApiClient(g: GlobalOptions, deps: DriverDeps): Promise
         r.status === 400 ||
         r.status === 405 ||
         r.status === 501 ||
-        (r.status === 404 && !errorMessage(r.body))
+        (r.status === 404 && !apiErrorMessage(r.body))
       ) {
         throw new CliError(
           `Error: ${what}: this fleet API does not serve drain (fleet-ts extension /fleet/v1/machines/<id>/drain); use --driver=etcd`,
@@ -320,16 +298,6 @@ export async function openApiClient(g: GlobalOptions, deps: DriverDeps): Promise
   };
 }
 
-/** The message of fleet's `{"error":{"code","message"}}` body, undefined for any other body. */
-function errorMessage(body: string): string | undefined {
-  try {
-    const m = (JSON.parse(body) as { error?: { message?: unknown } } | null)?.error?.message;
-    return typeof m === 'string' ? m : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function readTlsFile(flag: string, path: string): Buffer {
   try {
     return readFileSync(path);
@@ -341,7 +309,7 @@ function readTlsFile(flag: string, path: string): Buffer {
 }
 
 /** The API's Unit as the CLI's unit: the hash is computed from the options, as fleetctl did. */
-function toUnit(u: ApiUnitJson): UnitWithTarget {
+function toUnit(u: ApiUnit): UnitWithTarget {
   const options: UnitOption[] = (u.options ?? []).map((o) => ({
     section: o.section ?? '',
     name: o.name ?? '',

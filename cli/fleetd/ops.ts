@@ -3,8 +3,8 @@
 // listener that serves only /metrics and /health.
 
 import { createServer, type Server } from 'node:http';
-import type { ApiRegistry } from '../../api/handler.js';
 import { type OpsEndpoints, serveOps } from '../../api/ops-http.js';
+import type { ApiRegistry } from '../../api/route.js';
 import type { LeaderElection } from '../../engine/leader.js';
 import type { ScheduleChange } from '../../engine/store.js';
 import type { Logger } from '../../units/log.js';

@@ -6,7 +6,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiRegistry } from '../../api/handler.js';
+import type { ApiRegistry } from '../../api/route.js';
 import { encodeRun, type RunRecord, runKey } from '../../registry/runs.js';
 import { freePort } from '../support/etcd.js';
 import { SIM_MACHINES } from '../support/sim-cluster.js';

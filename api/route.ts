@@ -1,0 +1,75 @@
+// What a route of the API server is and what it gets: the request, its path captures, and the
+// server's context (registry, limits, listing caches). Routes are registered in ./routes.ts.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { UnitStateFilter } from '../registry/etcd-registry.js';
+import type { RunRecord } from '../registry/runs.js';
+import type { Registry } from '../registry/types.js';
+import type { Logger } from '../units/log.js';
+import type { UnitStateReport } from '../units/types.js';
+import { ApiError } from './http.js';
+import type { ListingCache } from './listing-cache.js';
+import type { OpsEndpoints } from './ops-http.js';
+
+/**
+ * What the API needs from the registry. `listRuns` (cluster cron history, the EtcdRegistry has it)
+ * serves the fleet-ts extension `GET /units/<name>/runs`; without it that route answers 501.
+ * `listUnitStates` gets the request's machine/unit filter so that it can read less (the EtcdRegistry
+ * reads one machine's prefix); a registry may ignore it: the handler filters the reports itself.
+ */
+export type ApiRegistry = Pick<
+  Registry,
+  | 'listUnits'
+  | 'getUnit'
+  | 'listMachines'
+  | 'createUnit'
+  | 'setDesiredState'
+  | 'destroyUnit'
+  | 'setMachineMetadata'
+> & {
+  listUnitStates(filter?: UnitStateFilter): Promise<UnitStateReport[]>;
+  listRuns?(unit: string, limit?: number): Promise<RunRecord[]>;
+  setMachineDrained?(machineID: string, drained: boolean): Promise<void>;
+};
+
+export interface ApiContext {
+  /** The registry now (fleetd swaps it on SIGHUP): read it once per request. */
+  registry(): ApiRegistry;
+  /** Page size (fleet's `token_limit`). */
+  readonly tokenLimit: number;
+  /** Largest request body accepted. */
+  readonly maxBodyBytes: number;
+  readonly log: Logger;
+  /** /metrics and /health; absent: those paths are 404. */
+  readonly ops?: OpsEndpoints;
+  /** The listing cache called `name` (one per paged endpoint); emptied when the registry is swapped. */
+  listings<T>(name: string): ListingCache<T>;
+}
+
+export interface ApiCall {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly method: string;
+  readonly query: URLSearchParams;
+  /** The captures of the route's `path`, still percent-encoded. */
+  readonly params: readonly string[];
+}
+
+export interface ApiRoute {
+  /** Matched against the path below `/fleet/v1` (or `/v1-alpha`); with `root`, against the whole path. */
+  readonly path: RegExp;
+  readonly root?: boolean;
+  serve(call: ApiCall, ctx: ApiContext): Promise<void>;
+}
+
+/** Runs the handler of the request's method; any other method is `status` (405) with `notAllowed`. */
+export function byMethod(
+  call: ApiCall,
+  handlers: Readonly<Record<string, () => Promise<void>>>,
+  notAllowed: string,
+  status = 405,
+): Promise<void> {
+  const handle = Object.hasOwn(handlers, call.method) ? handlers[call.method] : undefined;
+  if (!handle) throw new ApiError(status, notAllowed);
+  return handle();
+}

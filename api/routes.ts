@@ -1,0 +1,19 @@
+// Every route of the API server, in the order they are tried (first match wins). A new route is a
+// module under ./routes/ exporting `ApiRoute`s (see ./route.ts), added here with one line.
+
+import type { ApiRoute } from './route.js';
+import { discoveryRoutes } from './routes/discovery.js';
+import { machineRoutes } from './routes/machines.js';
+import { opsRoutes } from './routes/ops.js';
+import { runRoutes } from './routes/runs.js';
+import { stateRoutes } from './routes/state.js';
+import { unitRoutes } from './routes/units.js';
+
+export const API_ROUTES: readonly ApiRoute[] = [
+  ...opsRoutes,
+  ...discoveryRoutes,
+  ...machineRoutes,
+  ...runRoutes, // before unitRoutes: /units/<name>/runs
+  ...unitRoutes,
+  ...stateRoutes,
+];
