@@ -28,13 +28,8 @@ import { createLogger, type Logger, type LoggerOptions } from '../units/log.js';
 import { metrics } from '../units/metrics.js';
 import { FLEET_TS_VERSION } from '../units/version.js';
 import { within } from './fleetd/bounded.js';
-import {
-  ConfigError,
-  etcdOptionsFromConfig,
-  type FleetdConfig,
-  loadFleetdConfig,
-  logLevelFromConfig,
-} from './fleetd/config.js';
+import { etcdOptionsFromConfig, loadFleetdConfig, logLevelFromConfig } from './fleetd/config.js';
+import { ConfigError, type FleetdConfig } from './fleetd/config-keys.js';
 import { fleetdOps, observeLeadership, observePlan, startMetricsListener } from './fleetd/ops.js';
 import { startFleetdUnitWatch } from './watch/fleetd.js';
 

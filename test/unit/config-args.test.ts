@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, fleetdUsage, parseFleetdArgs, resolveFleetdConfig } from '../../cli/fleetd/config.js';
+import { resolveFleetdConfig } from '../../cli/fleetd/config.js';
+import { fleetdUsage, parseFleetdArgs } from '../../cli/fleetd/config-args.js';
+import { ConfigError } from '../../cli/fleetd/config-keys.js';
 
 function errorOf(fn: () => unknown): string {
   try {

@@ -3,7 +3,8 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG_FILE, FLEETD_CONFIG_KEYS, resolveFleetdConfig } from '../../cli/fleetd/config.js';
+import { resolveFleetdConfig } from '../../cli/fleetd/config.js';
+import { DEFAULT_CONFIG_FILE, FLEETD_CONFIG_KEYS } from '../../cli/fleetd/config-keys.js';
 
 // The files shipped for hosts: packaging/systemd/{fleetd.service,fleet.socket}, packaging/fleet.conf.sample.
 const PACKAGING = join(import.meta.dirname, '../../packaging');

@@ -3,16 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ConfigError,
-  DEFAULT_CONFIG_FILE,
   etcdOptionsFromConfig,
-  FLEETD_CONFIG_KEYS,
-  type FleetdConfig,
   loadFleetdConfig,
   logLevelFromConfig,
   type ResolveInput,
   resolveFleetdConfig,
 } from '../../cli/fleetd/config.js';
+import {
+  ConfigError,
+  DEFAULT_CONFIG_FILE,
+  FLEETD_CONFIG_KEYS,
+  type FleetdConfig,
+} from '../../cli/fleetd/config-keys.js';
 import { defaultCaFile } from '../../registry/client.js';
 
 /** Resolves with an in-memory file system; `files` maps path -> contents. */
