@@ -1,18 +1,13 @@
-// The real SystemdDriver: runs `systemctl` and `journalctl` as child processes.
-//
-// Why the CLI and not D-Bus: systemctl talks to systemd over its private socket (no dbus-daemon
-// needed), is stateless (nothing to reconnect after `systemctl daemon-reexec` or a bus restart) and has
-// stable machine-readable output (`show -p`). A call costs a few ms; the agent batches state reads into
-// one `systemctl show` for all of its units.
-//
-// An optional command prefix (e.g. `nsenter -t PID -a`) runs every command inside another machine;
-// the tests use it to drive the systemd of an nspawn container from the host.
-import { execFile, spawn } from 'node:child_process';
-import type { Writable } from 'node:stream';
+// The real SystemdDriver: runs `systemctl` and `journalctl` as child processes (why not D-Bus:
+// docs/architecture.md). An optional command prefix (e.g. `nsenter -t PID -a`) runs every command
+// inside another machine; the tests use it to drive the systemd of an nspawn container from the host.
+// The output parsers are in ./systemctl-output.ts.
+import { execFile } from 'node:child_process';
 import { metrics } from '../../units/metrics.js';
 import { validateUnitName } from '../../units/names.js';
 import type { SystemdState } from '../../units/types.js';
-import { type RunStatus, type SystemdDriver, UNKNOWN_UNIT_STATE } from './driver.js';
+import type { RunStatus, SystemdDriver } from './driver.js';
+import { parseJournalRun, parseRunStatus, parseShowOutput, sampleClocks } from './systemctl-output.js';
 
 export interface SystemctlOptions {
   /** fleet's `systemd_user`: talk to the user's systemd instance (`--user`). */
@@ -46,18 +41,6 @@ export class SystemctlError extends Error {
   }
 }
 
-export interface JournalOptions {
-  /** `-n N` (default 10, fleetctl's default). */
-  readonly lines?: number;
-  /** `-f`: keep streaming until `signal` aborts or journalctl exits. */
-  readonly follow?: boolean;
-  /** `--output MODE` (short, json, cat, verbose, ...). Default: short. */
-  readonly output?: string;
-  /** When given, stdout is streamed here instead of being collected into the result. */
-  readonly out?: Writable;
-  readonly signal?: AbortSignal;
-}
-
 /**
  * Unit names are passed after `--`, but a `/` would make systemctl treat the argument as a path.
  * The driver only ever handles fleet units, whose names the agent has checked with the same rule
@@ -86,152 +69,6 @@ const CHILD_ENV = {
   SYSTEMD_LESS: '',
   LC_ALL: 'C',
 };
-
-/**
- * Parses `systemctl show -p Id,LoadState,ActiveState,SubState a b c`: one block of `Key=Value`
- * lines per requested unit, in request order, blocks separated by a blank line. Blocks are matched
- * to names by position (an alias reports its target's Id), with Id as fallback if the counts differ.
- */
-export function parseShowOutput(text: string, names: readonly string[]): Map<string, SystemdState> {
-  const blocks = text
-    .split(/\n\s*\n/)
-    .map((b) => b.trim())
-    .filter((b) => b.length > 0)
-    .map((b) => {
-      const props = new Map<string, string>();
-      for (const line of b.split('\n')) {
-        const eq = line.indexOf('=');
-        if (eq > 0) props.set(line.slice(0, eq), line.slice(eq + 1));
-      }
-      return props;
-    });
-  const toState = (p: Map<string, string>): SystemdState => ({
-    load: p.get('LoadState') || UNKNOWN_UNIT_STATE.load,
-    active: p.get('ActiveState') || UNKNOWN_UNIT_STATE.active,
-    sub: p.get('SubState') || UNKNOWN_UNIT_STATE.sub,
-  });
-  const out = new Map<string, SystemdState>();
-  if (blocks.length === names.length) {
-    names.forEach((n, i) => {
-      const b = blocks[i];
-      out.set(n, b ? toState(b) : UNKNOWN_UNIT_STATE);
-    });
-    return out;
-  }
-  const byId = new Map<string, SystemdState>();
-  for (const b of blocks) {
-    const id = b.get('Id');
-    if (id) byId.set(id, toState(b));
-  }
-  for (const n of names) out.set(n, byId.get(n) ?? UNKNOWN_UNIT_STATE);
-  return out;
-}
-
-/** The host's realtime and monotonic clocks read at one moment (to place monotonic timestamps). */
-export interface ClockSample {
-  readonly realtimeMs: number;
-  readonly monotonicUs: number;
-}
-
-/** Node's hrtime is CLOCK_MONOTONIC, the clock of systemd's *TimestampMonotonic properties. */
-export function sampleClocks(): ClockSample {
-  return { realtimeMs: Date.now(), monotonicUs: Number(process.hrtime.bigint() / 1000n) };
-}
-
-/**
- * Parses `systemctl show -p ActiveState,Result,ExecMainStatus,ExecMainStartTimestampMonotonic,
- * ExecMainExitTimestampMonotonic UNIT`. The monotonic properties are raw microseconds (0 when unset)
- * in every systemd since long before 239, whereas `--timestamp=unix` needs systemd 251 and the plain
- * timestamps are formatted in the local time zone; `clock` places them on the wall clock.
- */
-export function parseRunStatus(text: string, clock: ClockSample): RunStatus {
-  const props = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    const eq = line.indexOf('=');
-    if (eq > 0) props.set(line.slice(0, eq), line.slice(eq + 1).trim());
-  }
-  const stamp = (v: string | undefined): number | null => {
-    const us = /^\d+$/.test(v ?? '') ? Number(v) : 0;
-    return us > 0 ? Math.round(clock.realtimeMs - (clock.monotonicUs - us) / 1000) : null;
-  };
-  const status = props.get('ExecMainStatus');
-  return {
-    active: props.get('ActiveState') || 'inactive',
-    result: props.get('Result') || 'success',
-    execMainStatus: status !== undefined && /^\d+$/.test(status) ? Number(status) : null,
-    startedAt: stamp(props.get('ExecMainStartTimestampMonotonic')),
-    exitedAt: stamp(props.get('ExecMainExitTimestampMonotonic')),
-  };
-}
-
-// MESSAGE_IDs systemd (PID 1) logs for a unit's job and result (systemd's sd-messages.h).
-const MSG_UNIT_STARTING = '7d4958e842da4a758f6c1cdc7b36dcc5';
-const MSG_UNIT_SUCCESS = '7ad2d189f7e94e70a38c781354912448';
-const MSG_UNIT_PROCESS_EXIT = '98e322203f7a4ed290d09fe03c09fe15';
-const MSG_UNIT_FAILURE_RESULT = 'd9b373ed55a64feb8242e02dbe79a49c';
-
-/**
- * The last finished run of a unit from systemd's own journal messages (`journalctl -o json _PID=1
- * UNIT=name`, oldest first): its last "Starting" followed by "Deactivated successfully" or "Failed
- * with result". Null when the last start has not finished (or there is none).
- *
- * Why: systemd garbage-collects a unit that went inactive without failing and nothing references
- * (a cluster cron oneshot does exactly that within milliseconds); `systemctl show` then loads a fresh
- * copy with no timestamps or result, so only the journal still knows that the run happened.
- */
-export function parseJournalRun(jsonLines: string): RunStatus | null {
-  let startedAt: number | null = null;
-  let exitStatus: number | null = null;
-  let finished: RunStatus | null = null;
-  for (const line of jsonLines.split('\n')) {
-    if (!line.trim()) continue;
-    let e: Record<string, unknown>;
-    try {
-      e = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      continue; // journalctl prints one object a line; anything else is not ours to judge
-    }
-    const at = Math.floor(Number(e.__REALTIME_TIMESTAMP) / 1000);
-    if (!Number.isFinite(at)) continue;
-    switch (e.MESSAGE_ID) {
-      case MSG_UNIT_STARTING:
-        startedAt = at;
-        exitStatus = null;
-        finished = null;
-        break;
-      case MSG_UNIT_PROCESS_EXIT:
-        if (typeof e.EXIT_STATUS === 'string' && /^\d+$/.test(e.EXIT_STATUS))
-          exitStatus = Number(e.EXIT_STATUS);
-        break;
-      case MSG_UNIT_SUCCESS:
-        if (startedAt !== null) {
-          finished = {
-            active: 'inactive',
-            result: 'success',
-            execMainStatus: exitStatus ?? 0,
-            startedAt,
-            exitedAt: at,
-          };
-        }
-        break;
-      case MSG_UNIT_FAILURE_RESULT:
-        if (startedAt !== null) {
-          const result = typeof e.UNIT_RESULT === 'string' && e.UNIT_RESULT ? e.UNIT_RESULT : 'failed';
-          finished = { active: 'failed', result, execMainStatus: exitStatus, startedAt, exitedAt: at };
-        }
-        break;
-    }
-  }
-  return finished;
-}
-
-/** Argv of `journalctl` for fleetctl's `journal` command (without the command prefix). */
-export function journalArgs(unit: string, opts: JournalOptions = {}, user = false): string[] {
-  const args = [...(user ? ['--user'] : []), '--unit', unit, '--no-pager', '-n', String(opts.lines ?? 10)];
-  if (opts.output) args.push('--output', opts.output);
-  if (opts.follow) args.push('-f');
-  return args;
-}
 
 export class SystemctlDriver implements SystemdDriver {
   private readonly prefix: readonly string[];
@@ -361,44 +198,6 @@ export class SystemctlDriver implements SystemdDriver {
       this.timeoutMs,
     );
     return (j.code === 0 ? parseJournalRun(j.stdout) : null) ?? st;
-  }
-
-  /**
-   * `systemctl status -l --no-pager UNIT`, as fleetctl prints it. Never throws for systemctl's
-   * own exit codes (3 = inactive, 4 = no such unit): the caller prints the output and the code.
-   */
-  async status(unit: string): Promise<CommandResult> {
-    checkUnitName(unit);
-    const argv = [...this.userFlag(), 'status', '-l', '--no-pager', '--', unit];
-    return this.run(this.systemctl, argv, this.timeoutMs);
-  }
-
-  /** `journalctl --unit U --no-pager -n N [--output MODE] [-f]`. */
-  journal(unit: string, opts: JournalOptions = {}): Promise<CommandResult> {
-    checkUnitName(unit);
-    const argv = [...this.prefix, this.journalctl, ...journalArgs(unit, opts, this.user)];
-    const [cmd, ...args] = argv;
-    return new Promise((resolve, reject) => {
-      const child = spawn(cmd ?? this.journalctl, args, {
-        env: CHILD_ENV,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        ...(opts.signal ? { signal: opts.signal } : {}),
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => {
-        if (opts.out) opts.out.write(d);
-        else stdout += d.toString();
-      });
-      child.stderr.on('data', (d: Buffer) => {
-        stderr = (stderr + d.toString()).slice(-8000);
-      });
-      child.on('error', (err: NodeJS.ErrnoException) => {
-        if (err.name === 'AbortError') return; // follow mode ended by the caller; 'close' resolves
-        reject(new SystemctlError(`${argv.join(' ')}: ${err.message}`, argv, null, stderr));
-      });
-      child.on('close', (code) => resolve({ code: code ?? 0, stdout, stderr }));
-    });
   }
 
   private userFlag(): string[] {

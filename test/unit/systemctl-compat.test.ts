@@ -6,7 +6,8 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseRunStatus, parseShowOutput, SystemctlDriver } from '../../agent/systemd/systemctl.js';
+import { SystemctlDriver } from '../../agent/systemd/systemctl.js';
+import { parseRunStatus, parseShowOutput } from '../../agent/systemd/systemctl-output.js';
 
 const FIXTURES = new URL('../fixtures/systemctl/', import.meta.url).pathname;
 const read = (version: string, name: string) => readFileSync(join(FIXTURES, version, name), 'utf8');
@@ -219,7 +220,6 @@ it("every systemctl/journalctl call of the agent's driver is one systemd 239 und
   await driver.unitStates(['a.service', 'b.service']);
   // runStatus of a unit without a run falls through to journalctl -o json.
   expect((await driver.runStatus('a.service'))?.startedAt).toBeNull();
-  await driver.status('a.service');
   const calls = readFileSync(join(dir, 'systemctl.log'), 'utf8');
   expect(calls).toMatch(/^show -p ActiveState,Result,ExecMainStatus,ExecMainStartTimestampMonotonic/m);
   expect(calls).not.toMatch(/--timestamp/);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { journalArgs, parseJournalRun, parseShowOutput } from '../../agent/systemd/systemctl.js';
+import { parseJournalRun, parseShowOutput } from '../../agent/systemd/systemctl-output.js';
 
 // Output shape of `systemctl show -p Id,LoadState,ActiveState,SubState a b c` on systemd 252:
 // systemd prints properties in its own order, one block per requested name, blank line between.
@@ -44,23 +44,6 @@ describe('parseShowOutput', () => {
 
   it('returns an empty map for no names', () => {
     expect(parseShowOutput('', []).size).toBe(0);
-  });
-});
-
-describe('journalArgs', () => {
-  it('builds fleetctl journal argv', () => {
-    expect(journalArgs('hello.service')).toEqual(['--unit', 'hello.service', '--no-pager', '-n', '10']);
-    expect(journalArgs('h.service', { lines: 3, output: 'json', follow: true }, true)).toEqual([
-      '--user',
-      '--unit',
-      'h.service',
-      '--no-pager',
-      '-n',
-      '3',
-      '--output',
-      'json',
-      '-f',
-    ]);
   });
 });
 
