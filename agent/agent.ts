@@ -13,6 +13,7 @@ import { parseRequirements } from '../units/xfleet.js';
 import { type ExecuteDeps, executeTasks, type LoadedUnit, stopUnits, unloadUnits } from './execute.js';
 import { shouldFence } from './fence.js';
 import { type CurrentUnit, type DesiredUnit, hasInstallSection, planAgent } from './plan.js';
+import { RestartGenerations } from './restart.js';
 import { RunTracker } from './runs.js';
 import type { AgentStateRecord, AgentStore } from './store.js';
 import type { SystemdDriver } from './systemd/driver.js';
@@ -94,6 +95,7 @@ export function startAgent(opts: AgentOptions): Agent {
   const timers: NodeJS.Timeout[] = [];
   const soonPolls = new Set<NodeJS.Timeout>();
 
+  const restarts = new RestartGenerations();
   const runTracker = opts.runs ? new RunTracker({ machineID, driver, reporter: opts.runs, log }) : undefined;
 
   const deps: ExecuteDeps = { driver, files, unitText: (h) => store.getUnitText(h), log, machineID };
@@ -174,6 +176,17 @@ export function startAgent(opts: AgentOptions): Agent {
     );
   }
 
+  const restartDeps = {
+    restartUnit: (unit: string) => driver.restartUnit(unit),
+    onRestarted: (unit: string, generation: number) =>
+      log.info(
+        { machine: machineID, unit, generation },
+        `restarted ${unit} on ${machineID} (fleetctl restart)`,
+      ),
+    onFailed: (unit: string, generation: number, err: unknown) =>
+      log.error({ machine: machineID, unit, generation, err: message(err) }, `restarting ${unit} failed`),
+  };
+
   async function reconcileOnce(): Promise<void> {
     if (stopped) return;
     const desired: DesiredUnit[] = [];
@@ -200,6 +213,7 @@ export function startAgent(opts: AgentOptions): Agent {
         // Cut off from etcd, a StopOnDisconnect unit is held stopped (fenceAll stops it).
         desiredState: fenced && bound !== null ? 'loaded' : rec.desiredState,
         hasInstall: hasInstallSection(text),
+        generation: rec.restart ?? 0,
       });
     }
     const onDisk = await files.list();
@@ -212,6 +226,7 @@ export function startAgent(opts: AgentOptions): Agent {
 
     const planned = planAgent(desired, [...current.values()]);
     const tasks = runTracker ? await runTracker.adjustTasks(schedule, loaded, planned) : planned;
+    const launchedBefore = new Set([...loaded].filter(([, u]) => u.state === 'launched').map(([n]) => n));
     if (tasks.length > 0) {
       log.debug({ machine: machineID, tasks: tasks.length }, 'applying schedule');
       const failures = await executeTasks(deps, tasks, loaded);
@@ -219,6 +234,10 @@ export function startAgent(opts: AgentOptions): Agent {
       if (tasks.some((t) => t.kind === 'start' && !failures.some((f) => f.task === t)))
         pollAfterStart(FIRST_POLL_AFTER_START_MS, Date.now() + POLL_AFTER_START_FOR_MS);
     }
+    const touched = new Set(tasks.flatMap((t) => (t.kind === 'daemon-reload' ? [] : [t.unit])));
+    const launchedNow = (unit: string) => loaded.get(unit)?.state === 'launched';
+    if (await restarts.apply({ desired, launchedBefore, touched, launchedNow }, restartDeps))
+      pollAfterStart(FIRST_POLL_AFTER_START_MS, Date.now() + POLL_AFTER_START_FOR_MS);
     if (fenced) await fenceAll(); // a fence that fired while we ran wins over our starts
     await publishStates();
   }
@@ -240,6 +259,7 @@ export function startAgent(opts: AgentOptions): Agent {
         active: s.active,
         sub: s.sub,
         agentState: u.state,
+        ...(restarts.generationOf(name) ? { restart: restarts.generationOf(name) } : {}),
       };
       const json = JSON.stringify(rec);
       if (lastPublished.get(name) === json) continue;

@@ -9,6 +9,8 @@ export interface DesiredUnit {
   readonly desiredState: 'loaded' | 'launched';
   /** The unit has an [Install] section: fleet enables such units (runtime, force) after linking. */
   readonly hasInstall: boolean;
+  /** Restart generation of the schedule record (agent/restart.ts); the planner ignores it. */
+  readonly generation?: number;
 }
 
 /**

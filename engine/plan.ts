@@ -50,7 +50,10 @@ const entryKey = (machineID: string, unit: string): string => `${machineID}\u000
 /** The record a unit should have on a machine that runs it. */
 export function recordFor(u: EngineUnit, global: boolean): ScheduleRecord {
   const desiredState = u.desiredState === 'launched' ? 'launched' : 'loaded';
-  return global ? { hash: u.hash, desiredState, global: true } : { hash: u.hash, desiredState };
+  const restart = u.restart ? { restart: u.restart } : {};
+  return global
+    ? { hash: u.hash, desiredState, global: true, ...restart }
+    : { hash: u.hash, desiredState, ...restart };
 }
 
 /** Does `had` already say what `recordFor(u, global)` would (without allocating it)? */
@@ -58,12 +61,18 @@ function upToDate(had: ScheduleRecord, u: EngineUnit, global: boolean): boolean 
   return (
     had.hash === u.hash &&
     had.desiredState === (u.desiredState === 'launched' ? 'launched' : 'loaded') &&
-    Boolean(had.global) === global
+    Boolean(had.global) === global &&
+    (had.restart ?? 0) === (u.restart ?? 0)
   );
 }
 
 export function sameRecord(a: ScheduleRecord, b: ScheduleRecord): boolean {
-  return a.hash === b.hash && a.desiredState === b.desiredState && Boolean(a.global) === Boolean(b.global);
+  return (
+    a.hash === b.hash &&
+    a.desiredState === b.desiredState &&
+    Boolean(a.global) === Boolean(b.global) &&
+    (a.restart ?? 0) === (b.restart ?? 0)
+  );
 }
 
 /** True when some [X-Fleet] value could contain a specifier; most units have none. */

@@ -9,6 +9,8 @@ export interface EngineUnit {
   readonly desiredState: DesiredState;
   /** As written; specifiers (%n %N %p %i) are expanded here against the unit's name. */
   readonly requirements: Requirements;
+  /** Restart generation from the job record (fleetctl restart), copied into every schedule record. */
+  readonly restart?: number;
 }
 
 export interface EngineState {

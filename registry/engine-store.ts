@@ -69,7 +69,13 @@ export function createEngineStore(ns: Namespace, log: Logger, opts: EngineStoreO
     }
     try {
       const requirements = parseRequirements(parseUnitFile(text));
-      return { name: job.name, hash: job.hash, desiredState: job.desiredState, requirements };
+      return {
+        name: job.name,
+        hash: job.hash,
+        desiredState: job.desiredState,
+        requirements,
+        ...(job.restart ? { restart: job.restart } : {}),
+      };
     } catch (err) {
       log.warn(
         { unit: job.name, err: String(err) },

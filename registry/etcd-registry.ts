@@ -50,6 +50,7 @@ import {
   encodeJob,
   type JobRecord,
 } from './records.js';
+import { bumpRestartGeneration } from './restart.js';
 import { listRuns, type RunRecord, unitRunsPrefix } from './runs.js';
 import {
   type CreateUnitOptions,
@@ -64,6 +65,8 @@ export interface EtcdRegistry extends Registry {
   readonly ns: Namespace;
   /** Cluster cron run records of a unit, newest first (./runs.ts); served by the API's runs extension. */
   listRuns(unit: string, limit?: number): Promise<RunRecord[]>;
+  /** fleet-ts extension: bumps the unit's restart generation, returns the new one (./restart.ts). */
+  restartUnit(name: string): Promise<number>;
   /** fleet-ts extension: drain (true) or undrain a machine (docs/operations.md). */
   setMachineDrained(machineID: string, drained: boolean): Promise<void>;
   /** fleet-ts extension: engine leader, unit counts and heartbeat ages for list-machines. */
@@ -247,6 +250,7 @@ export function etcdRegistryOn(ns: Namespace, close: () => void = () => {}): Etc
         hash: record.hash,
         systemd: { load: record.load, active: record.active, sub: record.sub },
         agentState: record.agentState,
+        ...(record.restart ? { restart: record.restart } : {}),
       });
     }
     return out.sort((a, b) => cmp(a.unit, b.unit) || cmp(a.machineID, b.machineID));
@@ -357,6 +361,7 @@ export function etcdRegistryOn(ns: Namespace, close: () => void = () => {}): Etc
     destroyUnit,
     setMachineMetadata,
     listRuns: (unit: string, limit?: number) => listRuns(ns, unit, limit),
+    restartUnit: (name: string) => bumpRestartGeneration(ns, name),
     setMachineDrained: (machineID: string, drained: boolean) => setMachineDrained(ns, machineID, drained),
     machineHealth: () => readMachineHealth(ns),
     close: async () => close(),

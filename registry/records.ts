@@ -12,6 +12,8 @@ export interface JobRecord {
   readonly hash: string;
   readonly desiredState: DesiredState;
   readonly origin?: string;
+  /** fleet-ts extension: restart generation, bumped by `fleetctl restart` (./restart.ts). Absent = 0. */
+  readonly restart?: number;
 }
 
 export class RecordDecodeError extends Error {
@@ -46,6 +48,19 @@ function str(key: string, o: Obj, field: string): string {
   return v;
 }
 
+/** An optional restart generation: absent, or a non-negative safe integer. */
+function generation(key: string, o: Obj): number | undefined {
+  const v = o.restart;
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+    throw new RecordDecodeError(key, 'field restart is not a non-negative integer');
+  }
+  return v;
+}
+
+/** Spreads `{restart}` only for a generation above 0 (records without restarts stay as they were). */
+const withGeneration = (g: number | undefined): { restart?: number } => (g ? { restart: g } : {});
+
 const HASH_RE = /^[0-9a-f]{40}$/;
 
 function hash(key: string, o: Obj): string {
@@ -71,6 +86,7 @@ export function decodeJob(key: string, text: string): JobRecord {
     hash: hash(key, o),
     desiredState,
     ...(origin !== undefined ? { origin } : {}),
+    ...withGeneration(generation(key, o)),
   };
 }
 
@@ -93,6 +109,7 @@ export function decodeSchedule(key: string, text: string): ScheduleRecord {
     desiredState,
     ...(global ? { global: true } : {}),
     ...(run !== undefined ? { run } : {}),
+    ...withGeneration(generation(key, o)),
   };
 }
 
@@ -112,6 +129,7 @@ export function decodeState(key: string, text: string): StateRecord {
     active: str(key, o, 'active'),
     sub: str(key, o, 'sub'),
     agentState,
+    ...withGeneration(generation(key, o)),
   };
 }
 

@@ -108,6 +108,8 @@ export interface UnitStateReport {
   readonly systemd: SystemdState;
   /** What the agent achieved: 'loaded' (linked, not started) or 'launched' (start requested). */
   readonly agentState: 'loaded' | 'launched';
+  /** fleet-ts extension: the newest restart generation this agent applied (absent = 0). */
+  readonly restart?: number;
 }
 
 /** What the agent of one machine is told to run. */
@@ -120,6 +122,11 @@ export interface ScheduleRecord {
    * starts the unit once per distinct run and reports to `runs/<unit>/<run>` (registry/runs.ts).
    */
   readonly run?: string;
+  /**
+   * fleet-ts extension: the unit's restart generation (`fleetctl restart` bumps it in the job record,
+   * the engine copies it here). An agent running the unit restarts it when this grows. Absent = 0.
+   */
+  readonly restart?: number;
 }
 
 /** What an agent reports for one unit: `state/<machineID>/<unit>` in the registry. */
@@ -129,4 +136,6 @@ export interface StateRecord {
   readonly active: string;
   readonly sub: string;
   readonly agentState: 'loaded' | 'launched';
+  /** The restart generation the agent applied to the running unit (absent = 0). */
+  readonly restart?: number;
 }

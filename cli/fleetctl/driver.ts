@@ -33,6 +33,11 @@ export type FleetClient = Pick<
   createUnits?(specs: readonly UnitSpec[]): Promise<boolean[]>;
   setDesiredStates?(names: readonly string[], state: DesiredState): Promise<void>;
   destroyUnits?(names: readonly string[]): Promise<boolean[]>;
+  /**
+   * fleet-ts extension: bumps the unit's restart generation and returns it (etcd: the job record, see
+   * registry/restart.ts; API: `POST /units/<name>/restart`). Agents running the unit restart it.
+   */
+  restartUnit?(name: string): Promise<number>;
   /** fleet-ts extension: drain/undrain (etcd: `machines/<id>/drain`; API: PUT/DELETE `/machines/<id>/drain`). */
   setMachineDrained?(machineID: string, drained: boolean): Promise<void>;
   /** fleet-ts extension: leader, unit counts, heartbeats (etcd driver only). */
@@ -43,7 +48,7 @@ type BatchWrites = 'createUnits' | 'setDesiredStates' | 'destroyUnits';
 
 /** What the etcd driver opens: a Registry, with run history when it has one (EtcdRegistry does). */
 export type EtcdDriverRegistry = Registry &
-  Pick<FleetClient, 'listRuns' | BatchWrites | 'setMachineDrained' | 'machineHealth'>;
+  Pick<FleetClient, 'listRuns' | BatchWrites | 'setMachineDrained' | 'machineHealth' | 'restartUnit'>;
 
 export type DriverName = 'api' | 'etcd';
 
@@ -150,6 +155,7 @@ export function guardClient(client: FleetClient, where: string): FleetClient {
     ...(client.createUnits ? { createUnits: wrap(client.createUnits.bind(client)) } : {}),
     ...(client.setDesiredStates ? { setDesiredStates: wrap(client.setDesiredStates.bind(client)) } : {}),
     ...(client.destroyUnits ? { destroyUnits: wrap(client.destroyUnits.bind(client)) } : {}),
+    ...(client.restartUnit ? { restartUnit: wrap(client.restartUnit.bind(client)) } : {}),
     ...(client.setMachineDrained ? { setMachineDrained: wrap(client.setMachineDrained.bind(client)) } : {}),
     ...(client.machineHealth ? { machineHealth: wrap(client.machineHealth.bind(client)) } : {}),
     close: () => client.close(),

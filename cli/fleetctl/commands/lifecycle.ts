@@ -7,6 +7,7 @@ import { assertSafeUnitName, lazyCreateUnits } from '../create.js';
 import type { FleetClient } from '../driver.js';
 import { writeInOrder } from '../in-order.js';
 import { CliError } from '../io.js';
+import { waitForRestart } from '../restart-wait.js';
 import { unitLookup } from '../unit-lookup.js';
 import {
   isCronUnit,
@@ -312,10 +313,27 @@ export async function runRestart(
     const u = await client.getUnit(name);
     if (!u) throw new CliError(`Unit ${name} not found`);
     if (u.global) {
-      // A global unit runs everywhere: restart it by cycling its desired state cluster-wide.
-      await client.setDesiredState(name, 'loaded');
-      await client.setDesiredState(name, 'launched');
+      // A global unit runs everywhere: bump its restart generation; every agent running it restarts it.
+      if (!client.restartUnit)
+        throw new CliError(
+          `Unable to restart global unit ${name}: this fleet API has no restart extension (POST /fleet/v1/units/<name>/restart); use --driver=etcd`,
+        );
+      if (u.desiredState !== 'launched') {
+        await client.setDesiredState(name, 'launched');
+        ctx.print.out(`Triggered global unit ${name} start`);
+        continue;
+      }
+      const generation = await client.restartUnit(name);
       ctx.print.out(`Triggered global unit ${name} restart`);
+      const errs = await waitForRestart(
+        w,
+        name,
+        generation,
+        undefined,
+        attempts,
+        (m) => `Unit ${name} restarted on ${m}`,
+      );
+      failOnWaitErrors(ctx, errs, `Error restarting unit ${name}`);
       continue;
     }
     if (isCronUnit(u)) {
@@ -343,8 +361,26 @@ export async function runRestart(
       failed.push(name);
       continue;
     }
+    if (current === 'launched' && client.restartUnit) {
+      // `systemctl restart` on its machine (restart generation): no window in which it is placed but stopped.
+      const generation = await client.restartUnit(name);
+      if (attempts < 0) {
+        ctx.print.out(`Triggered unit ${name} restart`);
+        continue;
+      }
+      const errs = await waitForRestart(
+        w,
+        name,
+        generation,
+        u.machineID,
+        attempts,
+        (m) => `Unit ${name} launched on ${m}`,
+      );
+      failOnWaitErrors(ctx, errs, `Error restarting unit ${name}`);
+      continue;
+    }
     if (current === 'launched') {
-      // Really stop first: wait until the agent reports the unit loaded (stopped) before starting it.
+      // An API without the restart extension: really stop first: wait until the agent reports the unit loaded (stopped) before starting it.
       await client.setDesiredState(name, 'loaded');
       const stop = await waitForUnitStates(w, [name], 'loaded', Math.max(attempts, 0));
       failOnWaitErrors(ctx, stop.errors, `Error restarting unit ${name}`);
