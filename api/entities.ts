@@ -53,6 +53,7 @@ export function apiUnitState(s: UnitStateReport): ApiUnitState {
     ['hash', s.hash],
     ['machineID', s.machineID],
     ['name', s.unit],
+    ['restartGeneration', s.restart],
     ['systemdActiveState', s.systemd.active],
     ['systemdLoadState', s.systemd.load],
     ['systemdSubState', s.systemd.sub],

@@ -30,6 +30,8 @@ export type ApiRegistry = Pick<
   listUnitStates(filter?: UnitStateFilter): Promise<UnitStateReport[]>;
   listRuns?(unit: string, limit?: number): Promise<RunRecord[]>;
   setMachineDrained?(machineID: string, drained: boolean): Promise<void>;
+  /** fleet-ts extension: POST /units/<name>/restart (registry/restart.ts). */
+  restartUnit?(name: string): Promise<number>;
 };
 
 export interface ApiContext {

@@ -5,6 +5,7 @@ import type { ApiRoute } from './route.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { machineRoutes } from './routes/machines.js';
 import { opsRoutes } from './routes/ops.js';
+import { restartRoutes } from './routes/restart.js';
 import { runRoutes } from './routes/runs.js';
 import { stateRoutes } from './routes/state.js';
 import { unitRoutes } from './routes/units.js';
@@ -14,6 +15,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...discoveryRoutes,
   ...machineRoutes,
   ...runRoutes, // before unitRoutes: /units/<name>/runs
+  ...restartRoutes, // before unitRoutes: /units/<name>/restart
   ...unitRoutes,
   ...stateRoutes,
 ];

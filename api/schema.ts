@@ -23,6 +23,8 @@ export interface ApiUnitState {
   readonly hash?: string;
   readonly machineID?: string;
   readonly name?: string;
+  /** fleet-ts extension: the restart generation the agent applied (POST /units/<name>/restart); absent = 0. */
+  readonly restartGeneration?: number;
   readonly systemdActiveState?: string;
   readonly systemdLoadState?: string;
   readonly systemdSubState?: string;

@@ -223,6 +223,9 @@ export async function openApiClient(g: GlobalOptions, deps: DriverDeps): Promise
           },
           // The API does not carry what the agent did; an active unit was started, anything else only loaded.
           agentState: s.systemdActiveState === 'active' ? 'launched' : 'loaded',
+          ...(typeof s.restartGeneration === 'number' && s.restartGeneration > 0
+            ? { restart: s.restartGeneration }
+            : {}),
         }),
       ),
     createUnit: async (spec: UnitSpec, opts?: CreateUnitOptions) => {
@@ -274,6 +277,22 @@ export async function openApiClient(g: GlobalOptions, deps: DriverDeps): Promise
         }
       }
       return runs;
+    },
+    restartUnit: async (name: string): Promise<number> => {
+      const what = `restarting unit ${name}`;
+      const r = await call('POST', `${unitPath(name)}/restart`);
+      if (r.status === 404 && apiErrorMessage(r.body) === 'unit does not exist')
+        throw new UnitNotFoundError(name);
+      if (r.status === 400 || r.status === 404 || r.status === 405 || r.status === 501) {
+        throw new CliError(
+          `Error: ${what}: this fleet API does not serve restart (fleet-ts extension POST /fleet/v1/units/<name>/restart); use --driver=etcd`,
+        );
+      }
+      if (r.status !== 200) throw failed(what, r);
+      const generation = parse<{ generation?: unknown }>(what, r).generation;
+      if (typeof generation !== 'number' || !Number.isSafeInteger(generation) || generation < 1)
+        throw new CliError(`Error: ${what}: the fleet API answered without a restart generation`);
+      return generation;
     },
     setMachineDrained: async (machineID: string, drained: boolean) => {
       const what = `${drained ? 'draining' : 'undraining'} machine ${machineID}`;

@@ -239,14 +239,21 @@ describe.each(['etcd', 'api'] as const)('fleetctl --driver=%s', (driver) => {
       );
     });
 
-    it('restart really stops, then starts', async () => {
+    it('restart restarts the unit in place on its machine (systemctl restart), once per call', async () => {
+      const m2 = target.cluster.machines[1];
+      const before = m2?.systemd.restarts.get('hello@2.service') ?? 0;
       const r = await fleetctl('restart', 'hello@2.service');
       expect(r).toEqual({
         code: 0,
-        stdout:
-          'Unit hello@2.service loaded on 21e51b3c.../127.0.0.12\nUnit hello@2.service launched on 21e51b3c.../127.0.0.12\n',
+        stdout: 'Unit hello@2.service launched on 21e51b3c.../127.0.0.12\n',
         stderr: '',
       });
+      expect(m2?.systemd.restarts.get('hello@2.service')).toBe(before + 1);
+      expect(await fleetctl('restart', 'hello@2.service')).toMatchObject({ code: 0 });
+      expect(m2?.systemd.restarts.get('hello@2.service')).toBe(before + 2);
+      // No other machine restarted anything, and the unit did not move.
+      for (const m of [target.cluster.machines[0], target.cluster.machines[2]])
+        expect(m?.systemd.restarts.get('hello@2.service') ?? 0).toBe(0);
       const inactive = await fleetctl('restart', 'hello@1.service');
       expect(inactive.code).toBe(1);
       expect(inactive.stderr).toContain('Unable to restart unit hello@1.service in state inactive\n');
@@ -300,6 +307,22 @@ describe.each(['etcd', 'api'] as const)('fleetctl --driver=%s', (driver) => {
         const rows = (await fleetctl('list-units', '--no-legend', '--fields', 'unit,active')).stdout;
         return rows.split('\n').filter((l) => l === 'glob.service\tactive').length === 3;
       });
+    });
+
+    it('restart of a global unit restarts it on every machine that runs it', async () => {
+      const restarts = () => target.cluster.machines.map((m) => m.systemd.restarts.get('glob.service') ?? 0);
+      const before = restarts();
+      const r = await fleetctl('restart', 'glob.service');
+      expect(r.code).toBe(0);
+      expect(r.stderr).toBe('');
+      const lines = r.stdout.split('\n').filter((l) => l !== '');
+      expect(lines[0]).toBe('Triggered global unit glob.service restart');
+      expect(lines.slice(1).sort()).toEqual([
+        'Unit glob.service restarted on 07d9057b.../127.0.0.11',
+        'Unit glob.service restarted on 21e51b3c.../127.0.0.12',
+        'Unit glob.service restarted on 6b1bc4a7.../127.0.0.13',
+      ]);
+      expect(restarts()).toEqual(before.map((n) => n + 1));
     });
 
     it('warns about unknown [X-Fleet] keys and honours MachineID', async () => {
