@@ -139,7 +139,7 @@ export interface Cluster {
   teardown(): Promise<void>;
 }
 
-// Services systemd's presets would start in a machine with an empty /etc. Debian's etcd/ssh/postgres
+// Services systemd's presets would start in a machine with an empty /etc. Debian's etcd/ssh/postgres/mariadb
 // would grab ports or fight us; networkd/resolved/timesyncd would touch the network we configure;
 // timers are noise; console-getty would spin on the passive console.
 const MASKED_UNITS = [
@@ -147,6 +147,7 @@ const MASKED_UNITS = [
   'ssh.service',
   'ssh.socket',
   'postgresql.service',
+  'mariadb.service',
   'e2scrub_reap.service',
   'nftables.service',
   'systemd-networkd.service',
@@ -615,6 +616,8 @@ export async function createCluster(opts: ClusterOptions): Promise<Cluster> {
         `--bind-ro=${projectDir}:/opt/fleet-ts`,
         `--bind-ro=${join(dir, 'fleet')}:/etc/fleet`,
         `--bind-ro=${join(dir, 'test')}:/etc/fleet-test`,
+        // Debian's alternatives (awk, used by MariaDB's SST scripts) are symlinks in /etc, empty here.
+        ...(existsSync('/etc/alternatives') ? ['--bind-ro=/etc/alternatives'] : []),
         '-b',
         'systemd.firstboot=off',
         ...MASKED_UNITS.map((u) => `systemd.mask=${u}`),
