@@ -1,21 +1,20 @@
 // The agent runtime: announces the machine, follows its own schedule, keeps systemd in line with it,
-// reports unit states. Losing etcd never stops an ordinary unit; only StopOnDisconnect units are
-// stopped before the machine's lease could expire (fence.ts). All decisions are made by the pure
-// planner (plan.ts) and fence rule (fence.ts); this file only wires timers and I/O.
+// reports unit states. Decisions are the pure planner's (plan.ts); StopOnDisconnect is disconnect.ts,
+// state reports publish.ts, optional behaviours (cluster cron) behaviours.ts. This file wires timers and I/O.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunReporter } from '../registry/runs.js';
+import { errorMessage as message } from '../units/errors.js';
 import { createLogger, type Logger } from '../units/log.js';
-import { metrics } from '../units/metrics.js';
 import { validateUnitName } from '../units/names.js';
-import { parseUnitFile } from '../units/parse.js';
 import type { ScheduleRecord } from '../units/types.js';
-import { parseRequirements } from '../units/xfleet.js';
-import { type ExecuteDeps, executeTasks, type LoadedUnit, stopUnits, unloadUnits } from './execute.js';
-import { shouldFence } from './fence.js';
-import { type CurrentUnit, type DesiredUnit, hasInstallSection, planAgent } from './plan.js';
+import { announceUntilDone, removeDanglingLinks } from './announce.js';
+import { AGENT_BEHAVIOURS } from './behaviours.js';
+import { createDisconnectGuard } from './disconnect.js';
+import { type ExecuteDeps, executeTasks, type LoadedUnit, unloadUnits } from './execute.js';
+import { type AgentTask, type CurrentUnit, type DesiredUnit, hasInstallSection, planAgent } from './plan.js';
+import { createStatePublisher } from './publish.js';
 import { RestartGenerations } from './restart.js';
-import { RunTracker } from './runs.js';
-import type { AgentStateRecord, AgentStore } from './store.js';
+import type { AgentStore } from './store.js';
 import type { SystemdDriver } from './systemd/driver.js';
 import { AGENT_UNIT_TYPES, type UnitFileStore } from './unit-files.js';
 
@@ -62,7 +61,6 @@ export interface Agent {
   loadedUnits(): ReadonlyMap<string, LoadedUnit>;
 }
 
-const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 const unitType = (name: string): string => name.slice(name.lastIndexOf('.') + 1);
 
 /**
@@ -74,8 +72,6 @@ const unitType = (name: string): string => name.slice(name.lastIndexOf('.') + 1)
 const FIRST_POLL_AFTER_START_MS = 100;
 const MAX_POLL_AFTER_START_MS = 400;
 const POLL_AFTER_START_FOR_MS = 10_000;
-/** States a unit passes through on its way to active/failed/inactive. */
-const SETTLING = new Set(['activating', 'deactivating', 'reloading']);
 
 export function startAgent(opts: AgentOptions): Agent {
   const { machineID, store, driver, files, ttlMs } = opts;
@@ -83,10 +79,8 @@ export function startAgent(opts: AgentOptions): Agent {
   const pollMs = opts.pollIntervalMs ?? 1000;
   const now = opts.now ?? (() => performance.now());
   const loaded = new Map<string, LoadedUnit>();
-  const lastPublished = new Map<string, string>();
   const refused = new Set<string>();
   let schedule: ReadonlyMap<string, ScheduleRecord> = new Map();
-  let fenced = false;
   let stopped = false;
   let queue: Promise<void> = Promise.resolve();
   let reconcileQueued = false;
@@ -95,10 +89,33 @@ export function startAgent(opts: AgentOptions): Agent {
   const timers: NodeJS.Timeout[] = [];
   const soonPolls = new Set<NodeJS.Timeout>();
 
-  const restarts = new RestartGenerations();
-  const runTracker = opts.runs ? new RunTracker({ machineID, driver, reporter: opts.runs, log }) : undefined;
-
   const deps: ExecuteDeps = { driver, files, unitText: (h) => store.getUnitText(h), log, machineID };
+  const behaviours = AGENT_BEHAVIOURS.flatMap(
+    (make) => make({ machineID, driver, log, ...(opts.runs ? { runs: opts.runs } : {}) }) ?? [],
+  );
+  const restarts = new RestartGenerations();
+  const publisher = createStatePublisher({
+    machineID,
+    store,
+    driver,
+    loaded,
+    log,
+    extra: (unit) => {
+      const restart = restarts.generationOf(unit);
+      return restart ? { restart } : {};
+    },
+  });
+  const guard = createDisconnectGuard({
+    machineID,
+    deps,
+    loaded,
+    log,
+    ttlMs,
+    now,
+    leaseProof: () => store.leaseProof(),
+    onResume: () => requestReconcile(),
+  });
+  const publishStates = () => publisher.publish();
 
   /** Everything that touches systemd or the registry runs one at a time, in order. */
   const serial = (what: string, fn: () => Promise<void>): Promise<void> => {
@@ -122,59 +139,6 @@ export function startAgent(opts: AgentOptions): Agent {
   const rejectReason = (unit: string): string | null =>
     validateUnitName(unit) ??
     (AGENT_UNIT_TYPES.includes(unitType(unit)) ? null : 'unit type not managed by the agent');
-
-  /** Stop bound (ms) of each StopOnDisconnect unit by content hash; null for ordinary units. */
-  const stopBounds = new Map<string, number | null>();
-  const stopBoundOf = (hash: string, text: string): number | null => {
-    let bound = stopBounds.get(hash);
-    if (bound === undefined) {
-      try {
-        bound = parseRequirements(parseUnitFile(text)).stopOnDisconnect?.stopTimeoutMs ?? null;
-      } catch {
-        bound = null;
-      }
-      stopBounds.set(hash, bound);
-    }
-    return bound;
-  };
-  /** StopOnDisconnect units scheduled here, with their stop bound. */
-  const disconnectStops = new Map<string, number>();
-
-  /**
-   * Stops the launched StopOnDisconnect units, outside the serial queue (which may be stuck on an etcd
-   * call). systemd enforces the unit's stop timeout; a stop still running at the bound is ended with
-   * SIGKILL, because the engine places the unit elsewhere once the bound has passed.
-   */
-  async function fenceAll(): Promise<void> {
-    const launched = [...loaded]
-      .filter(([unit, u]) => u.state === 'launched' && disconnectStops.has(unit))
-      .map(([unit]) => unit);
-    await Promise.all(
-      launched.map(async (unit) => {
-        const bound = disconnectStops.get(unit) ?? 0;
-        const killer = setTimeout(() => {
-          log.error(
-            { machine: machineID, unit },
-            `stopping ${unit} overran its ${bound} ms bound; killing it`,
-          );
-          driver.killUnit(unit).catch(() => undefined);
-        }, bound);
-        const failed = await stopUnits(deps, [unit]).finally(() => clearTimeout(killer));
-        const err = failed.get(unit);
-        if (err !== undefined) {
-          log.error({ machine: machineID, unit, err }, `fencing ${unit} failed; retrying`);
-          return;
-        }
-        const u = loaded.get(unit);
-        if (u) loaded.set(unit, { ...u, state: 'loaded' });
-        log.warn(
-          { machine: machineID, unit },
-          `fenced: stopped ${unit} on ${machineID} (StopOnDisconnect; lease not renewed)`,
-        );
-        metrics.fenceEvents.inc({ event: 'unit_stopped' });
-      }),
-    );
-  }
 
   const restartDeps = {
     restartUnit: (unit: string) => driver.restartUnit(unit),
@@ -204,14 +168,12 @@ export function startAgent(opts: AgentOptions): Agent {
         skip.add(name); // leave whatever runs alone until the contents show up
         continue;
       }
-      const bound = stopBoundOf(rec.hash, text);
-      if (bound === null) disconnectStops.delete(name);
-      else disconnectStops.set(name, bound);
+      const bound = guard.track(name, rec.hash, text);
       desired.push({
         name,
         hash: rec.hash,
         // Cut off from etcd, a StopOnDisconnect unit is held stopped (fenceAll stops it).
-        desiredState: fenced && bound !== null ? 'loaded' : rec.desiredState,
+        desiredState: guard.isFenced() && bound !== null ? 'loaded' : rec.desiredState,
         hasInstall: hasInstallSection(text),
         generation: rec.restart ?? 0,
       });
@@ -225,12 +187,13 @@ export function startAgent(opts: AgentOptions): Agent {
     for (const name of skip) current.delete(name);
 
     const planned = planAgent(desired, [...current.values()]);
-    const tasks = runTracker ? await runTracker.adjustTasks(schedule, loaded, planned) : planned;
+    let tasks: AgentTask[] = planned;
+    for (const b of behaviours) if (b.adjustTasks) tasks = await b.adjustTasks(schedule, loaded, tasks);
     const launchedBefore = new Set([...loaded].filter(([, u]) => u.state === 'launched').map(([n]) => n));
     if (tasks.length > 0) {
       log.debug({ machine: machineID, tasks: tasks.length }, 'applying schedule');
       const failures = await executeTasks(deps, tasks, loaded);
-      runTracker?.afterExecute(schedule, tasks, failures);
+      for (const b of behaviours) b.afterExecute?.(schedule, tasks, failures);
       if (tasks.some((t) => t.kind === 'start' && !failures.some((f) => f.task === t)))
         pollAfterStart(FIRST_POLL_AFTER_START_MS, Date.now() + POLL_AFTER_START_FOR_MS);
     }
@@ -238,71 +201,18 @@ export function startAgent(opts: AgentOptions): Agent {
     const launchedNow = (unit: string) => loaded.get(unit)?.state === 'launched';
     if (await restarts.apply({ desired, launchedBefore, touched, launchedNow }, restartDeps))
       pollAfterStart(FIRST_POLL_AFTER_START_MS, Date.now() + POLL_AFTER_START_FOR_MS);
-    if (fenced) await fenceAll(); // a fence that fired while we ran wins over our starts
+    if (guard.isFenced()) await guard.fenceAll(); // a fence that fired while we ran wins over our starts
     await publishStates();
   }
 
-  /** Publishes changed states; returns how many units are still settling (activating, ...). */
-  async function publishStates(): Promise<number> {
-    let settling = 0;
-    const names = [...loaded.keys()];
-    const states = names.length > 0 ? await driver.unitStates(names) : new Map();
-    const writes: Promise<void>[] = [];
-    for (const name of names) {
-      const u = loaded.get(name);
-      const s = states.get(name);
-      if (!u || !s) continue;
-      if (SETTLING.has(s.active)) settling++;
-      const rec: AgentStateRecord = {
-        hash: u.hash,
-        load: s.load,
-        active: s.active,
-        sub: s.sub,
-        agentState: u.state,
-        ...(restarts.generationOf(name) ? { restart: restarts.generationOf(name) } : {}),
-      };
-      const json = JSON.stringify(rec);
-      if (lastPublished.get(name) === json) continue;
-      writes.push(
-        store.publishState(name, rec).then(
-          () => {
-            lastPublished.set(name, json);
-          },
-          (err) =>
-            log.debug(
-              { machine: machineID, unit: name, err: message(err) },
-              'state publish failed; will retry',
-            ),
-        ),
-      );
-    }
-    for (const name of [...lastPublished.keys()]) {
-      if (loaded.has(name)) continue;
-      writes.push(
-        store.deleteState(name).then(
-          () => {
-            lastPublished.delete(name);
-          },
-          (err) =>
-            log.debug(
-              { machine: machineID, unit: name, err: message(err) },
-              'state delete failed; will retry',
-            ),
-        ),
-      );
-    }
-    await Promise.all(writes);
-    return settling;
-  }
-
-  /** One state publication (and cron run check), unless one is already queued. */
+  /** One state publication (and the behaviours' polls), unless one is already queued. */
   const requestPoll = () => {
     if (publishQueued || stopped) return;
     publishQueued = true;
     void serial('state poll', async () => {
       publishQueued = false;
       await publishStates();
-      await runTracker?.poll(schedule);
+      for (const b of behaviours) await b.poll?.(schedule);
     });
   };
 
@@ -338,36 +248,7 @@ export function startAgent(opts: AgentOptions): Agent {
     }, opts.debounceMs ?? 20);
   };
 
-  const checkFence = () => {
-    if (stopped) return;
-    const sinceProof = now() - store.leaseProof();
-    const must = shouldFence(now(), store.leaseProof(), ttlMs);
-    if (must && !fenced) {
-      fenced = true;
-      metrics.fenceEvents.inc({ event: 'fenced' });
-      if (disconnectStops.size > 0)
-        log.error(
-          { machine: machineID, sinceProofMs: Math.round(sinceProof), units: [...disconnectStops.keys()] },
-          `machine ${machineID} could not renew its lease; stopping its StopOnDisconnect units before they can be rescheduled`,
-        );
-      else
-        log.warn(
-          { machine: machineID, sinceProofMs: Math.round(sinceProof) },
-          `machine ${machineID} cannot reach etcd; its units keep running`,
-        );
-      void fenceAll();
-    } else if (!must && fenced) {
-      fenced = false;
-      metrics.fenceEvents.inc({ event: 'resumed' });
-      log.warn(
-        { machine: machineID },
-        `machine ${machineID} reaches etcd again; reconciling with its schedule`,
-      );
-      requestReconcile();
-    }
-  };
-
-  async function announceUntilDone(): Promise<void> {
+  const ready = (async () => {
     const machine = {
       id: machineID,
       publicIP: opts.publicIP,
@@ -375,47 +256,13 @@ export function startAgent(opts: AgentOptions): Agent {
       version: opts.version ?? '',
       disableEngine: opts.disableEngine ?? false,
     };
-    // fleet's registration backoff: 1 s, doubling, at most 60 s.
-    for (let delay = 1000; ; delay = Math.min(60_000, delay * 2)) {
-      try {
-        await store.announce(machine);
-        return;
-      } catch (err) {
-        if (stopped) throw new Error('agent stopped before it could announce');
-        // Another live fleetd holds this machine ID: an operator must look (two hosts, one ID).
-        const held = err instanceof Error && err.name === 'RegistrationHeldError';
-        (held ? log.error : log.warn).call(
-          log,
-          { machine: machineID, err: message(err) },
-          `register machine failed, retrying in ${delay / 1000} sec`,
-        );
-        await sleep(delay);
-        if (stopped) throw new Error('agent stopped before it could announce');
-      }
-    }
-  }
-
-  /** Links left in the systemd directory whose file is gone (fleet#1627): remove them. */
-  async function removeDanglingLinks(): Promise<void> {
-    const onDisk = new Set((await files.list()).map((f) => f.name));
-    for (const name of await files.listLinks()) {
-      if (onDisk.has(name)) continue;
-      await driver.stopUnit(name).catch(() => undefined);
-      await files.remove(name);
-      log.info({ machine: machineID, unit: name }, `removed stale link of ${name}`);
-    }
-  }
-
-  const ready = (async () => {
-    await announceUntilDone();
+    await announceUntilDone(store, machine, log, () => stopped);
     store.onLeaseRenewed(() => {
-      // Publish everything again under the new lease. The new lease carried the store's last
-      // published states, which may be stale (units stopped by the fence, units moved away while
-      // cut off): keep the names so those that are no longer loaded get deleted, not forgotten.
-      for (const name of lastPublished.keys()) lastPublished.set(name, '');
+      // Publish everything again under the new lease (units stopped by the fence, units moved away).
+      publisher.republishAll();
       requestReconcile();
     });
-    await serial('startup cleanup', removeDanglingLinks);
+    await serial('startup cleanup', () => removeDanglingLinks(files, driver, log, machineID));
     await store.watchSchedule(machineID, onScheduleChange);
     if (debounce) clearTimeout(debounce);
     debounce = undefined;
@@ -425,16 +272,18 @@ export function startAgent(opts: AgentOptions): Agent {
       setInterval(requestPoll, pollMs),
       setInterval(requestReconcile, opts.reconcileIntervalMs ?? 5000),
       setInterval(() => {
-        if (!fenced && !stopped) void serial('schedule resync', () => store.resyncSchedule());
+        if (!guard.isFenced() && !stopped) void serial('schedule resync', () => store.resyncSchedule());
       }, opts.resyncIntervalMs ?? 60_000),
-      setInterval(checkFence, opts.fenceCheckIntervalMs ?? 200),
+      setInterval(() => {
+        if (!stopped) guard.check();
+      }, opts.fenceCheckIntervalMs ?? 200),
     );
   })();
   ready.catch(() => undefined); // observed by the caller; never an unhandled rejection
 
   return {
     ready,
-    isFenced: () => fenced,
+    isFenced: () => guard.isFenced(),
     loadedUnits: () => loaded,
     reconcileNow: () => serial('reconcile', reconcileOnce),
     async stop({ purge = false, etcdBudgetMs = Number.POSITIVE_INFINITY } = {}) {

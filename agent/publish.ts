@@ -1,0 +1,85 @@
+// The agent's state reports: `state/<machine>/<unit>` written when systemd's state of a loaded unit
+// changes, deleted when the unit is no longer loaded here.
+
+import { errorMessage } from '../units/errors.js';
+import type { Logger } from '../units/log.js';
+import type { LoadedUnit } from './execute.js';
+import type { AgentStateRecord, AgentStore } from './store.js';
+import type { SystemdDriver } from './systemd/driver.js';
+
+/** States a unit passes through on its way to active/failed/inactive. */
+const SETTLING = new Set(['activating', 'deactivating', 'reloading']);
+
+export interface StatePublisher {
+  /** Publishes changed states; returns how many units are still settling (activating, ...). */
+  publish(): Promise<number>;
+  /**
+   * Publish everything again (a new lease). The new lease carried the store's last published states,
+   * which may be stale: the names are kept so that those no longer loaded get deleted, not forgotten.
+   */
+  republishAll(): void;
+}
+
+export function createStatePublisher(opts: {
+  readonly machineID: string;
+  readonly store: Pick<AgentStore, 'publishState' | 'deleteState'>;
+  readonly driver: SystemdDriver;
+  readonly loaded: ReadonlyMap<string, LoadedUnit>;
+  readonly log: Logger;
+  /** Fields added to a unit's record (e.g. the restart generation it applied). */
+  readonly extra?: (unit: string) => Partial<AgentStateRecord>;
+}): StatePublisher {
+  const { machineID, store, driver, loaded, log } = opts;
+  const lastPublished = new Map<string, string>();
+  const retryLater = (name: string, what: string) => (err: unknown) =>
+    log.debug({ machine: machineID, unit: name, err: errorMessage(err) }, `state ${what} failed; will retry`);
+
+  return {
+    async publish() {
+      let settling = 0;
+      const names = [...loaded.keys()];
+      const states = names.length > 0 ? await driver.unitStates(names) : new Map();
+      const writes: Promise<void>[] = [];
+      for (const name of names) {
+        const u = loaded.get(name);
+        const s = states.get(name);
+        if (!u || !s) continue;
+        if (SETTLING.has(s.active)) settling++;
+        const rec: AgentStateRecord = {
+          hash: u.hash,
+          load: s.load,
+          active: s.active,
+          sub: s.sub,
+          agentState: u.state,
+          ...opts.extra?.(name),
+        };
+        const json = JSON.stringify(rec);
+        if (lastPublished.get(name) === json) continue;
+        writes.push(
+          store.publishState(name, rec).then(
+            () => {
+              lastPublished.set(name, json);
+            },
+            retryLater(name, 'publish'),
+          ),
+        );
+      }
+      for (const name of [...lastPublished.keys()]) {
+        if (loaded.has(name)) continue;
+        writes.push(
+          store.deleteState(name).then(
+            () => {
+              lastPublished.delete(name);
+            },
+            retryLater(name, 'delete'),
+          ),
+        );
+      }
+      await Promise.all(writes);
+      return settling;
+    },
+    republishAll() {
+      for (const name of lastPublished.keys()) lastPublished.set(name, '');
+    },
+  };
+}
