@@ -247,6 +247,7 @@ class LeaderSession {
       try {
         revision = await this.deps.store.applyChanges(changes, this.guard, {
           current: state.schedule,
+          present: state.machines,
           stillLeader: () => this.isLeader(),
         });
       } finally {

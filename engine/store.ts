@@ -102,6 +102,12 @@ export interface ApplyOptions {
   readonly current?: EngineState['schedule'];
   /** Checked before every transaction: a leader that cannot prove its lease alive writes nothing. */
   readonly stillLeader?: () => boolean;
+  /**
+   * The machines the plan saw present. A change on any other machine (removing a unit from a machine
+   * that went away) also checks, in its transaction, that the machine is still absent: one that
+   * re-registered meanwhile keeps its units (the write fails as stale and the engine re-plans).
+   */
+  readonly present?: { has(machineID: string): boolean };
 }
 
 export interface EngineStore {

@@ -26,12 +26,14 @@ import { MAX_TXN_OPS, prefixEnd, rangePrefix, UnitContentCache } from './etcd-re
 import {
   JOB_PREFIX,
   MACHINES_PREFIX,
+  machineObjectKey,
   parseMachineKey,
   SCHEDULE_PREFIX,
   scheduleKey,
   splitMachineUnitKey,
 } from './keys.js';
 import { decodeJob, decodeMachine, decodeSchedule, encodeSchedule, type JobRecord } from './records.js';
+import { chunkChanges } from './txn-chunks.js';
 import { NotLeaderError } from './types.js';
 
 const RETRY_MS = 500;
@@ -316,14 +318,10 @@ export function createEngineStore(ns: Namespace, log: Logger, opts: EngineStoreO
     guard: LeaderGuard,
     opts: ApplyOptions = {},
   ): Promise<string | null> => {
-    // etcd limits compares and operations per transaction separately (--max-txn-ops): each chunk has
-    // maxTxnOps - 1 operations, each with at most one key compare, plus the leader compare.
-    const perTxn = maxTxnOps - 1;
-    const chunks = (list: ScheduleChange[]): ScheduleChange[][] => {
-      const out: ScheduleChange[][] = [];
-      for (let i = 0; i < list.length; i += perTxn) out.push(list.slice(i, i + perTxn));
-      return out;
-    };
+    // etcd's --max-txn-ops bounds compares and operations; the leader compare is the one extra.
+    const absent = (machineID: string): boolean => opts.present !== undefined && !opts.present.has(machineID);
+    const chunks = (list: ScheduleChange[]): ScheduleChange[][] =>
+      chunkChanges(list, { perTxn: maxTxnOps - 1, keyCompares: opts.current !== undefined, absent });
     let revision: bigint | null = null;
     const commitChunk = async (chunk: readonly ScheduleChange[]): Promise<void> => {
       if (opts.stillLeader && !opts.stillLeader()) {
@@ -337,6 +335,9 @@ export function createEngineStore(ns: Namespace, log: Logger, opts: EngineStoreO
           txn = believed ? txn.and(key, 'Version', '>', 0) : txn.and(key, 'Create', '==', 0);
         }
       }
+      // A machine the plan saw absent must still be absent: one re-registering right now keeps its units.
+      for (const id of new Set(chunk.map((c) => c.machineID).filter(absent)))
+        txn = txn.and(machineObjectKey(id), 'Create', '==', 0);
       const ops = chunk.map((c) => {
         const key = scheduleKey(c.machineID, c.unit);
         return c.kind === 'put' ? ns.put(key).value(encodeSchedule(c.record)) : ns.delete().key(key);

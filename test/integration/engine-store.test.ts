@@ -351,4 +351,24 @@ describe('engine store: guarded schedule writes', () => {
     ).rejects.toBeInstanceOf(StaleScheduleError);
     expect(JSON.parse((await ns.get('schedule/m1/a.service').string()) ?? '{}').hash).toBe(H('a'));
   });
+
+  it('a move off a machine seen absent fails as stale, writing nothing, when that machine re-registered', async () => {
+    const guard = await becomeLeader();
+    await ns.put('schedule/m1/a.service').value(JSON.stringify({ hash: H('a'), desiredState: 'launched' }));
+    const snap = await store.loadSnapshot(); // m1 absent in the engine's view
+    await announceMachine(ns, 'm1', {}, 5); // ... and back right before the move commits
+    await announceMachine(ns, 'm2', {}, 5);
+    const move: ScheduleChange[] = [
+      { kind: 'delete', machineID: 'm1', unit: 'a.service', reason: 'target Machine(m1) went away' },
+      put('m2', 'a.service'),
+    ];
+    await expect(
+      store.applyChanges(move, guard, { current: snap.state.schedule, present: new Set(['m2']) }),
+    ).rejects.toBeInstanceOf(StaleScheduleError);
+    expect(await ns.getAll().prefix('schedule/').keys()).toEqual(['schedule/m1/a.service']);
+    // Still absent: the same move commits.
+    await ns.delete().key('machines/m1/object');
+    await store.applyChanges(move, guard, { current: snap.state.schedule, present: new Set(['m2']) });
+    expect(await ns.getAll().prefix('schedule/').keys()).toEqual(['schedule/m2/a.service']);
+  });
 });
