@@ -1,6 +1,6 @@
 // fleet's API v1 wire schema (fleet's schema/v1.json plus the fleet-ts extensions), shared by the
 // server (api/entities.ts builds these from registry data) and fleetctl's API client
-// (cli/fleetctl/api-driver.ts reads them back). Every field is optional on the wire: fleet omits
+// (cli/fleetctl/api-client.ts reads them back). Every field is optional on the wire: fleet omits
 // empty ones.
 
 export interface ApiUnitOption {

@@ -1,7 +1,7 @@
 // What every command receives: IO, parsed global flags, the unit model and a lazily opened client
 // (commands such as `version` or `help` never connect).
 import type { DesiredState, UnitOption } from '../../units/types.js';
-import type { FleetClient } from './driver.js';
+import type { FleetClient } from './client.js';
 import type { CliIO, Printer } from './io.js';
 import type { GlobalOptions } from './options.js';
 

@@ -2,6 +2,7 @@
 // injected (IO, registry opener, unit model) so tests run the real CLI in-process.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { normalizeArgv } from './argv.js';
+import type { DriverDeps, FleetClient } from './client.js';
 import {
   DEFAULT_LIST_MACHINES_FIELDS,
   DEFAULT_LIST_UNIT_FILES_FIELDS,
@@ -33,7 +34,7 @@ import {
 import { type ListRunsOptions, runListRuns } from './commands/runs.js';
 import type { SyncOptions } from './commands/sync.js';
 import type { CommandContext, UnitModel } from './context.js';
-import { type DriverDeps, type FleetClient, openClient } from './driver.js';
+import { openClient } from './driver.js';
 import { fleetHelp } from './help.js';
 import { CliError, type CliIO, printer } from './io.js';
 import { camel, GLOBAL_FLAGS, type GlobalOptions, parseFlagValue, resolveGlobalOptions } from './options.js';

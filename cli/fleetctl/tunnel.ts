@@ -1,8 +1,8 @@
 // The --tunnel wiring for the etcd connection: the driver asks for "host:port reachable locally",
 // this opens an SSH tunnel (cli/ssh) with the same SSH settings `fleetctl ssh` uses.
 import { openTunnel } from '../ssh/index.js';
-import { sshOptionsFromGlobals } from './commands/remote.js';
-import type { DriverDeps } from './driver.js';
+import { sshOptionsFromGlobals } from '../ssh/options.js';
+import type { DriverDeps } from './client.js';
 
 export function sshTunnelOpener(
   env: Readonly<Record<string, string | undefined>>,

@@ -3,7 +3,7 @@
 // O(N²): for more than a couple of names the whole listing is read once and answered from. A name the
 // loop has written since (created, replaced) is read again, so the loop never acts on a stale copy.
 import type { UnitWithTarget } from '../../registry/types.js';
-import type { FleetClient } from './driver.js';
+import type { FleetClient } from './client.js';
 
 export interface UnitLookup {
   get(name: string): Promise<UnitWithTarget | null>;

@@ -5,7 +5,7 @@
 // wait never looks like a hang; stdout keeps fleet's exact lines.
 import type { UnitWithTarget } from '../../registry/types.js';
 import type { DesiredState, UnitStateReport } from '../../units/types.js';
-import type { FleetClient } from './driver.js';
+import type { FleetClient } from './client.js';
 import type { CliIO, Printer } from './io.js';
 import { machineFullLegend, machineLookup } from './legend.js';
 

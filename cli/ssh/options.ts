@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { terminalPrompt } from './prompt.js';
 
 export interface SshOptions {
   /** --ssh-username, default 'core'. */
@@ -27,6 +28,48 @@ export interface SshOptions {
   prompt?: (question: string) => Promise<string>;
   /** Where one-line notices go (accepted host keys, skipped known_hosts lines). Default: stderr. */
   notice?: (message: string) => void;
+}
+
+/** fleetctl's global SSH flags (its GlobalOptions has them). */
+export interface SshGlobalFlags {
+  readonly sshUsername: string;
+  readonly sshPort: number;
+  /** Seconds. */
+  readonly sshTimeout: number;
+  readonly strictHostKeyChecking: boolean;
+  readonly knownHostsFile: string;
+  /** Comma-separated private key files. */
+  readonly sshIdentityFile: string;
+  readonly tunnel: string;
+}
+
+/**
+ * SSH settings from the global flags (also used by --tunnel for the etcd connection). `env` is the
+ * command's environment: its SSH_AUTH_SOCK picks the agent. The unknown-host question is asked only
+ * when stdin is a terminal; otherwise an unknown host fails at once (scripts never hang).
+ */
+export function sshOptionsFromGlobals(
+  g: SshGlobalFlags,
+  env: Readonly<Record<string, string | undefined>>,
+  forwardAgent = false,
+): SshOptions {
+  const identityFiles = g.sshIdentityFile
+    .split(',')
+    .map((f) => f.trim())
+    .filter((f) => f !== '');
+  const prompt = terminalPrompt();
+  return {
+    username: g.sshUsername,
+    port: g.sshPort,
+    timeoutMs: Math.round(g.sshTimeout * 1000),
+    strictHostKeyChecking: g.strictHostKeyChecking,
+    knownHostsFile: g.knownHostsFile,
+    agentSocket: env.SSH_AUTH_SOCK ?? '',
+    ...(identityFiles.length > 0 ? { identityFiles } : {}),
+    ...(g.tunnel ? { tunnel: g.tunnel } : {}),
+    ...(prompt ? { prompt } : {}),
+    forwardAgent,
+  };
 }
 
 export const DEFAULT_SSH_OPTIONS = {

@@ -1,7 +1,8 @@
 // fleetctl never sends $FLEETCTL_API_TOKEN in clear text over a network, and refuses short tokens
 // (issue 14). Before, the token went to any http:// endpoint and a 1-character token was accepted.
 import { describe, expect, it } from 'vitest';
-import { type DriverDeps, openClient } from '../../cli/fleetctl/driver.js';
+import type { DriverDeps } from '../../cli/fleetctl/client.js';
+import { openClient } from '../../cli/fleetctl/driver.js';
 import { resolveGlobalOptions } from '../../cli/fleetctl/options.js';
 
 const TOKEN = 'token-0123456789abcdef';

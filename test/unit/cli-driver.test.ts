@@ -1,9 +1,10 @@
 // openClient's --tunnel wiring with recording fakes: what the tunnel is asked to reach and what etcd
 // is then dialled with. (The real tunnel is exercised in test/integration/cli-ssh.test.ts.)
 import { describe, expect, it } from 'vitest';
-import { sshOptionsFromGlobals } from '../../cli/fleetctl/commands/remote.js';
-import { type DriverDeps, openClient } from '../../cli/fleetctl/driver.js';
+import type { DriverDeps } from '../../cli/fleetctl/client.js';
+import { openClient } from '../../cli/fleetctl/driver.js';
 import { resolveGlobalOptions } from '../../cli/fleetctl/options.js';
+import { sshOptionsFromGlobals } from '../../cli/ssh/options.js';
 import { etcdClientOptions } from '../../registry/client.js';
 import type { EtcdConnectionOptions, Registry } from '../../registry/types.js';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { matchCommand, normalizeArgv } from '../../cli/fleetctl/argv.js';
-import { chooseDriver, etcdEndpoints, isUnreachable } from '../../cli/fleetctl/driver.js';
+import { chooseDriver } from '../../cli/fleetctl/driver.js';
+import { etcdEndpoints, isUnreachable } from '../../cli/fleetctl/etcd-client.js';
 import { envName, resolveGlobalOptions, tunnelAddress } from '../../cli/fleetctl/options.js';
 import { commandNames } from '../../cli/fleetctl/program.js';
 import { blockAttempts } from '../../cli/fleetctl/wait.js';

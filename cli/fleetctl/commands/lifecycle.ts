@@ -2,9 +2,9 @@
 // wait for the cluster to get there, printing fleet's lines. Return value = exit code.
 import type { UnitWithTarget } from '../../../registry/types.js';
 import type { DesiredState } from '../../../units/types.js';
+import type { FleetClient } from '../client.js';
 import type { CommandContext } from '../context.js';
 import { assertSafeUnitName, lazyCreateUnits } from '../create.js';
-import type { FleetClient } from '../driver.js';
 import { writeInOrder } from '../in-order.js';
 import { CliError } from '../io.js';
 import { waitForRestart } from '../restart-wait.js';

@@ -9,13 +9,11 @@ import type { MachineState } from '../../../units/types.js';
 // command starts without it (see sshTransport below).
 import { HostKeyError } from '../../ssh/errors.js';
 import type { SshIo } from '../../ssh/exec.js';
-import type { SshOptions } from '../../ssh/options.js';
-import { terminalPrompt } from '../../ssh/prompt.js';
+import { type SshOptions, sshOptionsFromGlobals } from '../../ssh/options.js';
 import { journalCommand, statusCommand } from '../../ssh/remote-commands.js';
 import type { CommandContext } from '../context.js';
 import { assertSafeUnitName } from '../create.js';
 import { CliError } from '../io.js';
-import type { GlobalOptions } from '../options.js';
 
 /** ssh2 and the connection code, imported on first use (they are a large part of start-up). */
 const sshTransport = () => import('../../ssh/exec.js');
@@ -34,35 +32,6 @@ export interface JournalFlags {
   readonly sudo?: boolean;
   readonly output: string;
   readonly machine?: string;
-}
-
-/**
- * SSH settings from the global flags (also used by --tunnel for the etcd connection). `env` is the
- * command's environment: its SSH_AUTH_SOCK picks the agent. The unknown-host question is asked only
- * when stdin is a terminal; otherwise an unknown host fails at once (scripts never hang).
- */
-export function sshOptionsFromGlobals(
-  g: GlobalOptions,
-  env: Readonly<Record<string, string | undefined>>,
-  forwardAgent = false,
-): SshOptions {
-  const identityFiles = g.sshIdentityFile
-    .split(',')
-    .map((f) => f.trim())
-    .filter((f) => f !== '');
-  const prompt = terminalPrompt();
-  return {
-    username: g.sshUsername,
-    port: g.sshPort,
-    timeoutMs: Math.round(g.sshTimeout * 1000),
-    strictHostKeyChecking: g.strictHostKeyChecking,
-    knownHostsFile: g.knownHostsFile,
-    agentSocket: env.SSH_AUTH_SOCK ?? '',
-    ...(identityFiles.length > 0 ? { identityFiles } : {}),
-    ...(g.tunnel ? { tunnel: g.tunnel } : {}),
-    ...(prompt ? { prompt } : {}),
-    forwardAgent,
-  };
 }
 
 function sshOptions(ctx: CommandContext, forwardAgent = false): SshOptions {

@@ -15,7 +15,7 @@ import { unitHash } from '../../units/serialize.js';
 import { isDesiredState } from '../../units/states.js';
 import type { MachineState, UnitOption, UnitSpec, UnitStateReport } from '../../units/types.js';
 import { isGlobalUnit } from '../../units/xfleet.js';
-import type { DriverDeps, FleetClient } from './driver.js';
+import type { DriverDeps, FleetClient } from './client.js';
 import { CliError } from './io.js';
 import type { GlobalOptions } from './options.js';
 
