@@ -11,6 +11,7 @@ import { announceUntilDone, removeDanglingLinks } from './announce.js';
 import { AGENT_BEHAVIOURS } from './behaviours.js';
 import { createDisconnectGuard } from './disconnect.js';
 import { type ExecuteDeps, executeTasks, type LoadedUnit, unloadUnits } from './execute.js';
+import { type HealthCheckRunner, HealthChecks } from './health-check.js';
 import { type AgentTask, type CurrentUnit, type DesiredUnit, hasInstallSection, planAgent } from './plan.js';
 import { createStatePublisher } from './publish.js';
 import { RestartGenerations } from './restart.js';
@@ -43,6 +44,8 @@ export interface AgentOptions {
   readonly runs?: RunReporter;
   /** Monotonic clock (ms) on which the store's leaseProof() is read; performance.now by default. */
   readonly now?: () => number;
+  /** Runs [X-Fleet] HealthCheck= commands (default: `/bin/sh -c` on this host). */
+  readonly healthCheck?: HealthCheckRunner;
 }
 
 export interface Agent {
@@ -94,15 +97,22 @@ export function startAgent(opts: AgentOptions): Agent {
     (make) => make({ machineID, driver, log, ...(opts.runs ? { runs: opts.runs } : {}) }) ?? [],
   );
   const restarts = new RestartGenerations();
+  const health = new HealthChecks({
+    machineID,
+    log,
+    unitText: (h) => store.getUnitText(h),
+    onChange: () => requestPoll(),
+    ...(opts.healthCheck ? { run: opts.healthCheck } : {}),
+  });
   const publisher = createStatePublisher({
     machineID,
     store,
     driver,
     loaded,
     log,
-    extra: (unit) => {
+    extra: async (unit, u, s) => {
       const restart = restarts.generationOf(unit);
-      return restart ? { restart } : {};
+      return { ...(restart ? { restart } : {}), ...(await health.fieldFor(unit, u.hash, s.active)) };
     },
   });
   const guard = createDisconnectGuard({
@@ -115,7 +125,11 @@ export function startAgent(opts: AgentOptions): Agent {
     leaseProof: () => store.leaseProof(),
     onResume: () => requestReconcile(),
   });
-  const publishStates = () => publisher.publish();
+  const publishStates = async () => {
+    const settling = await publisher.publish();
+    health.retain(loaded.keys());
+    return settling;
+  };
 
   /** Everything that touches systemd or the registry runs one at a time, in order. */
   const serial = (what: string, fn: () => Promise<void>): Promise<void> => {
@@ -291,6 +305,7 @@ export function startAgent(opts: AgentOptions): Agent {
       stopped = true;
       for (const t of timers) clearInterval(t);
       for (const t of soonPolls) clearTimeout(t);
+      health.stop();
       if (debounce) clearTimeout(debounce);
       // A reconcile may be waiting on an unreachable etcd: never wait for it longer than the budget.
       const budget = (p: Promise<unknown>): Promise<unknown> =>

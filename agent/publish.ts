@@ -3,6 +3,7 @@
 
 import { errorMessage } from '../units/errors.js';
 import type { Logger } from '../units/log.js';
+import type { SystemdState } from '../units/types.js';
 import type { LoadedUnit } from './execute.js';
 import type { AgentStateRecord, AgentStore } from './store.js';
 import type { SystemdDriver } from './systemd/driver.js';
@@ -26,8 +27,12 @@ export function createStatePublisher(opts: {
   readonly driver: SystemdDriver;
   readonly loaded: ReadonlyMap<string, LoadedUnit>;
   readonly log: Logger;
-  /** Fields added to a unit's record (e.g. the restart generation it applied). */
-  readonly extra?: (unit: string) => Partial<AgentStateRecord>;
+  /** Fields added to a unit's record (e.g. the restart generation it applied, its health check result). */
+  readonly extra?: (
+    unit: string,
+    loaded: LoadedUnit,
+    systemd: SystemdState,
+  ) => Partial<AgentStateRecord> | Promise<Partial<AgentStateRecord>>;
 }): StatePublisher {
   const { machineID, store, driver, loaded, log } = opts;
   const lastPublished = new Map<string, string>();
@@ -51,7 +56,7 @@ export function createStatePublisher(opts: {
           active: s.active,
           sub: s.sub,
           agentState: u.state,
-          ...opts.extra?.(name),
+          ...(await opts.extra?.(name, u, s)),
         };
         const json = JSON.stringify(rec);
         if (lastPublished.get(name) === json) continue;

@@ -51,6 +51,7 @@ export function apiUnit(u: UnitWithTarget): ApiUnit {
 export function apiUnitState(s: UnitStateReport): ApiUnitState {
   return omitEmpty<ApiUnitState>([
     ['hash', s.hash],
+    ['health', s.health],
     ['machineID', s.machineID],
     ['name', s.unit],
     ['restartGeneration', s.restart],

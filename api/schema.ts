@@ -21,6 +21,8 @@ export interface ApiUnit {
 
 export interface ApiUnitState {
   readonly hash?: string;
+  /** fleet-ts extension: the unit's HealthCheck= result ({status, detail?}); absent without one. */
+  readonly health?: { readonly status?: string; readonly detail?: string };
   readonly machineID?: string;
   readonly name?: string;
   /** fleet-ts extension: the restart generation the agent applied (POST /units/<name>/restart); absent = 0. */

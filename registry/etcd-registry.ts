@@ -251,6 +251,7 @@ export function etcdRegistryOn(ns: Namespace, close: () => void = () => {}): Etc
         systemd: { load: record.load, active: record.active, sub: record.sub },
         agentState: record.agentState,
         ...(record.restart ? { restart: record.restart } : {}),
+        ...(record.health ? { health: record.health } : {}),
       });
     }
     return out.sort((a, b) => cmp(a.unit, b.unit) || cmp(a.machineID, b.machineID));

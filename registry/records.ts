@@ -2,6 +2,7 @@
 // from etcd goes through one of these: a malformed record (hand-edited key, older/newer writer) is
 // rejected with a one-line reason instead of flowing into the scheduler as `undefined` fields.
 
+import type { HealthReport, HealthStatus } from '../units/health-check.js';
 import { isDesiredState } from '../units/states.js';
 import type { DesiredState, MachineState, ScheduleRecord, StateRecord } from '../units/types.js';
 import { JOB_PREFIX } from './keys.js';
@@ -130,7 +131,24 @@ export function decodeState(key: string, text: string): StateRecord {
     sub: str(key, o, 'sub'),
     agentState,
     ...withGeneration(generation(key, o)),
+    ...decodeHealth(key, o.health),
   };
+}
+
+const HEALTH_STATUSES: readonly string[] = ['pending', 'healthy', 'unhealthy'];
+
+/** StateRecord.health: absent, or {status, detail?} (units/health-check.ts). */
+function decodeHealth(key: string, v: unknown): { health?: HealthReport } {
+  if (v === undefined) return {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new RecordDecodeError(key, 'bad health');
+  const { status, detail } = v as Obj;
+  if (typeof status !== 'string' || !HEALTH_STATUSES.includes(status)) {
+    throw new RecordDecodeError(key, 'bad health status');
+  }
+  if (detail !== undefined && typeof detail !== 'string') {
+    throw new RecordDecodeError(key, 'bad health detail');
+  }
+  return { health: { status: status as HealthStatus, ...(detail !== undefined ? { detail } : {}) } };
 }
 
 export function encodeState(rec: StateRecord): string {

@@ -1,5 +1,6 @@
 // Shared data model of fleet-ts: plain data only, no I/O. Every other part
 // (engine, agent, CLI, API) speaks in these types.
+import type { HealthReport } from './health-check.js';
 
 /** One `Name=Value` line of a unit file, in file order. Repeated keys are kept. */
 export interface UnitOption {
@@ -110,6 +111,8 @@ export interface UnitStateReport {
   readonly agentState: 'loaded' | 'launched';
   /** fleet-ts extension: the newest restart generation this agent applied (absent = 0). */
   readonly restart?: number;
+  /** fleet-ts extension: the unit's [X-Fleet] HealthCheck= result; absent when it declares none. */
+  readonly health?: HealthReport;
 }
 
 /** What the agent of one machine is told to run. */
@@ -138,4 +141,6 @@ export interface StateRecord {
   readonly agentState: 'loaded' | 'launched';
   /** The restart generation the agent applied to the running unit (absent = 0). */
   readonly restart?: number;
+  /** Result of the unit's HealthCheck= for this activation (units/health-check.ts); absent without one. */
+  readonly health?: HealthReport;
 }

@@ -1,6 +1,7 @@
 // The [X-Fleet] section: fleet's scheduling requirements (job/job.go) and option validation
 // (api.ValidateOptions), over plain option lists.
 
+import { HEALTH_CHECK_KEYS, validateHealthCheck } from './health-check.js';
 import { goTrimSpace, parseUnitFile, UnitParseError } from './parse.js';
 import { MAX_GLOB_CHECKS, PatternIndex } from './pattern-index.js';
 import { SCHEDULE_KEYS, type ScheduleValues, scheduleSpecFrom, validateSchedule } from './schedule.js';
@@ -28,6 +29,8 @@ export const KNOWN_XFLEET_KEYS: readonly string[] = [
   ...SCHEDULE_KEYS,
   // fleet-ts extension: at-most-one opt-in (units/stop-timeout.ts).
   'StopOnDisconnect',
+  // fleet-ts extension: health check run by the agent, gates rolling updates (units/health-check.ts).
+  ...HEALTH_CHECK_KEYS,
 ];
 
 /** Last raw value of each Schedule* key (not split: a cron expression contains spaces). */
@@ -249,7 +252,7 @@ export function validateOptions(options: readonly UnitOption[]): string | null {
       }
     }
   }
-  return validateSchedule(scheduleValues(options), req.global);
+  return validateHealthCheck(options) ?? validateSchedule(scheduleValues(options), req.global);
 }
 
 function findChangedOption(original: readonly UnitOption[], reread: readonly UnitOption[]): string | null {

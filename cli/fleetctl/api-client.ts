@@ -11,6 +11,7 @@ import { isLoopbackHost, tokenProblem } from '../../api/tcp-auth.js';
 import { decodeRun, type RunRecord } from '../../registry/runs.js';
 import type { CreateUnitOptions, UnitWithTarget } from '../../registry/types.js';
 import { UnitNotFoundError } from '../../registry/types.js';
+import type { HealthReport } from '../../units/health-check.js';
 import { unitHash } from '../../units/serialize.js';
 import { isDesiredState } from '../../units/states.js';
 import type { MachineState, UnitOption, UnitSpec, UnitStateReport } from '../../units/types.js';
@@ -226,6 +227,7 @@ export async function openApiClient(g: GlobalOptions, deps: DriverDeps): Promise
           ...(typeof s.restartGeneration === 'number' && s.restartGeneration > 0
             ? { restart: s.restartGeneration }
             : {}),
+          ...healthFromApi(s.health),
         }),
       ),
     createUnit: async (spec: UnitSpec, opts?: CreateUnitOptions) => {
@@ -347,4 +349,11 @@ function toUnit(u: ApiUnit): UnitWithTarget {
     ...(!global ? { currentState: isDesiredState(current) ? current : 'inactive' } : {}),
     ...(typeof u.reason === 'string' && u.reason !== '' ? { reason: u.reason } : {}),
   };
+}
+
+/** The API's `health` extension of a unit state, kept only when it is well-formed. */
+function healthFromApi(h: ApiUnitState['health']): { health?: HealthReport } {
+  const status = h?.status;
+  if (status !== 'pending' && status !== 'healthy' && status !== 'unhealthy') return {};
+  return { health: { status, ...(typeof h?.detail === 'string' ? { detail: h.detail } : {}) } };
 }

@@ -33,6 +33,15 @@ export function listUnitsColumns(machine: (id: string) => MachineRef): ColumnTab
       json: (r) => (r.machineID ? { id: r.machineID, ip: machine(r.machineID).publicIP || null } : null),
     },
     hash: { text: (r, full) => hashText(r.hash, full), json: (r) => r.hash || null },
+    // fleet-ts: the unit's [X-Fleet] HealthCheck= result; `-` when it declares none.
+    health: {
+      text: (r, full) => {
+        const h = r.health;
+        if (!h) return '-';
+        return h.detail && full ? `${h.status}: ${h.detail}` : h.status;
+      },
+      json: (r) => r.health ?? null,
+    },
   };
 }
 

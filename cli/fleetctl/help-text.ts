@@ -96,6 +96,12 @@ export const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
       'Makes the cluster run exactly the unit files of a directory: submits, starts, replaces (templates one instance at a time) and destroys units it owns. --watch keeps converging on every change.',
     example: 'fleetctl sync --dry-run /etc/fleet/units',
   },
+  'rolling-update': {
+    description:
+      'Replaces the launched instances of a template with the contents of TEMPLATE-FILE, --max-parallel at a time. An instance counts as updated once it has been active, and healthy if the unit declares [X-Fleet] HealthCheck=, for --min-healthy-time; if one is not within --healthy-deadline (or fails), the update stops, rolls the unproven instances back to their previous contents and exits 1 with the reason. Not-running instances and the submitted template follow after success.',
+    example:
+      'fleetctl rolling-update --max-parallel 1 --min-healthy-time 30s examples/galera/galera@.service',
+  },
   verify: {
     description: "Kept for fleet's command list: signed units were removed from fleet; always fails.",
     example: 'fleetctl verify hello.service',

@@ -31,6 +31,7 @@ import {
   runStatus,
   type SshFlags,
 } from './commands/remote.js';
+import type { RollingUpdateOptions } from './commands/rolling-update.js';
 import { type ListRunsOptions, runListRuns } from './commands/runs.js';
 import type { SyncOptions } from './commands/sync.js';
 import type { CommandContext, UnitModel } from './context.js';
@@ -142,7 +143,7 @@ export function buildProgram(
   listOptions(
     cmd('list-units', 'List the current state of units in the cluster'),
     DEFAULT_LIST_UNITS_FIELDS,
-    'active,hash,load,machine,sub,unit',
+    'active,hash,health,load,machine,sub,unit',
   ).action((o: ListOptions) => run((ctx) => runListUnits(ctx, o)));
   listOptions(
     cmd('list-unit-files', 'List the units that exist in the cluster.'),
@@ -198,6 +199,26 @@ export function buildProgram(
     .option('--origin <name>', 'Ownership name recorded on the units (default: the absolute directory path)')
     .action((args: string[], o: SyncOptions) =>
       run(async (ctx) => (await import('./commands/sync.js')).runSync(ctx, args, o)),
+    );
+  cmd(
+    'rolling-update',
+    'Replace the running instances of a template, a few at a time, each healthy before the next',
+  )
+    .argument('[template-file...]')
+    .option('--max-parallel <n>', 'Instances replaced at the same time', '1')
+    .option(
+      '--min-healthy-time <duration>',
+      'How long an instance must be active and healthy to count',
+      '10s',
+    )
+    .option(
+      '--healthy-deadline <duration>',
+      'How long a replaced instance may take to count; then roll back',
+      '5m',
+    )
+    .option('--dry-run', 'Print which instances would be replaced, in order, and change nothing')
+    .action((args: string[], o: RollingUpdateOptions) =>
+      run(async (ctx) => (await import('./commands/rolling-update.js')).runRollingUpdate(ctx, args, o)),
     );
   cmd('verify', 'DEPRECATED - No longer works')
     .argument('[units...]')
