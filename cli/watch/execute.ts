@@ -4,10 +4,10 @@
 // unit taken over meanwhile by fleetctl is left alone. New units use createUnit's create-only
 // transaction and replaces its compare-and-swap on the hash read (expectHash), so of two concurrent
 // submits or replaces of the same version exactly one writes.
-import { setTimeout as defaultSleep } from 'node:timers/promises';
 import type { Registry } from '../../registry/types.js';
 import type { Logger } from '../../units/log.js';
 import type { SyncPlan, WatchAction } from './plan.js';
+import { type RollingAction, rollTemplate } from './rolling.js';
 
 /** The part of the registry the watcher uses (fleetctl's client satisfies it too). */
 export type WatchRegistry = Pick<
@@ -15,10 +15,13 @@ export type WatchRegistry = Pick<
   'listUnits' | 'getUnit' | 'listUnitStates' | 'createUnit' | 'setDesiredState' | 'destroyUnit'
 >;
 
+/** The rollout settings of a template's instances (cli/rollout/, one instance at a time). */
 export interface WaitActiveOptions {
-  /** Give up waiting for one replaced instance after this long (the roll stops there). */
+  /** Give up on one replaced instance after this long: the roll stops and that instance is rolled back. */
   readonly timeoutMs: number;
   readonly pollMs: number;
+  /** How long a replaced instance must be active (and healthy) to count; default 10 s. */
+  readonly minHealthyMs?: number;
 }
 
 export const DEFAULT_WAIT_ACTIVE: WaitActiveOptions = { timeoutMs: 120_000, pollMs: 500 };
@@ -33,6 +36,11 @@ export interface ExecuteOptions {
   /** Called after each action that wrote to the registry. */
   readonly onApplied?: (action: WatchAction) => void;
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * Rollouts that failed, by template (kept by the watcher across passes): the same new contents are
+   * not rolled again, which would restart an instance on every pass, until the file changes.
+   */
+  readonly failedRollouts?: Map<string, { readonly hash: string; readonly error: string }>;
 }
 
 export interface ActionFailure {
@@ -55,13 +63,10 @@ const errText = (err: unknown): string =>
 
 export async function executePlan(plan: SyncPlan, opts: ExecuteOptions): Promise<ExecuteResult> {
   const { registry, origin, log } = opts;
-  const wait = opts.waitActive ?? DEFAULT_WAIT_ACTIVE;
-  const sleep = opts.sleep ?? defaultSleep;
   const applied: WatchAction[] = [];
   const skipped: WatchAction[] = [];
   const failed: ActionFailure[] = [];
-  const brokenTemplates = new Set<string>();
-  const startedTemplates = new Set<string>();
+  const rolledTemplates = new Set<string>();
   let interrupted = false;
 
   const done = (a: WatchAction, wrote: boolean) => {
@@ -74,46 +79,28 @@ export async function executePlan(plan: SyncPlan, opts: ExecuteOptions): Promise
 
   for (const action of plan.actions) {
     const roll = action.kind === 'replace' ? action.rolling : undefined;
-    const newHash = action.kind === 'replace' ? action.spec.hash : '';
     if (roll) {
-      if (brokenTemplates.has(roll.template)) continue;
+      if (rolledTemplates.has(roll.template)) continue;
+      rolledTemplates.add(roll.template);
       if (opts.shouldContinue && !opts.shouldContinue()) {
         interrupted = true;
         break;
       }
-      if (!startedTemplates.has(roll.template)) {
-        startedTemplates.add(roll.template);
-        // An earlier, interrupted roll left these on the new contents: they must be healthy first,
-        // or a broken new version would spread to every instance, one pass at a time.
-        for (const peer of roll.updatedPeers) {
-          const r = await waitUntilActive(registry, peer, newHash, wait, sleep);
-          if (r !== 'active') {
-            brokenTemplates.add(roll.template);
-            failed.push({
-              action,
-              error: `rolling replace of ${roll.template} paused: ${peer} (new contents) is not active (${r})`,
-            });
-            break;
-          }
-        }
-        if (brokenTemplates.has(roll.template)) continue;
+      const group = plan.actions.filter(
+        (a): a is RollingAction => a.kind === 'replace' && a.rolling?.template === roll.template,
+      );
+      const r = await rollTemplate(group, opts);
+      for (const a of r.applied) done(a, true);
+      if (r.failure) failed.push(r.failure);
+      if (r.interrupted) {
+        interrupted = true;
+        break;
       }
+      continue;
     }
     try {
-      const wrote = await apply(registry, origin, action);
-      done(action, wrote);
-      if (roll && wrote) {
-        const r = await waitUntilActive(registry, action.unit, newHash, wait, sleep);
-        if (r !== 'active') {
-          brokenTemplates.add(roll.template);
-          failed.push({
-            action,
-            error: `rolling replace of ${roll.template} stopped: ${action.unit} did not become active with the new contents (${r}); remaining instances keep the old version`,
-          });
-        }
-      }
+      done(action, await apply(registry, origin, action));
     } catch (err) {
-      if (roll) brokenTemplates.add(roll.template);
       failed.push({ action, error: `${action.kind} ${action.unit} failed: ${errText(err)}` });
     }
   }
@@ -144,34 +131,4 @@ async function apply(registry: WatchRegistry, origin: string, action: WatchActio
     return true;
   }
   return registry.destroyUnit(action.unit);
-}
-
-export type ActiveWait = 'active' | 'timeout' | 'superseded';
-
-/**
- * Waits until `unit` runs `hash`: launched by its agent and active in systemd, on its target machine
- * (or, for a global unit, on every machine reporting it). 'superseded' when the unit's contents
- * changed again or it disappeared (a newer pass owns it now).
- */
-export async function waitUntilActive(
-  registry: WatchRegistry,
-  unit: string,
-  hash: string,
-  wait: WaitActiveOptions,
-  sleep: (ms: number) => Promise<void> = defaultSleep,
-): Promise<ActiveWait> {
-  const deadline = Date.now() + wait.timeoutMs;
-  for (;;) {
-    const u = await registry.getUnit(unit);
-    if (!u || u.hash !== hash) return 'superseded';
-    const reports = (await registry.listUnitStates()).filter((r) => r.unit === unit);
-    const ok = (r: (typeof reports)[number]) =>
-      r.hash === hash && r.agentState === 'launched' && r.systemd.active === 'active';
-    const active = u.global
-      ? reports.length > 0 && reports.every(ok)
-      : u.machineID !== undefined && reports.some((r) => r.machineID === u.machineID && ok(r));
-    if (active) return 'active';
-    if (Date.now() >= deadline) return 'timeout';
-    await sleep(Math.min(wait.pollMs, Math.max(1, deadline - Date.now())));
-  }
 }

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import type { Logger } from '../../units/log.js';
 import {
   DEFAULT_WAIT_ACTIVE,
+  type ExecuteOptions,
   type ExecuteResult,
   executePlan,
   type WaitActiveOptions,
@@ -73,6 +74,7 @@ export async function syncUnitDirOnce(opts: {
   readonly waitActive?: WaitActiveOptions;
   readonly shouldContinue?: () => boolean;
   readonly onApplied?: (action: WatchAction) => void;
+  readonly failedRollouts?: ExecuteOptions['failedRollouts'];
 }): Promise<PassReport> {
   let plan: SyncPlan;
   try {
@@ -93,6 +95,7 @@ export async function syncUnitDirOnce(opts: {
     waitActive: opts.waitActive ?? DEFAULT_WAIT_ACTIVE,
     ...(opts.shouldContinue ? { shouldContinue: opts.shouldContinue } : {}),
     ...(opts.onApplied ? { onApplied: opts.onApplied } : {}),
+    ...(opts.failedRollouts ? { failedRollouts: opts.failedRollouts } : {}),
   });
   return { plan, result };
 }
@@ -117,6 +120,8 @@ export function startUnitDirWatcher(opts: UnitDirWatcherOptions): UnitDirWatcher
   const waiters: { after: number; resolve: (r: PassReport) => void }[] = [];
   /** Problems already logged, by key: each distinct problem gets ONE log line until it goes away. */
   const reported = new Map<string, string>();
+  /** Template rollouts that failed: not retried with the same contents (cli/watch/rolling.ts). */
+  const failedRollouts: NonNullable<ExecuteOptions['failedRollouts']> = new Map();
 
   const report = (pass: PassReport) => {
     const current = new Map<string, string>();
@@ -146,6 +151,7 @@ export function startUnitDirWatcher(opts: UnitDirWatcherOptions): UnitDirWatcher
       ...(opts.dryRun ? { dryRun: true } : {}),
       waitActive: opts.waitActive ?? DEFAULT_WAIT_ACTIVE,
       shouldContinue: () => !stopped && !changedDuringPass,
+      failedRollouts,
       ...(opts.onApplied ? { onApplied: opts.onApplied } : {}),
     });
     report(pass);

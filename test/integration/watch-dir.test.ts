@@ -85,7 +85,7 @@ function watchDir(
     debounceMs: 50,
     settleMs: 0,
     rescanIntervalMs: 1000,
-    waitActive: { timeoutMs: 10_000, pollMs: 50 },
+    waitActive: { timeoutMs: 10_000, pollMs: 50, minHealthyMs: 200 },
     ...extra,
   });
   watchers.push(watcher);
@@ -194,28 +194,44 @@ describe('watched unit directory', () => {
     expect(observations.map((o) => o.earlierActive)).toEqual([[], [true], [true, true]]);
   });
 
-  it('a broken new version stops the roll after the first instance; the others keep the old version', async () => {
+  it('an unhealthy new version stops the roll after the first instance, rolls it back, and is not retried', async () => {
     const dir = newDir();
     writeFileSync(join(dir, 'brk@.service'), unitText('brk v1'));
     for (const i of [1, 2, 3]) symlinkSync('brk@.service', join(dir, `brk@${i}.service`));
-    const { watcher, lines } = watchDir(dir, { waitActive: { timeoutMs: 1500, pollMs: 50 } });
+    const { watcher, lines } = watchDir(dir, {
+      waitActive: { timeoutMs: 1500, pollMs: 50, minHealthyMs: 200 },
+    });
     await watcher.firstPass;
     const v1 = hashOf(unitText('brk v1'));
     for (const i of [1, 2, 3]) {
       await eventually(`brk@${i} active`, async () => (await activeHash(`brk@${i}.service`)) === v1);
     }
-    for (const m of cluster.machines) m.systemd.failUnit('brk@1.service');
-    writeFileSync(join(dir, 'brk@.service'), unitText('brk v2'));
+    const replaces: string[] = [];
+    const v2Text = `${unitText('brk v2')}\n[X-Fleet]\nHealthCheck=/bin/false\nHealthCheckIntervalSec=100ms\n`;
+    writeFileSync(join(dir, 'brk@.service'), v2Text);
     await eventually('roll stopped', async () =>
       lines.some((l) => /rolling replace of brk@\.service/.test(l.msg)),
     );
-    // Several more passes: still stopped, and the same problem is not logged again.
+    const stopLine = lines.find((l) => /rolling replace of brk@\.service/.test(l.msg))?.msg ?? '';
+    expect(stopLine).toContain('brk@1.service was not healthy');
+    expect(stopLine).toContain('1 rolled back, 2 kept the old version');
+    // Several more passes: nothing is replaced again, and the problem is not logged again.
+    const writes = lines.length;
     await watcher.rescan();
     await watcher.rescan();
-    expect((await registry.getUnit('brk@1.service'))?.hash).toBe(hashOf(unitText('brk v2')));
+    for (const l of lines.slice(writes)) if (/: replacing/.test(l.msg)) replaces.push(l.msg);
+    expect(replaces).toEqual([]);
+    for (const i of [1, 2, 3]) expect((await registry.getUnit(`brk@${i}.service`))?.hash).toBe(v1);
+    await eventually('brk@1 active again on v1', async () => (await activeHash('brk@1.service')) === v1);
     expect(await activeHash('brk@2.service')).toBe(v1);
     expect(await activeHash('brk@3.service')).toBe(v1);
-    expect(lines.filter((l) => /rolling replace of brk@\.service/.test(l.msg)).length).toBeLessThanOrEqual(2);
+    expect(lines.filter((l) => /rolling replace of brk@\.service/.test(l.msg)).length).toBe(1);
+    // A fixed file is rolled out.
+    writeFileSync(join(dir, 'brk@.service'), unitText('brk v3'));
+    const v3 = hashOf(unitText('brk v3'));
+    for (const i of [1, 2, 3]) {
+      await eventually(`brk@${i} on v3`, async () => (await activeHash(`brk@${i}.service`)) === v3, 30_000);
+    }
   });
 
   it('delete: removing a file or link destroys its unit', async () => {
