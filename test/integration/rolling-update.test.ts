@@ -143,7 +143,7 @@ describe('fleetctl rolling-update', () => {
     // The rolled-back instance runs its previous contents again and is healthy.
     await waitFor('web@1 healthy on its previous contents', async () => {
       const s = (await registry.listUnitStates()).find((x) => x.unit === 'web@1.service');
-      return s?.hash === before.get('web@1.service') && s.health?.status === 'healthy' ? true : undefined;
+      return s?.hash === before.get('web@1.service') && s?.health?.status === 'healthy' ? true : undefined;
     });
   }, 90_000);
 
