@@ -5,12 +5,13 @@
 // Why check the run record before starting: after an agent restart every unit is re-loaded and
 // re-started by the planner; a run that already ran (or is running) must not run a second time.
 
-import { isActiveRun, type RunRecord, type RunReporter } from '../registry/runs.js';
+import type { RunReporter } from '../registry/runs.js';
 import type { Logger } from '../units/log.js';
+import { isActiveRun, type RunRecord } from '../units/runs.js';
 import type { ScheduleRecord } from '../units/types.js';
 import type { LoadedUnit, TaskFailure } from './execute.js';
 import type { AgentTask } from './plan.js';
-import type { RunStatus, SystemdDriver } from './systemd/driver.js';
+import type { SystemdDriver, SystemdRunResult } from './systemd/driver.js';
 
 /** Everything but a finished unit: the run is still going. */
 const GOING = new Set(['active', 'activating', 'deactivating', 'reloading']);
@@ -120,7 +121,7 @@ export class RunTracker {
 
   private async check(unit: string, t: Tracked): Promise<void> {
     const { driver, reporter, machineID, log } = this.opts;
-    let st: RunStatus;
+    let st: SystemdRunResult;
     if (driver.runStatus) {
       st = await driver.runStatus(unit);
     } else {

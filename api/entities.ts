@@ -3,8 +3,8 @@
 // below writes keys in that order and leaves out empty strings, empty lists and empty maps, so the
 // bytes match fleet's replies.
 
-import type { RunRecord } from '../registry/runs.js';
 import type { UnitWithTarget } from '../registry/types.js';
+import type { RunRecord } from '../units/runs.js';
 import type { MachineState, UnitOption, UnitStateReport } from '../units/types.js';
 import type {
   ApiErrorBody,

@@ -3,9 +3,9 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { UnitStateFilter } from '../registry/etcd-registry.js';
-import type { RunRecord } from '../registry/runs.js';
 import type { Registry } from '../registry/types.js';
 import type { Logger } from '../units/log.js';
+import type { RunRecord } from '../units/runs.js';
 import type { UnitStateReport } from '../units/types.js';
 import { ApiError } from './http.js';
 import type { ListingCache } from './listing-cache.js';

@@ -28,6 +28,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { NotLeaderError } from '../registry/types.js';
 import type { Logger } from '../units/log.js';
 import { decideAbsence } from './absence.js';
+import { followLeadership } from './follow-leader.js';
 import type { LeaderElection } from './leader.js';
 import type { EngineOps } from './ops.js';
 import { planDetailed, sameRecord } from './plan.js';
@@ -75,38 +76,17 @@ export interface Engine {
 }
 
 export function startEngine(deps: EngineDeps): Engine {
-  let session: LeaderSession | null = null;
-  let stopped = false;
-
-  const onElected = (guard: LeaderGuard) => {
-    if (stopped) return;
-    session?.end();
-    session = new LeaderSession(deps, guard);
-    session.begin();
-  };
-  const onDeposed = (reason: string) => {
-    if (session) deps.log.warn({ machine: deps.machineID, reason }, 'engine stops acting: not leader');
-    session?.end();
-    session = null;
-  };
-  const onReconnected = () => session?.startGrace();
-  deps.leader.on('elected', onElected);
-  deps.leader.on('deposed', onDeposed);
-  deps.leader.on('reconnected', onReconnected);
-  const current = deps.leader.guard();
-  if (current) onElected(current);
-
-  return {
-    stop: async () => {
-      stopped = true;
-      deps.leader.off('elected', onElected);
-      deps.leader.off('deposed', onDeposed);
-      deps.leader.off('reconnected', onReconnected);
-      const s = session;
-      session = null;
-      if (s) await s.end();
+  return followLeadership(deps.leader, {
+    start: (guard) => {
+      const session = new LeaderSession(deps, guard);
+      session.begin();
+      return session;
     },
-  };
+    deposed: (reason, session) => {
+      if (session) deps.log.warn({ machine: deps.machineID, reason }, 'engine stops acting: not leader');
+    },
+    reconnected: (session) => session.startGrace(),
+  });
 }
 
 /** Everything that exists only while this machine leads: the copy of the cluster, watch and timers. */

@@ -4,6 +4,7 @@
 
 import type { Etcd3, IKeyValue, Namespace } from 'etcd3';
 import { parseUnitFile } from '../units/parse.js';
+import type { RunRecord } from '../units/runs.js';
 import { serializeUnit, unitHash } from '../units/serialize.js';
 import type {
   DesiredState,
@@ -51,7 +52,7 @@ import {
   type JobRecord,
 } from './records.js';
 import { bumpRestartGeneration } from './restart.js';
-import { listRuns, type RunRecord, unitRunsPrefix } from './runs.js';
+import { listRuns, unitRunsPrefix } from './runs.js';
 import {
   type CreateUnitOptions,
   type EtcdConnectionOptions,

@@ -6,43 +6,12 @@
 // format sort like the times themselves, so the newest runs are the last keys of the prefix.
 
 import type { Namespace } from 'etcd3';
+import { RUN_STATUSES, type RunRecord, type RunStatus } from '../units/runs.js';
 import { parseRecordObject, RecordDecodeError } from './records.js';
 
 export const RUNS_PREFIX = 'runs/';
 export const unitRunsPrefix = (unit: string): string => `${RUNS_PREFIX}${unit}/`;
 export const runKey = (unit: string, tick: string): string => `${unitRunsPrefix(unit)}${tick}`;
-
-/**
- * scheduled: placed on a machine, not started yet; running; succeeded/failed: finished (failed also
- * covers a lost machine); missed: no leader at tick time (ScheduleMissed=skip); skipped: decided not
- * to run (overlap, no machine able to run it).
- */
-export type RunStatus = 'scheduled' | 'running' | 'succeeded' | 'failed' | 'missed' | 'skipped';
-const STATUSES: readonly RunStatus[] = ['scheduled', 'running', 'succeeded', 'failed', 'missed', 'skipped'];
-
-export interface RunRecord {
-  readonly unit: string;
-  /** ISO time of the tick (also the key's last segment). */
-  readonly tick: string;
-  readonly status: RunStatus;
-  readonly machineID?: string;
-  /** Run after its tick, because the tick passed while there was no leader (ScheduleMissed=run). */
-  readonly late?: boolean;
-  /** Why it was skipped/failed, in words. */
-  readonly reason?: string;
-  readonly startedAt?: string;
-  readonly endedAt?: string;
-  /** systemd's Result (success, exit-code, signal, timeout, ...). */
-  readonly result?: string;
-  /** systemd's ExecMainStatus. */
-  readonly exitStatus?: number;
-}
-
-export const isActiveRun = (r: Pick<RunRecord, 'status'>): boolean =>
-  r.status === 'scheduled' || r.status === 'running';
-
-export const isFinishedRun = (r: Pick<RunRecord, 'status'>): boolean =>
-  r.status === 'succeeded' || r.status === 'failed';
 
 export function encodeRun(r: RunRecord): string {
   return JSON.stringify(r);
@@ -52,7 +21,7 @@ export function decodeRun(key: string, text: string): RunRecord {
   const r = parseRecordObject(key, text);
   if (typeof r.unit !== 'string' || typeof r.tick !== 'string')
     throw new RecordDecodeError(key, 'bad unit/tick');
-  if (!STATUSES.includes(r.status as RunStatus)) throw new RecordDecodeError(key, 'bad status');
+  if (!RUN_STATUSES.includes(r.status as RunStatus)) throw new RecordDecodeError(key, 'bad status');
   const optStr = (f: string): string | undefined => (typeof r[f] === 'string' ? (r[f] as string) : undefined);
   const machineID = optStr('machineID');
   const reason = optStr('reason');

@@ -37,11 +37,11 @@ export interface SystemdDriver {
    * ExecMainStartTimestampMonotonic,ExecMainExitTimestampMonotonic`). Optional: without it the agent infers the result
    * from the active state alone.
    */
-  runStatus?(name: string): Promise<RunStatus>;
+  runStatus?(name: string): Promise<SystemdRunResult>;
 }
 
 /** The outcome of a unit's most recent run, as systemd reports it. */
-export interface RunStatus {
+export interface SystemdRunResult {
   /** ActiveState: active/activating/deactivating mean the run is still going. */
   readonly active: string;
   /** Result: success, exit-code, signal, timeout, core-dump, ... */

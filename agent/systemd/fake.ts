@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SystemdState } from '../../units/types.js';
-import { type RunStatus, type SystemdDriver, UNKNOWN_UNIT_STATE } from './driver.js';
+import { type SystemdDriver, type SystemdRunResult, UNKNOWN_UNIT_STATE } from './driver.js';
 
 /** A unit that behaves like a oneshot: activating for `durationMs`, then exits with `exitStatus`. */
 export interface FakeOneshot {
@@ -41,7 +41,7 @@ export class InMemorySystemd implements SystemdDriver {
   private readonly record: boolean;
   private readonly systemdDir: string | undefined;
   private readonly oneshots = new Map<string, FakeOneshot>();
-  private readonly runs = new Map<string, RunStatus>();
+  private readonly runs = new Map<string, SystemdRunResult>();
   private readonly runTimers = new Map<string, NodeJS.Timeout>();
 
   /**
@@ -70,7 +70,7 @@ export class InMemorySystemd implements SystemdDriver {
   /** Starts of oneshot runs so far, per unit (for "ran exactly once per tick" assertions). */
   readonly oneshotStarts = new Map<string, number>();
 
-  async runStatus(name: string): Promise<RunStatus> {
+  async runStatus(name: string): Promise<SystemdRunResult> {
     const run = this.runs.get(name);
     if (run) return { ...run, active: this.active.get(name)?.active ?? 'inactive' };
     return {

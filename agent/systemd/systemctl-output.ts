@@ -1,7 +1,7 @@
 // Pure parsers of `systemctl show` and `journalctl -o json` output, for the SystemctlDriver.
 
 import type { SystemdState } from '../../units/types.js';
-import { type RunStatus, UNKNOWN_UNIT_STATE } from './driver.js';
+import { type SystemdRunResult, UNKNOWN_UNIT_STATE } from './driver.js';
 
 /**
  * Parses `systemctl show -p Id,LoadState,ActiveState,SubState a b c`: one block of `Key=Value`
@@ -60,7 +60,7 @@ export function sampleClocks(): ClockSample {
  * in every systemd since long before 239, whereas `--timestamp=unix` needs systemd 251 and the plain
  * timestamps are formatted in the local time zone; `clock` places them on the wall clock.
  */
-export function parseRunStatus(text: string, clock: ClockSample): RunStatus {
+export function parseRunStatus(text: string, clock: ClockSample): SystemdRunResult {
   const props = new Map<string, string>();
   for (const line of text.split('\n')) {
     const eq = line.indexOf('=');
@@ -95,10 +95,10 @@ const MSG_UNIT_FAILURE_RESULT = 'd9b373ed55a64feb8242e02dbe79a49c';
  * (a cluster cron oneshot does exactly that within milliseconds); `systemctl show` then loads a fresh
  * copy with no timestamps or result, so only the journal still knows that the run happened.
  */
-export function parseJournalRun(jsonLines: string): RunStatus | null {
+export function parseJournalRun(jsonLines: string): SystemdRunResult | null {
   let startedAt: number | null = null;
   let exitStatus: number | null = null;
-  let finished: RunStatus | null = null;
+  let finished: SystemdRunResult | null = null;
   for (const line of jsonLines.split('\n')) {
     if (!line.trim()) continue;
     let e: Record<string, unknown>;

@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { metrics } from '../../units/metrics.js';
 import { validateUnitName } from '../../units/names.js';
 import type { SystemdState } from '../../units/types.js';
-import type { RunStatus, SystemdDriver } from './driver.js';
+import type { SystemdDriver, SystemdRunResult } from './driver.js';
 import { parseJournalRun, parseRunStatus, parseShowOutput, sampleClocks } from './systemctl-output.js';
 
 export interface SystemctlOptions {
@@ -179,7 +179,7 @@ export class SystemctlDriver implements SystemdDriver {
     return out;
   }
 
-  async runStatus(name: string): Promise<RunStatus> {
+  async runStatus(name: string): Promise<SystemdRunResult> {
     checkUnitName(name);
     const r = await this.systemctlOk([
       'show',

@@ -8,10 +8,11 @@ import { Agent as HttpAgent, request as httpRequest, type RequestOptions } from 
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { type ApiMachine, type ApiUnit, type ApiUnitState, apiErrorMessage } from '../../api/schema.js';
 import { isLoopbackHost, tokenProblem } from '../../api/tcp-auth.js';
-import { decodeRun, type RunRecord } from '../../registry/runs.js';
+import { decodeRun } from '../../registry/runs.js';
 import type { CreateUnitOptions, UnitWithTarget } from '../../registry/types.js';
 import { UnitNotFoundError } from '../../registry/types.js';
 import type { HealthReport } from '../../units/health-check.js';
+import type { RunRecord } from '../../units/runs.js';
 import { unitHash } from '../../units/serialize.js';
 import { isDesiredState } from '../../units/states.js';
 import type { MachineState, UnitOption, UnitSpec, UnitStateReport } from '../../units/types.js';

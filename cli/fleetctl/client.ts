@@ -1,8 +1,8 @@
 // fleetctl's port to the cluster: commands only see `FleetClient` (the part of the Registry they
 // use), so the etcd client (etcd-client.ts) and the HTTP API client (api-client.ts) plug in alike.
 import type { MachineHealth } from '../../registry/ops-records.js';
-import type { RunRecord } from '../../registry/runs.js';
 import type { EtcdConnectionOptions, Registry } from '../../registry/types.js';
+import type { RunRecord } from '../../units/runs.js';
 import type { DesiredState, UnitSpec } from '../../units/types.js';
 import type { GlobalOptions } from './options.js';
 

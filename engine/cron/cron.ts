@@ -1,32 +1,14 @@
 // Cluster cron runtime: while this machine is the engine leader, fire every scheduled unit
-// ([X-Fleet] Schedule=) once per tick on one feasible machine.
-//
-// Exactly once per tick, across failovers: every tick's outcome is written as `runs/<unit>/<tick>` in a
-// transaction that requires the key to be absent AND the leader key to still be this term's. A deposed
-// leader's write fails; a successor starts after the newest recorded tick of each unit, so a tick is
-// never decided twice. A run is placed as `schedule/<machine>/<unit>` with `run: <tick>` in the same
-// transaction, so the agent (which watches only its own schedule) starts it; the agent reports into the
-// run record, and this loop deletes the schedule entry once the run has finished (or its machine left).
-//
-// Runs beside the engine's planner (engine.ts), which ignores scheduled units (plan.ts
-// withoutScheduledUnits); both follow the same leader election and write under the same guard.
+// ([X-Fleet] Schedule=) once per tick on one feasible machine; the writes are registry/cron-store.ts's.
+// How a tick is decided exactly once across failovers: docs/architecture.md.
 
 import type { Namespace } from 'etcd3';
+import { type CronStore, createCronStore, type TickWrite } from '../../registry/cron-store.js';
 import { createEngineStore } from '../../registry/engine-store.js';
-import { jobKey, scheduleKey } from '../../registry/keys.js';
-import { decodeSchedule, encodeSchedule } from '../../registry/records.js';
-import {
-  decodeRun,
-  encodeRun,
-  isActiveRun,
-  isFinishedRun,
-  listRuns,
-  type RunRecord,
-  runKey,
-  unitRunsPrefix,
-} from '../../registry/runs.js';
+import { errorMessage as message } from '../../units/errors.js';
 import { createLogger, type Logger } from '../../units/log.js';
-import type { ScheduleRecord } from '../../units/types.js';
+import { isActiveRun, isFinishedRun, type RunRecord } from '../../units/runs.js';
+import { followLeadership } from '../follow-leader.js';
 import type { LeaderElection } from '../leader.js';
 import {
   applyStoreEvents,
@@ -47,6 +29,8 @@ export interface CronOptions {
   readonly log?: Logger;
   /** Own store (snapshot + watch of jobs, machines, schedule); default createEngineStore(ns, log). */
   readonly store?: EngineStore;
+  /** Run records and their writes; default createCronStore(ns). */
+  readonly runs?: CronStore;
   /** How often active runs are checked for completion (and the longest sleep between passes). */
   readonly pollIntervalMs?: number;
   /** A tick acted on within this long after its time is on time; later it counts as missed. */
@@ -64,36 +48,16 @@ export interface Cron {
   stop(): Promise<void>;
 }
 
-const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-
 export function startCron(opts: CronOptions): Cron {
   const log = opts.log ?? createLogger('cron');
-  let session: CronSession | null = null;
-  let stopped = false;
-  const onElected = (guard: LeaderGuard) => {
-    if (stopped) return;
-    void session?.end();
-    session = new CronSession(opts, log, guard);
-    session.begin();
-  };
-  const onDeposed = () => {
-    void session?.end();
-    session = null;
-  };
-  opts.leader.on('elected', onElected);
-  opts.leader.on('deposed', onDeposed);
-  const current = opts.leader.guard();
-  if (current) onElected(current);
-  return {
-    async stop() {
-      stopped = true;
-      opts.leader.off('elected', onElected);
-      opts.leader.off('deposed', onDeposed);
-      const s = session;
-      session = null;
-      if (s) await s.end();
+  const runs = opts.runs ?? createCronStore(opts.ns);
+  return followLeadership(opts.leader, {
+    start: (guard) => {
+      const session = new CronSession(opts, runs, log, guard);
+      session.begin();
+      return session;
     },
-  };
+  });
 }
 
 interface UnitCron {
@@ -122,6 +86,7 @@ class CronSession {
 
   constructor(
     private readonly opts: CronOptions,
+    private readonly runs: CronStore,
     private readonly log: Logger,
     private readonly guard: LeaderGuard,
   ) {
@@ -235,7 +200,7 @@ class CronSession {
       }
     }
     // Start after the newest decided tick: whatever an earlier leader decided stays decided.
-    const runs = had ? [] : await listRuns(this.opts.ns, u.name, this.opts.historyLimit ?? 100);
+    const runs = had ? [] : await this.runs.listRuns(u.name, this.opts.historyLimit ?? 100);
     const newest = runs[0];
     const now = this.now();
     const lookback = now - (this.opts.maxLookbackMs ?? 24 * 3600_000);
@@ -279,7 +244,7 @@ class CronSession {
       uc.cursor = d.at;
       if (written === 'exists') {
         // Decided by an earlier leader: adopt its outcome.
-        const r = await this.readRun(u.name, tickISO(d.at));
+        const r = await this.runs.readRun(u.name, tickISO(d.at));
         if (r && isActiveRun(r) && r.machineID)
           uc.active.set(r.tick, { tick: r.tick, machineID: r.machineID });
       } else if (d.kind === 'run') {
@@ -290,10 +255,8 @@ class CronSession {
   }
 
   /** Writes one decision: run record (create-if-absent) + schedule entry, under the leader guard. */
-  private async record(u: EngineUnit, d: TickDecision): Promise<'written' | 'exists' | 'not-leader'> {
-    const { ns } = this.opts;
+  private async record(u: EngineUnit, d: TickDecision): Promise<TickWrite> {
     const tick = tickISO(d.at);
-    const key = runKey(u.name, tick);
     const rec: RunRecord =
       d.kind === 'run'
         ? {
@@ -304,45 +267,23 @@ class CronSession {
             ...(d.late ? { late: true } : {}),
           }
         : { unit: u.name, tick, status: d.status, reason: d.reason };
-    const ops = [ns.put(key).value(encodeRun(rec))];
-    if (d.kind === 'run') {
-      const entry: ScheduleRecord = { hash: u.hash, desiredState: 'launched', run: tick };
-      ops.push(ns.put(scheduleKey(d.machineID, u.name)).value(encodeSchedule(entry)));
-    }
-    // Also requires the unit to exist: a tick decided from a view that lags a destroy must not leave a
-    // run record (or a run) behind the destroyed unit. A failed guard reads as 'exists' below: the
-    // tick is passed over, and the unit's disappearance reaches this loop through the watch.
-    const res = await ns
-      .if(this.guard.key, 'Create', '==', this.guard.createRevision)
-      .and(key, 'Create', '==', 0)
-      .and(jobKey(u.name), 'Create', '>', 0)
-      .then(...ops)
-      .else(ns.get(this.guard.key))
-      .commit();
-    if (res.succeeded) {
+    const placement =
+      d.kind === 'run'
+        ? { machineID: d.machineID, entry: { hash: u.hash, desiredState: 'launched' as const, run: tick } }
+        : undefined;
+    // A failed unit-exists guard reads as 'exists': the tick is passed over, and the unit's
+    // disappearance reaches this loop through the watch.
+    const written = await this.runs.recordTick(this.guard, rec, placement);
+    if (written === 'written') {
       const what = d.kind === 'run' ? `run on ${d.machineID}${d.late ? ' (late)' : ''}` : d.status;
       this.log.info(
         { unit: u.name, tick, reason: d.kind === 'record' ? d.reason : undefined },
         `cron ${u.name} ${tick}: ${what}`,
       );
-      return 'written';
-    }
-    const holder = res.responses[0]?.response_range?.kvs[0];
-    if (holder?.create_revision !== this.guard.createRevision) {
+    } else if (written === 'not-leader') {
       this.log.warn({ unit: u.name, tick }, 'cron write rejected: not leader');
-      return 'not-leader';
     }
-    return 'exists';
-  }
-
-  private async readRun(unit: string, tick: string): Promise<RunRecord | null> {
-    const text = await this.opts.ns.get(runKey(unit, tick)).string();
-    if (text === null) return null;
-    try {
-      return decodeRun(runKey(unit, tick), text);
-    } catch {
-      return null;
-    }
+    return written;
   }
 
   /** Deletes the schedule entries of finished runs; fails runs whose machine left the cluster. */
@@ -352,7 +293,7 @@ class CronSession {
     for (const [unit, uc] of this.units) {
       for (const run of [...uc.active.values()]) {
         if (!this.isLeader()) return;
-        const r = await this.readRun(unit, run.tick);
+        const r = await this.runs.readRun(unit, run.tick);
         const u = state.units.get(unit);
         if (!r || isFinishedRun(r) || !isActiveRun(r)) {
           if (await this.removeEntry(unit, run)) uc.active.delete(run.tick);
@@ -372,7 +313,7 @@ class CronSession {
     const uc = this.units.get(unit);
     if (!uc) return;
     for (const run of [...uc.active.values()]) {
-      const r = await this.readRun(unit, run.tick);
+      const r = await this.runs.readRun(unit, run.tick);
       if (r && isActiveRun(r)) await this.failRun(r, 'cancelled: unit no longer scheduled');
       if (await this.removeEntry(unit, run)) uc.active.delete(run.tick);
     }
@@ -380,57 +321,17 @@ class CronSession {
   }
 
   private async failRun(r: RunRecord, reason: string): Promise<void> {
-    const { ns } = this.opts;
-    const key = runKey(r.unit, r.tick);
     const next: RunRecord = { ...r, status: 'failed', reason, endedAt: new Date(this.now()).toISOString() };
-    await ns
-      .if(this.guard.key, 'Create', '==', this.guard.createRevision)
-      .and(key, 'Value', '==', encodeRun(r))
-      .then(ns.put(key).value(encodeRun(next)))
-      .commit();
+    await this.runs.updateRun(this.guard, r, next);
   }
 
   /** Deletes `schedule/<machine>/<unit>` if it still is this run's entry. True when it is gone. */
-  private async removeEntry(unit: string, run: ActiveRun): Promise<boolean> {
-    const { ns } = this.opts;
-    const key = scheduleKey(run.machineID, unit);
-    const res = await ns.get(key).exec();
-    const kv = res.kvs[0];
-    if (!kv) return true;
-    let entry: ScheduleRecord;
-    try {
-      entry = decodeSchedule(key, kv.value.toString());
-    } catch {
-      return true; // not ours to judge; the planner or a human owns a malformed entry
-    }
-    if (entry.run !== run.tick) return true; // a newer run (or a normal placement) took the key
-    const del = await ns
-      .if(this.guard.key, 'Create', '==', this.guard.createRevision)
-      .and(key, 'Mod', '==', kv.mod_revision)
-      .then(ns.delete().key(key))
-      .commit();
-    return del.succeeded;
+  private removeEntry(unit: string, run: ActiveRun): Promise<boolean> {
+    return this.runs.removeRunEntry(this.guard, unit, run.machineID, run.tick);
   }
 
   /** Keeps the newest `historyLimit` records (and every active one). */
-  private async prune(unit: string): Promise<void> {
-    const limit = this.opts.historyLimit ?? 100;
-    const { ns } = this.opts;
-    // Keys come back relative to the namespace: `runs/<unit>/<tick>`.
-    const kvs = await ns.getAll().prefix(unitRunsPrefix(unit)).strings();
-    const keys = Object.keys(kvs).sort();
-    const excess = keys.length - limit;
-    if (excess <= 0) return;
-    const victims: string[] = [];
-    for (const k of keys) {
-      if (victims.length >= excess) break;
-      try {
-        if (isActiveRun(decodeRun(k, kvs[k] ?? ''))) continue;
-      } catch {
-        // malformed: prune it too
-      }
-      victims.push(k);
-    }
-    for (const k of victims) await ns.delete().key(k);
+  private prune(unit: string): Promise<void> {
+    return this.runs.pruneRuns(unit, this.opts.historyLimit ?? 100);
   }
 }

@@ -7,7 +7,8 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiRegistry } from '../../api/route.js';
-import { encodeRun, type RunRecord, runKey } from '../../registry/runs.js';
+import { encodeRun, runKey } from '../../registry/runs.js';
+import type { RunRecord } from '../../units/runs.js';
 import { freePort } from '../support/etcd.js';
 import { SIM_MACHINES } from '../support/sim-cluster.js';
 import {

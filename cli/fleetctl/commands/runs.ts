@@ -4,9 +4,9 @@
 // the other commands), the API driver through fleetd (fleet-ts extension
 // `GET /fleet/v1/units/<name>/runs`, see api/README.md).
 
-import type { RunRecord } from '../../../registry/runs.js';
 import type { UnitWithTarget } from '../../../registry/types.js';
 import { compileCron } from '../../../units/cron-expression.js';
+import type { RunRecord } from '../../../units/runs.js';
 import { parseRequirements } from '../../../units/xfleet.js';
 import type { CommandContext } from '../context.js';
 import { CliError } from '../io.js';
