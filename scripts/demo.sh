@@ -3,6 +3,7 @@
 # this host, shows fleet-ts working (every command printed, then its output), and leaves the cluster
 # running with one `export` line that points fleetctl (and its SSH) at it.
 #   npm run demo -- --help   steps and options        npm run demo -- stop   remove everything
+#   npm run demo -- galera   the Galera example (examples/galera) on 4 machines
 # Needs root on Debian 12 (installs its packages with scripts/install-deps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,14 +30,14 @@ case "$cmd" in
     need_tsx
     demo "$cmd"
     ;;
-  start | -*)
-    if [ "$cmd" = start ] && [ $# -gt 0 ]; then shift; fi
+  start | galera | -*)
+    if { [ "$cmd" = start ] || [ "$cmd" = galera ]; } && [ $# -gt 0 ]; then shift; fi
     install=yes
     for a in "$@"; do [ "$a" = --no-install ] && install=no; done
     if [ "$install" = yes ]; then bash scripts/install-deps.sh; else need_tsx; fi
     # tsc emits even when it reports type errors; the demo only needs the emitted dist/.
     npm run --silent build || echo "demo: the build reported errors; trying with what tsc emitted" >&2
-    demo start "$@"
+    if [ "$cmd" = galera ]; then demo galera "$@"; else demo start "$@"; fi
     ;;
   *)
     echo "demo: unknown command \"$cmd\" (see: npm run demo -- --help)" >&2

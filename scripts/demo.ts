@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { galeraExample, galeraHints, writeGaleraUnit } from './demo/galera.js';
 import { keeper, machineNames } from './demo/keeper.js';
 import { HELP, parseStart, type StartOptions } from './demo/options.js';
 import { exportLine, listJson } from './demo/shell.js';
@@ -66,25 +67,29 @@ async function bootCluster(count: number): Promise<DemoState> {
   }
 }
 
-function closingHints(st: DemoState, startedMs: number): string {
+function closingHints(st: DemoState, startedMs: number, scenario: StartOptions['scenario']): string {
   const machines = st.machines ?? [];
   const live = machines.filter((m) => alive(m.nspawn));
   const off = machines.filter((m) => !alive(m.nspawn)).map((m) => m.name);
   return `
-demo: done in ${((Date.now() - startedMs) / 1000).toFixed(0)} s. The cluster keeps running${off.length ? ` (${off.join(', ')} powered off)` : ''}.
+demo: done in ${((Date.now() - startedMs) / 1000).toFixed(0)} s. The cluster keeps running${off.length ? ` (${off.join(', ')} ${scenario === 'galera' ? 'killed' : 'powered off'})` : ''}.
 Use it from any shell after this one line (fleetctl on PATH, the cluster's etcd, the demo's SSH key
 and known_hosts; nothing in ~/.ssh is used or changed):
 
   ${exportLine(st)}
-
+${
+  scenario === 'galera'
+    ? galeraHints()
+    : `
   fleetctl list-units
   fleetctl status apache@8081
   fleetctl journal -n 3 apache@8081
   fleetctl ssh apache@8082 hostname
   fleetctl --tunnel ${live[0]?.ip ?? '<machine ip>'} list-machines
-  fleetctl list-runs tick.service
+  fleetctl list-runs tick.service`
+}
 
-Inside a machine: nsenter -t <PID> -a systemctl status 'apache@*'  (PIDs: ${live
+Inside a machine: nsenter -t <PID> -a systemctl status '${scenario === 'galera' ? 'galera' : 'apache'}@*'  (PIDs: ${live
     .map((m) => `${m.name} ${m.leader.pid}`)
     .join(', ')})
 The export line again: npm run demo -- env
@@ -99,6 +104,7 @@ async function startDemo(opts: StartOptions): Promise<void> {
   }
   mkdirSync(UNIT_DIR, { recursive: true });
   writeUnitFiles();
+  if (opts.scenario === 'galera') writeGaleraUnit();
   const st = await bootCluster(opts.machines);
   const machines = st.machines ?? [];
   console.log(
@@ -112,11 +118,15 @@ async function startDemo(opts: StartOptions): Promise<void> {
       const rows = listJson<unknown>(st, 'list-machines');
       return rows && rows.length >= machines.length ? true : undefined;
     });
-    const placed = await apacheExample(st);
-    remoteAccess(st, placed);
-    await machineLoss(st, placed);
-    await watchedDirectory(st);
-    await cronAndApi(st);
+    if (opts.scenario === 'galera') {
+      await galeraExample(st);
+    } else {
+      const placed = await apacheExample(st);
+      remoteAccess(st, placed);
+      await machineLoss(st, placed);
+      await watchedDirectory(st);
+      await cronAndApi(st);
+    }
   } catch (err) {
     console.error(`\ndemo: ${(err as Error).message}`);
     if (opts.keep) {
@@ -128,7 +138,7 @@ async function startDemo(opts: StartOptions): Promise<void> {
     }
     process.exit(1);
   }
-  console.log(closingHints(st, t0));
+  console.log(closingHints(st, t0, opts.scenario));
 }
 
 async function main(): Promise<void> {
@@ -150,6 +160,7 @@ async function main(): Promise<void> {
     return;
   }
   if (cmd === 'start') return startDemo(parseStart(rest));
+  if (cmd === 'galera') return startDemo(parseStart(rest, 'galera'));
   if (cmd.startsWith('-')) return startDemo(parseStart([cmd, ...rest]));
   throw new Error(`unknown command "${cmd}" (see npm run demo -- --help)`);
 }

@@ -3,6 +3,7 @@ import { STATE_DIR, WATCH_DIR } from './state.js';
 
 export const HELP = `npm run demo [-- OPTIONS]      boot a fleet-ts cluster of real systemd machines and show it working
 npm run demo -- stop           remove everything the demo started (machines, etcd, bridge, ${STATE_DIR})
+npm run demo -- galera         the database example instead: a MariaDB Galera cluster on 4 machines
 npm run demo -- env            print the export line for the running demo again
 npm run demo -- --help         this text
 
@@ -22,6 +23,10 @@ Steps (each prints the command it runs, then its output):
   7. the closing hints: one export line after which fleetctl status, journal, ssh and --tunnel work
      in any shell (the demo's SSH key and known_hosts live in ${STATE_DIR}/ssh; ~/.ssh is not touched)
 
+With galera (examples/galera, 4 machines): galera@1..3 started with fleetctl, wsrep_cluster_size and a
+row written through galera@1 read through galera@3 (fleetctl ssh); the machine of galera@2 killed hard,
+a write while it is gone, galera@2 placed on the 4th machine, joined by state transfer, the rows there.
+
 Options:
   --machines N   boot N machines, 3 to 8 (default 3; two run apache, one takes over after the loss)
   --keep         leave the cluster running when a step fails, to look around (default: remove it)
@@ -33,10 +38,15 @@ after the demo until \`npm run demo -- stop\`.`;
 export interface StartOptions {
   machines: number;
   keep: boolean;
+  /** The apache/cron tour (default) or the Galera example (needs a spare machine: at least 4). */
+  scenario: 'tour' | 'galera';
 }
 
-export function parseStart(args: readonly string[]): StartOptions {
-  const o: StartOptions = { machines: 3, keep: false };
+export function parseStart(
+  args: readonly string[],
+  scenario: StartOptions['scenario'] = 'tour',
+): StartOptions {
+  const o: StartOptions = { machines: scenario === 'galera' ? 4 : 3, keep: false, scenario };
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a];
@@ -48,6 +58,8 @@ export function parseStart(args: readonly string[]): StartOptions {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 3 || n > 8)
         throw new Error(`--machines needs a number from 3 to 8, not ${JSON.stringify(v ?? '')}`);
+      if (scenario === 'galera' && n < 4)
+        throw new Error('galera needs --machines 4 or more (3 nodes and a spare)');
       o.machines = n;
     } else throw new Error(`unknown option ${JSON.stringify(a)} (see npm run demo -- --help)`);
   }

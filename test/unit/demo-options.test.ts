@@ -4,12 +4,24 @@ import { HELP, parseStart } from '../../scripts/demo/options.js';
 
 describe('demo options', () => {
   it('defaults to 3 machines, removing the cluster when a step fails', () => {
-    expect(parseStart([])).toEqual({ machines: 3, keep: false });
+    expect(parseStart([])).toEqual({ machines: 3, keep: false, scenario: 'tour' });
   });
 
   it('reads --machines N, --machines=N, --keep and leaves --no-install to demo.sh', () => {
-    expect(parseStart(['--machines', '5', '--keep'])).toEqual({ machines: 5, keep: true });
-    expect(parseStart(['--machines=8', '--no-install'])).toEqual({ machines: 8, keep: false });
+    expect(parseStart(['--machines', '5', '--keep'])).toEqual({ machines: 5, keep: true, scenario: 'tour' });
+    expect(parseStart(['--machines=8', '--no-install'])).toEqual({
+      machines: 8,
+      keep: false,
+      scenario: 'tour',
+    });
+  });
+
+  it('galera defaults to 4 machines (3 nodes and a spare) and refuses fewer', () => {
+    expect(parseStart([], 'galera')).toEqual({ machines: 4, keep: false, scenario: 'galera' });
+    expect(parseStart(['--machines=5'], 'galera')).toEqual({ machines: 5, keep: false, scenario: 'galera' });
+    expect(() => parseStart(['--machines', '3'], 'galera')).toThrow(
+      'galera needs --machines 4 or more (3 nodes and a spare)',
+    );
   });
 
   it.each([
@@ -36,6 +48,7 @@ describe('demo options', () => {
       '--no-install',
       'npm run demo -- stop',
       'npm run demo -- env',
+      'npm run demo -- galera',
     ]) {
       expect(HELP).toContain(text);
     }
