@@ -190,6 +190,9 @@ describe('partition: a machine cut off from etcd', () => {
     expect(v.stopped.length).toBeGreaterThan(0);
     expect(s.started.length).toBe(1);
     expect(lastStop).toBeLessThan(firstStart);
+    console.log(
+      `partition: fenced-unit gap (stopped on ${victim} -> started on ${survivor}, journals): ${Math.round((firstStart - lastStop) / 1000)} ms`,
+    );
   });
 
   it('after healing, the cluster is consistent with one copy', async () => {

@@ -51,7 +51,7 @@ export function fleetctl(
   const argv = [
     FLEETCTL,
     '--driver=etcd',
-    `--endpoint=${cluster.etcd.endpoint}`,
+    `--endpoint=${cluster.etcdClientEndpoints}`,
     '--ssh-username=root',
     `--known-hosts-file=${cluster.knownHostsFile}`,
     '--strict-host-key-checking=true',

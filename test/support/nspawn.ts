@@ -41,6 +41,7 @@ import {
   removeCgroupTree,
 } from './cgroups.js';
 import { type EtcdServer, startEtcd } from './etcd.js';
+import { type EtcdCluster, startEtcdCluster } from './etcd-cluster.js';
 
 export interface MachineSpec {
   /** Machine name and hostname: lowercase letters, digits, '-', at most 63 chars. */
@@ -67,6 +68,8 @@ export interface ClusterOptions {
   readonly fleetdEnv?: Readonly<Record<string, string>>;
   /** Boot this many machines at once (default 3). */
   readonly bootConcurrency?: number;
+  /** etcd members on the host (default 1). With more, `etcdCluster` has them and fleet.conf lists all. */
+  readonly etcdMembers?: number;
 }
 
 export interface ExecResult {
@@ -97,8 +100,13 @@ export interface Machine {
 }
 
 export interface Cluster {
+  /** The etcd (with etcdMembers > 1: all members at once; endpoint = the first member's). */
   readonly etcd: EtcdServer;
-  /** etcd as the machines reach it, e.g. http://10.231.0.1:41234 */
+  /** The members, with etcdMembers > 1. */
+  readonly etcdCluster?: EtcdCluster;
+  /** etcd as fleetctl on the host reaches it: loopback client URLs, comma-separated. */
+  readonly etcdClientEndpoints: string;
+  /** etcd as the machines reach it, e.g. http://10.231.0.1:41234 (comma-separated for several members) */
   readonly etcdEndpoint: string;
   readonly bridge: string;
   readonly hostIP: string;
@@ -368,7 +376,7 @@ interface MachineRecord extends Machine {
   readonly nspawnStart: string | null;
   readonly leaderStart: string | null;
   readonly cgroupDirs: string[];
-  partition?: string[];
+  partition?: string[][];
   exited: Promise<void>;
 }
 
@@ -518,8 +526,15 @@ export async function createCluster(opts: ClusterOptions): Promise<Cluster> {
     clusterCgroup = createCgroup(hierarchies, `fleet-ts/${bridge}`);
     writeState();
 
-    etcd = await startEtcd({ extraListenHosts: [hostIP] });
-    const etcdEndpoint = `http://${hostIP}:${etcd.clientPort}`;
+    let etcdCluster: EtcdCluster | undefined;
+    if ((opts.etcdMembers ?? 1) > 1) {
+      etcdCluster = await startEtcdCluster({ members: opts.etcdMembers ?? 1, extraListenHosts: [hostIP] });
+      etcd = allMembers(etcdCluster);
+    } else etcd = await startEtcd({ extraListenHosts: [hostIP] });
+    const etcdEndpoint = etcdCluster
+      ? etcdCluster.endpointsOn(hostIP)
+      : `http://${hostIP}:${etcd.clientPort}`;
+    const etcdPorts = etcdCluster ? etcdCluster.members.map((m) => m.clientPort) : [etcd.clientPort];
 
     const sshKeyFile = join(tmpDir, 'id_ed25519');
     await runOk('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'fleet-ts-test', '-f', sshKeyFile]);
@@ -758,22 +773,28 @@ export async function createCluster(opts: ClusterOptions): Promise<Cluster> {
       const m = get(name);
       if (m.partition) throw new Error(`machine ${name} is already partitioned`);
       const net = ['nsenter', '-t', String(m.leaderPid), '-n', '--', 'ip'];
+      const rule = (verb: string, port: number) => [
+        'rule',
+        verb,
+        'to',
+        hostIP,
+        'ipproto',
+        'tcp',
+        'dport',
+        String(port),
+        'prohibit',
+      ];
       const args =
-        mode === 'link'
-          ? ['link', 'set', 'host0', 'down']
-          : ['rule', 'add', 'to', hostIP, 'ipproto', 'tcp', 'dport', String(etcd?.clientPort), 'prohibit'];
-      await runOk(net[0] ?? 'nsenter', [...net.slice(1), ...args]);
-      m.partition =
-        mode === 'link'
-          ? ['link', 'set', 'host0', 'up']
-          : ['rule', 'del', 'to', hostIP, 'ipproto', 'tcp', 'dport', String(etcd?.clientPort), 'prohibit'];
+        mode === 'link' ? [['link', 'set', 'host0', 'down']] : etcdPorts.map((p) => rule('add', p));
+      for (const a of args) await runOk(net[0] ?? 'nsenter', [...net.slice(1), ...a]);
+      m.partition = mode === 'link' ? [['link', 'set', 'host0', 'up']] : etcdPorts.map((p) => rule('del', p));
     };
     const heal = async (name: string) => {
       const m = get(name);
       if (!m.partition) return;
       const net = ['nsenter', '-t', String(m.leaderPid), '-n', '--', 'ip'];
-      await runOk(net[0] ?? 'nsenter', [...net.slice(1), ...m.partition]);
-      if (m.partition[0] === 'link') {
+      for (const a of m.partition) await runOk(net[0] ?? 'nsenter', [...net.slice(1), ...a]);
+      if (m.partition[0]?.[0] === 'link') {
         // Bringing host0 up again drops its routes.
         await run(net[0] ?? 'nsenter', [...net.slice(1), 'route', 'replace', 'default', 'via', hostIP]);
       }
@@ -815,6 +836,8 @@ export async function createCluster(opts: ClusterOptions): Promise<Cluster> {
 
     const cluster: Cluster = {
       etcd,
+      ...(etcdCluster ? { etcdCluster } : {}),
+      etcdClientEndpoints: etcdCluster ? etcdCluster.endpoints : etcd.endpoint,
       etcdEndpoint,
       bridge,
       hostIP,
@@ -880,4 +903,29 @@ export async function createCluster(opts: ClusterOptions): Promise<Cluster> {
     process.removeListener('exit', cleanupSync);
     throw err;
   }
+}
+
+/** All members of an etcd cluster as one EtcdServer: kill/restart/stop act on every member. */
+function allMembers(c: EtcdCluster): EtcdServer {
+  const first = c.members[0];
+  if (!first) throw new Error('etcd cluster without members');
+  return {
+    endpoint: first.endpoint,
+    clientPort: first.clientPort,
+    dataDir: '',
+    metricsUrl: '',
+    pid: () => -1,
+    kill: async () => {
+      await Promise.all(c.members.map((m) => m.kill()));
+    },
+    restart: async () => {
+      for (const m of c.members) m.start();
+      await c.waitHealthy();
+    },
+    pause: () => {
+      throw new Error('pause is not supported for an etcd cluster');
+    },
+    resume: () => {},
+    stop: () => c.stop(),
+  };
 }
