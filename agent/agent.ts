@@ -12,6 +12,7 @@ import { AGENT_BEHAVIOURS } from './behaviours.js';
 import { createDisconnectGuard } from './disconnect.js';
 import { type ExecuteDeps, executeTasks, type LoadedUnit, unloadUnits } from './execute.js';
 import { type HealthCheckRunner, HealthChecks } from './health-check.js';
+import { HostUnitGuard } from './host-guard.js';
 import { type AgentTask, type CurrentUnit, type DesiredUnit, hasInstallSection, planAgent } from './plan.js';
 import { createStatePublisher } from './publish.js';
 import { RestartGenerations } from './restart.js';
@@ -46,6 +47,8 @@ export interface AgentOptions {
   readonly now?: () => number;
   /** Runs [X-Fleet] HealthCheck= commands (default: `/bin/sh -c` on this host). */
   readonly healthCheck?: HealthCheckRunner;
+  /** systemd's unit directories where the host's own units live (host-guard.ts HOST_UNIT_DIRS). */
+  readonly hostUnitDirs?: readonly string[];
 }
 
 export interface Agent {
@@ -97,6 +100,13 @@ export function startAgent(opts: AgentOptions): Agent {
     (make) => make({ machineID, driver, log, ...(opts.runs ? { runs: opts.runs } : {}) }) ?? [],
   );
   const restarts = new RestartGenerations();
+  const hostUnits = new HostUnitGuard({
+    systemdDir: files.systemdDir,
+    unitsDir: files.unitsDir,
+    ...(opts.hostUnitDirs ? { hostDirs: opts.hostUnitDirs } : {}),
+    log,
+    machineID,
+  });
   const health = new HealthChecks({
     machineID,
     log,
@@ -110,6 +120,7 @@ export function startAgent(opts: AgentOptions): Agent {
     driver,
     loaded,
     log,
+    refused: () => hostUnits.refusedStates(),
     extra: async (unit, u, s) => {
       const restart = restarts.generationOf(unit);
       return { ...(restart ? { restart } : {}), ...(await health.fieldFor(unit, u.hash, s.active)) };
@@ -169,6 +180,7 @@ export function startAgent(opts: AgentOptions): Agent {
     if (stopped) return;
     const desired: DesiredUnit[] = [];
     const skip = new Set<string>();
+    hostUnits.retain(schedule);
     for (const [name, rec] of schedule) {
       const bad = rejectReason(name);
       if (bad) {
@@ -180,6 +192,10 @@ export function startAgent(opts: AgentOptions): Agent {
       if (text === null) {
         refuse(`${name}@${rec.hash}`, `contents ${rec.hash} missing from the registry`);
         skip.add(name); // leave whatever runs alone until the contents show up
+        continue;
+      }
+      if (!(await hostUnits.admit(name, rec.hash, text))) {
+        skip.add(name); // never linked; an earlier version that runs is left alone
         continue;
       }
       const bound = guard.track(name, rec.hash, text);

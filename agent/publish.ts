@@ -33,6 +33,8 @@ export function createStatePublisher(opts: {
     loaded: LoadedUnit,
     systemd: SystemdState,
   ) => Partial<AgentStateRecord> | Promise<Partial<AgentStateRecord>>;
+  /** Units the agent refused to link (host-guard.ts), published with their refusal instead. */
+  readonly refused?: () => ReadonlyMap<string, AgentStateRecord>;
 }): StatePublisher {
   const { machineID, store, driver, loaded, log } = opts;
   const lastPublished = new Map<string, string>();
@@ -42,22 +44,26 @@ export function createStatePublisher(opts: {
   return {
     async publish() {
       let settling = 0;
-      const names = [...loaded.keys()];
+      const refused = opts.refused?.() ?? new Map<string, AgentStateRecord>();
+      const names = [...loaded.keys()].filter((n) => !refused.has(n));
       const states = names.length > 0 ? await driver.unitStates(names) : new Map();
-      const writes: Promise<void>[] = [];
+      const records = new Map<string, AgentStateRecord>(refused);
       for (const name of names) {
         const u = loaded.get(name);
         const s = states.get(name);
         if (!u || !s) continue;
         if (SETTLING.has(s.active)) settling++;
-        const rec: AgentStateRecord = {
+        records.set(name, {
           hash: u.hash,
           load: s.load,
           active: s.active,
           sub: s.sub,
           agentState: u.state,
           ...(await opts.extra?.(name, u, s)),
-        };
+        });
+      }
+      const writes: Promise<void>[] = [];
+      for (const [name, rec] of records) {
         const json = JSON.stringify(rec);
         if (lastPublished.get(name) === json) continue;
         writes.push(
@@ -70,7 +76,7 @@ export function createStatePublisher(opts: {
         );
       }
       for (const name of [...lastPublished.keys()]) {
-        if (loaded.has(name)) continue;
+        if (loaded.has(name) || refused.has(name)) continue;
         writes.push(
           store.deleteState(name).then(
             () => {

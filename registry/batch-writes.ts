@@ -8,7 +8,7 @@ import { serializeUnit, unitHash } from '../units/serialize.js';
 import type { DesiredState, UnitSpec } from '../units/types.js';
 import { MAX_TXN_OPS } from './etcd-read.js';
 import { jobKey, unitContentKey } from './keys.js';
-import { assertUnitName } from './names-guard.js';
+import { assertSubmittable, assertUnitName } from './names-guard.js';
 import { decodeJob, encodeJob, type JobRecord } from './records.js';
 import { unitRunsPrefix } from './runs.js';
 
@@ -55,7 +55,7 @@ export async function createUnitsBatch(
     const contents = new Map<string, string>();
     const jobs: [string, string][] = [];
     for (const spec of chunk) {
-      assertUnitName(spec.name);
+      assertSubmittable(spec.name, spec.options);
       const text = serializeUnit(spec.options);
       const hash = unitHash(spec.options);
       if (hash !== spec.hash) {

@@ -35,7 +35,7 @@ import {
   unitContentKey,
   unitStateKey,
 } from './keys.js';
-import { assertMachineID, assertUnitName } from './names-guard.js';
+import { assertMachineID, assertSubmittable, assertUnitName } from './names-guard.js';
 import {
   getUnplaced,
   listUnplaced,
@@ -259,7 +259,7 @@ export function etcdRegistryOn(ns: Namespace, close: () => void = () => {}): Etc
   };
 
   const createUnit = async (spec: UnitSpec, opts: CreateUnitOptions = {}): Promise<boolean> => {
-    assertUnitName(spec.name);
+    assertSubmittable(spec.name, spec.options);
     const text = serializeUnit(spec.options);
     const hash = unitHash(spec.options);
     if (hash !== spec.hash) {

@@ -1,0 +1,128 @@
+// Units that belong to the host, not to fleet. The agent links fleet's units into
+// /run/systemd/system, which systemd reads before /lib/systemd/system: a fleet unit named like a host
+// unit (sshd.service, -.mount, systemd-journald.service, getty@tty1.service) would replace the
+// host's own on the next daemon-reload. `enable --runtime --force` of an [Install] section does the
+// same through Alias= and hooks fleet units into host units through WantedBy=/RequiredBy=.
+// This module is the pure part (a static list checked at submit time); the agent also refuses names
+// that exist as unit files on its host (agent/host-guard.ts). docs/limits.md explains the rules.
+import { globMatch } from './glob.js';
+import { validateUnitName } from './names.js';
+import type { UnitOption } from './types.js';
+
+/**
+ * Names no fleet unit may take on any host: systemd's own units, the login and SSH units an operator
+ * needs to reach a broken host, fleet's and etcd's units, and mounts of the system's directories.
+ * Go path.Match patterns (units/glob.ts); `name@*` covers a template and all its instances.
+ */
+export const RESERVED_UNIT_PATTERNS: readonly string[] = [
+  '-.mount',
+  '-.slice',
+  'init.scope',
+  'systemd-*',
+  'dbus.service',
+  'dbus.socket',
+  'dbus-*',
+  'ssh.service',
+  'ssh.socket',
+  'ssh@*',
+  'sshd.service',
+  'sshd.socket',
+  'sshd@*',
+  'sshd-*',
+  'getty@*',
+  'serial-getty@*',
+  'container-getty@*',
+  'console-getty.service',
+  'autovt@*',
+  'user@*',
+  'user-runtime-dir@*',
+  'emergency.*',
+  'rescue.*',
+  'fleet.service',
+  'fleet.socket',
+  'fleetd.service',
+  'etcd.service',
+  'etcd2.service',
+  'etcd-member.service',
+  'boot.mount',
+  'boot-*.mount',
+  'efi.mount',
+  'etc.mount',
+  'etc-*.mount',
+  'usr.mount',
+  'usr-*.mount',
+  'var.mount',
+  'run.mount',
+  'run-systemd*.mount',
+  'run-user*.mount',
+  'proc*.mount',
+  'sys-*.mount',
+  'dev-*.mount',
+  'tmp.mount',
+];
+
+/** Why `name` is reserved for the host (one line), or null. */
+export function reservedUnitProblem(name: string): string | null {
+  if (!RESERVED_UNIT_PATTERNS.some((p) => globMatch(p, name))) return null;
+  return `unit name ${JSON.stringify(name)} is reserved for the host's own units: fleet units must not shadow them`;
+}
+
+/** The [Install] settings the agent's `systemctl enable --runtime --force` acts on. */
+export interface InstallHooks {
+  /** Alias=: extra names, linked into /run/systemd/system by enable. */
+  readonly aliases: readonly string[];
+  /** Also=: other units enabled together with this one. */
+  readonly also: readonly string[];
+  /** WantedBy=/RequiredBy=/UpheldBy=: units that get a .wants/.requires/.upholds link to this one. */
+  readonly hookedInto: readonly string[];
+}
+
+const words = (value: string): string[] => value.split(/\s+/u).filter((w) => w !== '');
+
+export function installHooks(options: readonly UnitOption[]): InstallHooks {
+  const aliases: string[] = [];
+  const also: string[] = [];
+  const hookedInto: string[] = [];
+  for (const o of options) {
+    if (o.section !== 'Install') continue;
+    if (o.name === 'Alias') aliases.push(...words(o.value));
+    else if (o.name === 'Also') also.push(...words(o.value));
+    else if (o.name === 'WantedBy' || o.name === 'RequiredBy' || o.name === 'UpheldBy')
+      hookedInto.push(...words(o.value));
+  }
+  return { aliases, also, hookedInto };
+}
+
+/** Targets are systemd's hook points: `WantedBy=multi-user.target` is fleet's documented use. */
+const isTarget = (name: string): boolean => name.endsWith('.target');
+
+/**
+ * The other unit names an [Install] section touches on the host, with the setting that names them:
+ * every Alias= and Also= name, and every WantedBy=/RequiredBy=/UpheldBy= name that is not a target.
+ */
+export function installTouches(options: readonly UnitOption[]): { setting: string; name: string }[] {
+  const hooks = installHooks(options);
+  return [
+    ...hooks.aliases.map((name) => ({ setting: 'Alias', name })),
+    ...hooks.also.map((name) => ({ setting: 'Also', name })),
+    ...hooks.hookedInto.filter((n) => !isTarget(n)).map((name) => ({ setting: 'WantedBy/RequiredBy', name })),
+  ];
+}
+
+/**
+ * The submit-time rule for a new unit: its name is not reserved, and its [Install] section neither
+ * aliases a reserved name nor hooks into one (Alias=, Also=, WantedBy=, RequiredBy=, UpheldBy=;
+ * targets excepted). Returns one line, or null.
+ */
+export function hostCollisionProblem(name: string, options: readonly UnitOption[]): string | null {
+  const own = reservedUnitProblem(name);
+  if (own !== null) return own;
+  for (const { setting, name: other } of installTouches(options)) {
+    const invalid = validateUnitName(other);
+    if (invalid !== null) return `[Install] ${setting}=${other} of ${name}: ${invalid}`;
+    if (reservedUnitProblem(other) !== null) {
+      return `[Install] ${setting}=${other} of ${name} names a unit reserved for the host's own units`;
+    }
+  }
+  return null;
+}
