@@ -3,11 +3,23 @@
 // spent waiting for the user to answer the unknown-host question does not count against it.
 
 import type { Duplex } from 'node:stream';
-import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import { Client, type ClientChannel, type ConnectConfig, type ServerHostKeyAlgorithm } from 'ssh2';
 import { type AuthPlan, planAuthentication } from './auth.js';
 import { HostKeyError, SshError } from './errors.js';
-import { verifyHostKey } from './host-key-verifier.js';
+import { preferredHostKeyAlgorithms, verifyHostKey } from './host-key-verifier.js';
 import { type HostPort, parseHostPort, type SshOptions } from './options.js';
+
+/** ssh2's host key algorithms, its default order (ssh-dss last, used only when known_hosts has one). */
+const SSH2_HOST_KEY_ALGORITHMS: readonly ServerHostKeyAlgorithm[] = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+  'ssh-dss',
+];
 
 export interface SshConnection {
   /** The authenticated client on the final hop. */
@@ -43,7 +55,7 @@ function describeError(
  * One SSH hop to `target`. `dial` supplies the transport when the hop runs over another
  * connection (the tunnel); otherwise ssh2 dials TCP itself.
  */
-export function connectHop(
+export async function connectHop(
   target: HostPort,
   opts: SshOptions,
   auth: AuthPlan,
@@ -51,10 +63,11 @@ export function connectHop(
 ): Promise<Client> {
   const name = displayHostPort(target);
   if (opts.forwardAgent && !auth.agentSocket) {
-    return Promise.reject(
-      new SshError('agent forwarding (-A) needs an ssh-agent, but SSH_AUTH_SOCK is not set'),
-    );
+    throw new SshError('agent forwarding (-A) needs an ssh-agent, but SSH_AUTH_SOCK is not set');
   }
+  const preferred = (await preferredHostKeyAlgorithms(target.host, target.port, opts)).filter(
+    (a): a is ServerHostKeyAlgorithm => (SSH2_HOST_KEY_ALGORITHMS as readonly string[]).includes(a),
+  );
   return new Promise<Client>((resolve, reject) => {
     const client = new Client();
     let settled = false;
@@ -120,6 +133,16 @@ export function connectHop(
       host: target.host,
       port: target.port,
       username: opts.username,
+      ...(preferred.length > 0
+        ? {
+            algorithms: {
+              serverHostKey: [
+                ...preferred,
+                ...SSH2_HOST_KEY_ALGORITHMS.filter((a) => a !== 'ssh-dss' && !preferred.includes(a)),
+              ],
+            },
+          }
+        : {}),
       readyTimeout: 0, // our own timer, which pauses while the user is asked about the host key
       authHandler: [...auth.methods],
       hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {

@@ -9,9 +9,11 @@ import {
   checkHostKey,
   displayKeyType,
   formatKnownHostLine,
+  hostKeyAlgorithmsFor,
   hostLookupName,
   keyFingerprint,
   keyTypeOfBlob,
+  knownKeyTypes,
   parseKnownHosts,
 } from './known-hosts.js';
 import { expandHome, type SshOptions } from './options.js';
@@ -45,6 +47,20 @@ async function appendKnownHost(file: string, line: string, existing: string): Pr
 }
 
 /**
+ * Host key algorithms to prefer when connecting to host:port: those of the key types known_hosts
+ * records for it (none when checking is off or the host is not recorded).
+ */
+export async function preferredHostKeyAlgorithms(
+  host: string,
+  port: number,
+  opts: Pick<SshOptions, 'strictHostKeyChecking' | 'knownHostsFile'>,
+): Promise<string[]> {
+  if (!opts.strictHostKeyChecking) return [];
+  const text = await readKnownHostsText(expandHome(opts.knownHostsFile)).catch(() => '');
+  return hostKeyAlgorithmsFor(knownKeyTypes(parseKnownHosts(text).entries, host, port));
+}
+
+/**
  * Resolves when the key `blob` offered by host:port may be trusted; throws HostKeyError otherwise.
  * With strict checking off nothing is read or written (fleet ignores the file then, too).
  */
@@ -71,10 +87,14 @@ export async function verifyHostKey(
       throw new HostKeyError(
         `Host key verification failed for ${name}: the offered ${type} key ${fp} is marked @revoked in ${file}:${verdict.entry.line}`,
       );
-    case 'changed':
+    case 'changed': {
+      const recorded = verdict.typeChanged
+        ? `records only a ${displayKeyType(verdict.entry.keyType)} key for it`
+        : 'records a different key';
       throw new HostKeyError(
-        `Host key verification failed for ${name}: REMOTE HOST IDENTIFICATION HAS CHANGED: it offered ${type} key ${fp} but ${file}:${verdict.entry.line} records a different key (possible man-in-the-middle attack; remove that line if the change is expected)`,
+        `Host key verification failed for ${name}: REMOTE HOST IDENTIFICATION HAS CHANGED: it offered ${type} key ${fp} but ${file}:${verdict.entry.line} ${recorded} (possible man-in-the-middle attack; remove that line if the change is expected)`,
       );
+    }
     case 'unknown': {
       if (!opts.prompt) {
         throw new HostKeyError(

@@ -174,15 +174,18 @@ export function displayKeyType(keyType: string): string {
 export type HostKeyVerdict =
   | { readonly kind: 'known'; readonly entry: KnownHostEntry }
   | { readonly kind: 'revoked'; readonly entry: KnownHostEntry }
-  /** The host is recorded with a different key of the same type: possible man-in-the-middle. */
-  | { readonly kind: 'changed'; readonly entry: KnownHostEntry }
-  /** Not recorded for this key type; `otherTypes` lists key types recorded for the host, if any. */
-  | { readonly kind: 'unknown'; readonly otherTypes: readonly string[] };
+  /**
+   * The host is recorded with a different key: of the same type, or (`typeChanged`) only with keys of
+   * other types. OpenSSH asks again when only the type differs; a man-in-the-middle that offers a type
+   * the real host never had would then get a first-contact prompt, so both are a change here.
+   */
+  | { readonly kind: 'changed'; readonly entry: KnownHostEntry; readonly typeChanged: boolean }
+  /** The host is not recorded at all. */
+  | { readonly kind: 'unknown' };
 
 /**
  * Decide about the key `blob` offered by `host:port`. A key revoked for the host loses over everything; an exact
- * match is known; a different key of the same type recorded for the host is a change. A host
- * recorded only with other key types is unknown for this type (OpenSSH asks again in that case).
+ * match is known; a different key recorded for the host, of the same type or another, is a change.
  * `@cert-authority` lines are ignored: host certificates are not supported.
  */
 export function checkHostKey(
@@ -200,8 +203,28 @@ export function checkHostKey(
   const exact = matching.find((e) => e.keyBlob.equals(blob));
   if (exact) return { kind: 'known', entry: exact };
   const sameType = matching.find((e) => e.keyType === keyType);
-  if (sameType) return { kind: 'changed', entry: sameType };
-  return { kind: 'unknown', otherTypes: [...new Set(matching.map((e) => e.keyType))] };
+  if (sameType) return { kind: 'changed', entry: sameType, typeChanged: false };
+  const other = matching[0];
+  if (other) return { kind: 'changed', entry: other, typeChanged: true };
+  return { kind: 'unknown' };
+}
+
+/** Key types recorded for host:port (not revoked, not @cert-authority), in file order. */
+export function knownKeyTypes(entries: readonly KnownHostEntry[], host: string, port: number): string[] {
+  const name = hostLookupName(host, port);
+  const types = entries
+    .filter((e) => e.marker === undefined && entryMatchesHost(e, name))
+    .map((e) => e.keyType);
+  return [...new Set(types)];
+}
+
+/**
+ * The host key algorithms that negotiate a key of the given types, to be preferred in the handshake
+ * (as OpenSSH does): a host that has the recorded key type then offers that one, and only a host
+ * without it (another host, a man-in-the-middle) offers something else, which fails as a change.
+ */
+export function hostKeyAlgorithmsFor(keyTypes: readonly string[]): string[] {
+  return keyTypes.flatMap((t) => (t === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [t]));
 }
 
 /** The line recorded for a newly accepted host: `name keytype base64`. */

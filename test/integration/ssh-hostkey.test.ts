@@ -9,7 +9,7 @@ import { HostKeyError, SshError } from '../../cli/ssh/errors.js';
 import { sshExec } from '../../cli/ssh/exec.js';
 import { keyFingerprint } from '../../cli/ssh/known-hosts.js';
 import type { SshOptions } from '../../cli/ssh/options.js';
-import { type SshdServer, startSshd } from '../support/sshd.js';
+import { generateKey, type SshdServer, startSshd } from '../support/sshd.js';
 
 const sink = () => ({ stdout: new PassThrough().resume(), stderr: new PassThrough().resume() });
 const knownLine = (s: SshdServer) => `[${s.host}]:${s.port} ${s.hostPublicKey()}`;
@@ -163,4 +163,64 @@ describe('--tunnel', () => {
       ),
     );
   });
+});
+
+describe('host key type (issue 14 item 6)', () => {
+  it('a server offering another key type than known_hosts records is a change, never a first-contact prompt', async () => {
+    // The real host is recorded with its ED25519 key; a man-in-the-middle on its address has only ECDSA.
+    const mitm = await startSshd({ hostKeyType: 'ecdsa' });
+    try {
+      const kh = join(dir, 'kh-type');
+      writeFileSync(kh, `[${mitm.host}]:${mitm.port} ${target.hostPublicKey()}\n`);
+      let asked = false;
+      const err = await sshExec(
+        `${mitm.host}:${mitm.port}`,
+        'exit 0',
+        opts({
+          knownHostsFile: kh,
+          prompt: async () => {
+            asked = true;
+            return 'yes';
+          },
+        }),
+        sink(),
+      ).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(HostKeyError);
+      const msg = (err as Error).message;
+      expect(msg).toContain('REMOTE HOST IDENTIFICATION HAS CHANGED: it offered ECDSA key');
+      expect(msg).toContain(`${kh}:1 records only a ED25519 key for it`);
+      expect(msg).toContain(fingerprint(mitm));
+      expect(asked).toBe(false);
+      expect(
+        readFileSync(kh, 'utf8')
+          .split('\n')
+          .filter((l) => l !== ''),
+      ).toHaveLength(1);
+    } finally {
+      await mitm.stop();
+    }
+  }, 180_000);
+
+  it('negotiates the key type known_hosts records when the server has several', async () => {
+    const keyDir = mkdtempSync(join(tmpdir(), 'fleet-ts-ssh-ecdsa-'));
+    const ecdsa = generateKey(join(keyDir, 'ssh_host_ecdsa_key'), 'ecdsa');
+    // ed25519 (ssh2's first choice) plus ECDSA; only the ECDSA key is recorded.
+    const both = await startSshd({ extraConfig: [`HostKey ${ecdsa}`] });
+    try {
+      const kh = join(dir, 'kh-both');
+      const ecdsaLine = readFileSync(`${ecdsa}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ');
+      writeFileSync(kh, `[${both.host}]:${both.port} ${ecdsaLine}\n`);
+      expect(
+        await sshExec(
+          `${both.host}:${both.port}`,
+          'exit 3',
+          opts({ knownHostsFile: kh, identityFiles: [both.clientKeyFile] }),
+          sink(),
+        ),
+      ).toBe(3);
+    } finally {
+      await both.stop();
+      rmSync(keyDir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });

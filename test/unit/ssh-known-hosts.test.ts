@@ -10,9 +10,11 @@ import {
   formatKnownHostLine,
   globMatch,
   hashHostName,
+  hostKeyAlgorithmsFor,
   hostLookupName,
   keyFingerprint,
   keyTypeOfBlob,
+  knownKeyTypes,
   matchHostPatterns,
   parseKnownHosts,
 } from '../../cli/ssh/known-hosts.js';
@@ -173,21 +175,32 @@ describe('checkHostKey', () => {
 
   it('keeps ports apart: the port-22 key does not vouch for port 2222', () => {
     expect(checkHostKey(entries, '10.0.0.1', 2222, rsaBlob).kind).toBe('known');
-    expect(checkHostKey(entries, '10.0.0.1', 2222, edBlob)).toEqual({
-      kind: 'unknown',
-      otherTypes: ['ssh-rsa'],
-    });
+    expect(checkHostKey(entries, '10.0.0.99', 2222, edBlob)).toEqual({ kind: 'unknown' });
+  });
+
+  it('a host recorded only with another key type offering a new type is a change, not a first contact', () => {
+    // [10.0.0.1]:2222 is recorded with an RSA key only; a man-in-the-middle offers ED25519.
+    const v = checkHostKey(entries, '10.0.0.1', 2222, edBlob);
+    expect(v).toMatchObject({ kind: 'changed', typeChanged: true });
+    expect(v.kind === 'changed' && v.entry.keyType).toBe('ssh-rsa');
+    expect(knownKeyTypes(entries, '10.0.0.1', 2222)).toEqual(['ssh-rsa']);
+    expect(hostKeyAlgorithmsFor(['ssh-rsa', 'ssh-ed25519'])).toEqual([
+      'rsa-sha2-512',
+      'rsa-sha2-256',
+      'ssh-rsa',
+      'ssh-ed25519',
+    ]);
   });
 
   it('reports a different key of the same type as changed, with the recorded line', () => {
     const v = checkHostKey(entries, '10.0.0.1', 22, randomEd25519Blob());
-    expect(v.kind).toBe('changed');
+    expect(v).toMatchObject({ kind: 'changed', typeChanged: false });
     expect(v.kind === 'changed' && v.entry.line).toBe(1);
   });
 
   it('applies globs and negation', () => {
     expect(checkHostKey(entries, '10.0.1.3', 22, edBlob).kind).toBe('known');
-    expect(checkHostKey(entries, '10.0.1.9', 22, edBlob)).toEqual({ kind: 'unknown', otherTypes: [] });
+    expect(checkHostKey(entries, '10.0.1.9', 22, edBlob)).toEqual({ kind: 'unknown' });
   });
 
   it('refuses a key revoked for the host even when it is also recorded as known', () => {
@@ -199,7 +212,7 @@ describe('checkHostKey', () => {
 
   it('ignores @cert-authority lines (certificates are not supported)', () => {
     const ca = parseKnownHosts(`@cert-authority * ssh-ed25519 ${ED}`).entries;
-    expect(checkHostKey(ca, '10.9.9.9', 22, edBlob)).toEqual({ kind: 'unknown', otherTypes: [] });
+    expect(checkHostKey(ca, '10.9.9.9', 22, edBlob)).toEqual({ kind: 'unknown' });
   });
 
   it('a recorded line is known afterwards, and any other key of that type is a change', () => {
