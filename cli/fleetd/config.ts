@@ -18,6 +18,7 @@ import {
   valueError,
 } from './config-keys.js';
 import { ConfSyntaxError, parseConfFile } from './config-values.js';
+import { secretFileWarnings, secretFlagWarnings } from './secrets.js';
 
 // --- resolution ---------------------------------------------------------------------------------
 
@@ -77,6 +78,7 @@ export function resolveFleetdConfig(input: ResolveInput): ResolvedFleetd {
   }
 
   for (const f of args.flags) chosen.set(f.key, { raw: f.value, source: `flag ${f.flag}` });
+  warnings.push(...secretFlagWarnings(args.flags));
 
   const config = { configFile: file?.path ?? null } as MutableConfig;
   for (const k of KEYS) {
@@ -208,5 +210,9 @@ export function loadFleetdConfig(
   argv: readonly string[] = process.argv.slice(2),
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): ResolvedFleetd {
-  return resolveFleetdConfig({ argv, env, readFile: readConfigFileFromDisk });
+  const resolved = resolveFleetdConfig({ argv, env, readFile: readConfigFileFromDisk });
+  if (resolved.kind !== 'run') return resolved;
+  const { config } = resolved;
+  const confText = config.configFile === null ? null : readConfigFileFromDisk(config.configFile);
+  return { ...resolved, warnings: [...resolved.warnings, ...secretFileWarnings(config, confText)] };
 }

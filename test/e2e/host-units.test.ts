@@ -104,7 +104,6 @@ describe('fleet units never shadow host units (real systemd)', () => {
     await writeStraight('sshd.service', FLEET_BODY, 'job');
     await writeStraight('alias.service', withInstall('Alias=hostapp.service'), 'job');
     await writeStraight('hook.service', withInstall('RequiredBy=hostapp.service'), 'job');
-    await writeStraight('tpl@.service', FLEET_BODY, 'schedule');
     await writeStraight('fine.service', withInstall('WantedBy=multi-user.target'), 'job');
 
     const want = new Map([
@@ -144,6 +143,22 @@ describe('fleet units never shadow host units (real systemd)', () => {
     expect(journal).toContain(
       `refusing unit hostapp.service scheduled to ${machineID}: the host has its own hostapp.service (/etc/systemd/system/hostapp.service)`,
     );
-    expect(journal).toContain('refusing unit tpl@.service');
+    // A template scheduled straight to the machine (the engine deletes a schedule entry without a job
+    // at its next reconcile, so the writer keeps writing it): refused, never linked or started.
+    const tplLine = await until(
+      'the template refused',
+      120_000,
+      async () => {
+        await writeStraight('tpl@.service', FLEET_BODY, 'schedule');
+        const j = await inMachine(
+          'journalctl -u fleet.service --no-pager -o cat | grep "refusing unit tpl@" || true',
+        );
+        return j === '' ? undefined : j;
+      },
+      1000,
+    );
+    expect(tplLine).toContain('tpl@.service is a template: fleet starts instances of templates');
+    expect(await inMachine('ls -A /run/fleet/units /run/systemd/system | grep tpl || true')).toBe('');
+    expect(await inMachine('ls /run/fleet-ran-* 2>/dev/null')).toBe('/run/fleet-ran-fine.service');
   });
 });

@@ -445,11 +445,11 @@ describe('warnings', () => {
     ).toEqual([
       'api_listen 0.0.0.0:54728 is reachable from other hosts without api_token or api_tls_client_ca: anyone who can connect controls the cluster',
     ]);
-    expect(resolve(['--api_listen=127.0.0.1:54728', `--api_token=${TOKEN}`]).warnings).toEqual([]);
-    expect(resolve(['--api_listen=[::1]:54728', `--api_token=${TOKEN}`]).warnings).toEqual([]);
+    expect(resolve(['--api_listen=127.0.0.1:54728'], { FLEET_API_TOKEN: TOKEN }).warnings).toEqual([]);
+    expect(resolve(['--api_listen=[::1]:54728'], { FLEET_API_TOKEN: TOKEN }).warnings).toEqual([]);
   });
   it('for API settings without api_listen', () => {
-    expect(resolve([`--api_token=${TOKEN}`]).warnings).toEqual([
+    expect(resolve([], { FLEET_API_TOKEN: TOKEN }).warnings).toEqual([
       'api_token is set but api_listen is not - api_token has no effect',
     ]);
   });
@@ -474,7 +474,7 @@ describe('API authentication is checked at config time (issue 14)', () => {
         `api_listen ${listen} would receive api_token in clear text from other hosts: set api_tls_cert and api_tls_key, or listen on loopback`,
       );
     }
-    expect(resolve(['--api_listen=localhost:1', `--api_token=${TOKEN}`]).warnings).toEqual([]);
+    expect(resolve(['--api_listen=localhost:1'], { FLEET_API_TOKEN: TOKEN }).warnings).toEqual([]);
     expect(
       resolve([
         '--api_listen=0.0.0.0:1',
@@ -564,5 +564,50 @@ describe('loadFleetdConfig on real files', () => {
     expect(errorOf(() => loadFleetdConfig([`--config=${dir}`], {})).message).toBe(
       `unable to use config file ${dir}: it is a directory, not a file`,
     );
+  });
+});
+
+describe('secrets other local users can read (issue 14 item 7)', () => {
+  it('a secret given as a flag is warned about (visible in ps); the same secret from the environment is not', () => {
+    expect(
+      resolve(['--api_listen=127.0.0.1:1', `--api_token=${TOKEN}`, '--etcd_password=pw']).warnings,
+    ).toEqual([
+      'api_token was given as the command-line flag --api_token: every local user can read it (ps, /proc/<pid>/cmdline); put it in fleet.conf (mode 0600) or FLEET_API_TOKEN in a root-only EnvironmentFile',
+      'etcd_password was given as the command-line flag --etcd_password: every local user can read it (ps, /proc/<pid>/cmdline); put it in fleet.conf (mode 0600) or FLEET_ETCD_PASSWORD in a root-only EnvironmentFile',
+    ]);
+    expect(
+      resolve(['--api_listen=127.0.0.1:1'], { FLEET_API_TOKEN: TOKEN, FLEET_ETCD_PASSWORD: 'pw' }).warnings,
+    ).toEqual([]);
+  });
+
+  it('fleet.conf holding a secret, and private key files, readable by group or others: one line naming file and mode', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fleet-ts-secrets-'));
+    try {
+      const confPath = join(dir, 'fleet.conf');
+      const key = join(dir, 'etcd.key');
+      const tlsKey = join(dir, 'api.key');
+      writeFileSync(key, 'k', { mode: 0o640 });
+      writeFileSync(tlsKey, 'k', { mode: 0o600 });
+      writeFileSync(
+        confPath,
+        `etcd_password=pw\netcd_certfile=/c.pem\netcd_keyfile=${key}\napi_listen=127.0.0.1:1\napi_token=${TOKEN}\n`,
+        { mode: 0o644 },
+      );
+      const r = loadFleetdConfig(
+        [`--config=${confPath}`, `--api_tls_key=${tlsKey}`, '--api_tls_cert=/c'],
+        {},
+      );
+      if (r.kind !== 'run') throw new Error('expected run');
+      expect(r.warnings).toEqual([
+        `${confPath} holds etcd_password and api_token and is readable by every local user (mode 0644): chmod 600 ${confPath} (or 640 with a group only fleetd's account is in)`,
+        `${key} holds the private key of etcd_keyfile and is readable by the file's group (mode 0640): chmod 600 ${key} (or 640 with a group only fleetd's account is in)`,
+      ]);
+      // Without secrets in it, a readable fleet.conf is fine; mode 0600 files are fine.
+      writeFileSync(confPath, 'agent_ttl=30s\n');
+      const quiet = loadFleetdConfig([`--config=${confPath}`], {});
+      expect(quiet.kind === 'run' && quiet.warnings).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
