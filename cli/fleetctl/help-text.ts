@@ -66,6 +66,11 @@ export const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
     description: 'Lets a drained machine take units again.',
     example: 'fleetctl undrain 2ab8c1f3',
   },
+  plan: {
+    description:
+      "Shows, without writing anything, where each unit would be placed if started now (as `start --replace` of these files), which other units would move (Replaces, MachineOf, Conflicts) and why a unit could not be placed, using the engine's own planner on a snapshot of the cluster. Exit 0 when everything places, 2 when something does not.",
+    example: 'fleetctl plan db.service web@1.service web@2.service',
+  },
   'list-runs': {
     description:
       'Shows the last runs of a unit scheduled with X-Fleet Schedule= (cluster cron): when, where, result and exit status, and the next tick.',
@@ -93,7 +98,7 @@ export const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
   },
   sync: {
     description:
-      'Makes the cluster run exactly the unit files of a directory: submits, starts, replaces (templates one instance at a time) and destroys units it owns. --watch keeps converging on every change.',
+      'Makes the cluster run exactly the unit files of a directory: submits, starts, replaces (templates one instance at a time) and destroys units it owns. --watch keeps converging on every change. --dry-run prints the actions and then the placements they would lead to, as `fleetctl plan` does.',
     example: 'fleetctl sync --dry-run /etc/fleet/units',
   },
   'rolling-update': {

@@ -23,6 +23,7 @@ import {
 } from './commands/lifecycle.js';
 import { type ListOptions, runListMachines, runListUnitFiles, runListUnits } from './commands/list.js';
 import { runVerify, runVersion } from './commands/misc.js';
+import type { PlanOptions } from './commands/plan.js';
 import {
   type JournalFlags,
   runFdForward,
@@ -168,6 +169,13 @@ export function buildProgram(
   cmd('undrain', 'Let a drained machine take units again (fleet-ts)')
     .argument('[machine...]')
     .action((args: string[]) => run((ctx) => runUndrain(ctx, args)));
+  units(cmd('plan', 'Show where units would be placed if started now, and change nothing (fleet-ts)'))
+    .option('-l, --full', 'Do not ellipsize fields on output')
+    .option('--no-legend', 'Do not print a legend (column headers)')
+    .option('--output <format>', 'table (default) or json', 'table')
+    .action((args: string[], o: PlanOptions) =>
+      run(async (ctx) => (await import('./commands/plan.js')).runPlan(ctx, args, o)),
+    );
   units(cmd('list-runs', 'List the last runs of a scheduled unit (cluster cron)'))
     .option('-n, --lines <n>', 'Number of recent runs to show', intArg('lines'), 10)
     .option('--no-legend', 'Do not print a legend (column headers)')

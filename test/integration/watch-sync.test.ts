@@ -41,14 +41,22 @@ describe('fleetctl sync', () => {
   it('--dry-run prints the plan, one line per unit, and changes nothing', async () => {
     const r = await fleetctl('sync', '--dry-run', '.');
     expect(r).toMatchObject({ code: 0, stderr: '' });
-    expect(r.stdout).toBe(
+    const [actions, placements] = r.stdout.split('\n\n');
+    expect(actions).toBe(
       [
         'submit+start sync-a.service (new file sync-a.service)',
         'submit+load sync-b.service (new file sync-b.service.loaded)',
         'submit+start sync-w@1.service (new file sync-w@1.service)',
-        '',
       ].join('\n'),
     );
+    // Then where they would run, as `fleetctl plan` prints it (test/integration/plan-cluster.test.ts).
+    expect(placements?.split('\n').map((l) => l.split(/\t+/).slice(0, 2))).toEqual([
+      ['UNIT', 'CHANGE'],
+      ['sync-a.service', 'place'],
+      ['sync-b.service', 'place'],
+      ['sync-w@1.service', 'place'],
+      [''],
+    ]);
     expect(await mine()).toEqual([]);
   });
 
@@ -73,7 +81,7 @@ describe('fleetctl sync', () => {
     writeFileSync(join(dir, 'sync-bad.service'), '[Unit]\nDescription=x\nno equals sign\n');
     const dry = await fleetctl('sync', '--dry-run', dir);
     expect(dry.stdout).toMatch(
-      /^destroy sync-b\.service \(its file is gone\)\nreplace sync-a\.service \(sync-a\.service changed; [0-9a-f]{7} -> [0-9a-f]{7}\)\n$/,
+      /^destroy sync-b\.service \(its file is gone\)\nreplace sync-a\.service \(sync-a\.service changed; [0-9a-f]{7} -> [0-9a-f]{7}\)\n\nUNIT\t+CHANGE\t+MACHINE\t+REASON\nsync-a\.service\t+keep\t+\w+\.\.\.\/127\.0\.0\.1\d\t+already runs there\nsync-b\.service\t+stop\t+\w+\.\.\.\/127\.0\.0\.1\d -> -\t+unit destroyed\n$/,
     );
     expect(dry.stderr).toMatch(/^sync-bad\.service: line 3: .*not submitted until fixed\n$/);
     expect(dry.code).toBe(1);

@@ -1,12 +1,15 @@
 // sync DIR [--watch] [--dry-run] [--origin NAME]: the watched-directory convergence (cli/watch/) run
-// from fleetctl, once or until interrupted. --dry-run prints the plan, one line per unit action, and
-// writes nothing. Exit code 1 when a file could not be used or an action failed (after doing the rest).
+// from fleetctl, once or until interrupted. --dry-run prints the plan, one line per unit action, then
+// (once, not with --watch) the placements it would lead to, as `fleetctl plan`; it writes nothing. Exit
+// code 1 when a file could not be used or an action failed (after doing the rest); a dry run exits 2
+// when a unit would not be placed.
 import { resolve } from 'node:path';
 import { createLogger } from '../../../units/log.js';
 import { formatAction, watchOrigin } from '../../watch/plan.js';
 import { type PassReport, startUnitDirWatcher, syncUnitDirOnce } from '../../watch/watcher.js';
 import type { CommandContext } from '../context.js';
 import { CliError } from '../io.js';
+import { printSyncPlacements } from './sync-preview.js';
 
 export interface SyncOptions {
   readonly watch?: boolean;
@@ -56,7 +59,13 @@ export async function runSync(ctx: CommandContext, args: readonly string[], o: S
 
   if (!o.watch) {
     const pass = await syncUnitDirOnce({ dir, origin: watchOrigin(origin), registry: client, log, dryRun });
-    return printPass(ctx, pass, dryRun) ? 1 : 0;
+    const problems = printPass(ctx, pass, dryRun);
+    // --dry-run: then where the units would run (as `fleetctl plan`); 2 when something would not place.
+    const placed =
+      dryRun && !pass.error && pass.plan.actions.length > 0
+        ? await printSyncPlacements(ctx, pass.plan.actions)
+        : 0;
+    return problems ? 1 : placed;
   }
 
   const seen = new Set<string>();
