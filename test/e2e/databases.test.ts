@@ -3,6 +3,8 @@
 //   others; a machine with a node is killed hard -> the other two stay in the primary component and keep
 //   taking writes (sampled every second: the quorum-loss window is printed, expected none); fleet-ts
 //   places the lost instance on the 4th machine, it joins by state transfer and has every row.
+//   Then the whole cluster is stopped node by node and started at once: the node that left last
+//   (grastate.dat safe_to_bootstrap: 1) bootstraps, the others join, no row is lost.
 // - examples/mysql-replication: a primary and two replicas on three different machines (Conflicts=);
 //   a row written on the primary appears on both replicas, also after the primary's unit restarted.
 // Figures are printed, never asserted (no timed assertions).
@@ -181,8 +183,9 @@ describe('databases on fleet-ts (real MariaDB in real systemd machines)', () => 
         `galera machine loss (${victim} killed, ${victimUnit} moved to ${spare}, observed on ${observer}):\n` +
           `  quorum-loss window: ${seconds(quorumLossMs)} s (${statuses.length} status samples at 1 Hz, ${notPrimary.length} not Primary or size < 2)\n` +
           `  writes through ${observer}: ${writes.length - failedWrites.length}/${writes.length} committed, longest ${seconds(longestWrite)} s (waits while Galera evicts the dead node)\n` +
-          `  ${victimUnit} started on ${spare} ${seconds(startedMs)} s after the kill (agent_ttl 5 s), active (joined by SST, ready) after ${seconds(activeMs)} s\n` +
-          `  lost node back in the cluster (wsrep_cluster_size 3 again on ${observer}): ${back ? `${seconds(back.at - killedAt)} s` : 'not seen by the 1 Hz sampler'} after the kill`,
+          `  ${victimUnit} started on ${spare} ${seconds(startedMs)} s after the kill (agent_ttl 5 s)\n` +
+          `  lost node a member again (wsrep_cluster_size 3 on ${observer}, state transfer under way): ${back ? `${seconds(back.at - killedAt)} s` : 'not seen by the 1 Hz sampler'} after the kill\n` +
+          `  lost node synced and serving (its unit active: mariadbd ready after the SST): ${seconds(activeMs)} s after the kill`,
       );
       expect(notPrimary).toEqual([]);
       expect(failedWrites).toEqual([]);
@@ -198,6 +201,59 @@ describe('databases on fleet-ts (real MariaDB in real systemd machines)', () => 
       const s = await status(c(), spare, sock, ['wsrep_cluster_size', 'wsrep_local_state_comment']);
       expect(s).toEqual({ wsrep_cluster_size: '3', wsrep_local_state_comment: 'Synced' });
       placed.set(victimUnit, spare);
+    } catch (err) {
+      failed = true;
+      throw err;
+    }
+  });
+
+  it('the whole cluster stopped in order and started at once: the node that left last bootstraps, the others join', async () => {
+    try {
+      const probes = await sql(
+        c(),
+        placed.get('galera@1.service') ?? '',
+        galeraSocket(1),
+        'SELECT COUNT(*) FROM demo.probe',
+      );
+      // One after the other (fleetctl stop waits for systemd): galera@3 leaves the cluster last.
+      for (const unit of GALERA) await fleetctlOk(c(), ['stop', unit]);
+      const grastate = async (i: number) =>
+        (
+          await c().execOk(placed.get(`galera@${i}.service`) ?? '', [
+            'cat',
+            `/var/lib/galera/${i}/grastate.dat`,
+          ])
+        ).match(/safe_to_bootstrap:\s*(\d)/)?.[1];
+      expect([await grastate(1), await grastate(2), await grastate(3)]).toEqual(['0', '0', '1']);
+
+      const t0 = Date.now();
+      await fleetctlOk(c(), ['start', '--no-block', ...GALERA], { cwd: GALERA_DIR });
+      for (const [i, unit] of GALERA.entries())
+        await waitSynced(c(), placed.get(unit) ?? '', i + 1, 3, 300_000);
+      const decided = async (i: number) =>
+        (
+          await c().execOk(placed.get(`galera@${i}.service`) ?? '', [
+            'journalctl',
+            '-u',
+            `galera@${i}.service`,
+            '--identifier=galera-start',
+            '-o',
+            'cat',
+            '--no-pager',
+          ])
+        )
+          .split('\n')
+          .filter((l) => /^galera-start\[.*\]: .*(joining|bootstrapping)/.test(l))
+          .at(-1);
+      expect(await decided(3)).toMatch(/safe_to_bootstrap: 1\): bootstrapping/);
+      for (const i of [1, 2]) expect(await decided(i)).toMatch(/joining the running cluster/);
+      const m2 = placed.get('galera@2.service') ?? '';
+      expect(
+        await sql(c(), m2, galeraSocket(2), 'SET SESSION wsrep_sync_wait=1; SELECT COUNT(*) FROM demo.probe'),
+      ).toBe(probes);
+      console.log(
+        `galera full restart: galera@3 (safe_to_bootstrap: 1) bootstrapped, the others joined; synced ${seconds(Date.now() - t0)} s after fleetctl start`,
+      );
     } catch (err) {
       failed = true;
       throw err;
