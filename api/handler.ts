@@ -11,6 +11,7 @@ import { createListingCache, type ListingCache } from './listing-cache.js';
 import { countRequest, type OpsEndpoints } from './ops-http.js';
 import type { ApiContext, ApiRegistry, ApiRoute } from './route.js';
 import { API_ROUTES } from './routes.js';
+import type { JournalReader } from './ui/journal.js';
 
 export interface ApiHandlerOptions {
   readonly registry: ApiRegistry;
@@ -30,6 +31,8 @@ export interface ApiHandlerOptions {
   readonly now?: () => number;
   /** fleet-ts: /metrics and /health (ops-http.ts); without it those paths answer 404 as before. */
   readonly ops?: OpsEndpoints;
+  /** fleet-ts: the console's journal reader (api/ui/journal.ts). */
+  readonly journal?: JournalReader;
   /** The routes served (default: all of ./routes.ts). */
   readonly routes?: readonly ApiRoute[];
 }
@@ -60,6 +63,7 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
     maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     log,
     ...(opts.ops ? { ops: opts.ops } : {}),
+    ...(opts.journal ? { journal: opts.journal } : {}),
     listings: <T>(name: string): ListingCache<T> => {
       let cache = listings.get(name);
       if (!cache) {

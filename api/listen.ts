@@ -24,6 +24,8 @@ import type { OpsEndpoints } from './ops-http.js';
 import type { ApiRegistry } from './route.js';
 import { API_SERVER_OPTIONS, limitConnections } from './server-limits.js';
 import { tcpAuthProblem, tokenProblem } from './tcp-auth.js';
+import type { JournalReader } from './ui/journal.js';
+import { UI_STATIC_PATH } from './ui/static.js';
 
 export const FLEETD_VERSION = FLEET_TS_VERSION;
 /** First file descriptor systemd passes (SD_LISTEN_FDS_START). */
@@ -56,6 +58,8 @@ export interface StartApiOptions {
   readonly pid?: number;
   /** fleet-ts: serve /metrics and /health (ops-http.ts). */
   readonly ops?: OpsEndpoints;
+  /** fleet-ts: the web console's journal reader (api/ui/journal.ts). */
+  readonly journal?: JournalReader;
 }
 
 export class ApiListenError extends Error {
@@ -103,6 +107,7 @@ export async function startApiServer(
     version,
     log,
     ...(opts.ops ? { ops: opts.ops } : {}),
+    ...(opts.journal ? { journal: opts.journal } : {}),
   });
   // Checked before any socket is opened: a misconfiguration must not leave half the listeners up.
   const tcp = config.apiListen === '' ? undefined : tcpSettings(config);
@@ -269,7 +274,11 @@ function bearerGuard(
 ): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const overTcp = req.socket.remoteAddress !== undefined;
-    if (overTcp && token !== '' && !bearerMatches(req.headers.authorization, token)) {
+    // The console's page and script carry no cluster data: the page must load to ask for the token.
+    const staticUi =
+      (req.method === 'GET' || req.method === 'HEAD') &&
+      UI_STATIC_PATH.test((req.url ?? '').split('?')[0] ?? '');
+    if (overTcp && token !== '' && !staticUi && !bearerMatches(req.headers.authorization, token)) {
       const body = JSON.stringify({ error: { code: 401, message: 'missing or invalid bearer token' } });
       res.writeHead(401, {
         Server: `fleetd/${version}`,

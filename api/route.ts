@@ -2,7 +2,9 @@
 // server's context (registry, limits, listing caches). Routes are registered in ./routes.ts.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ChangeWatch } from '../registry/change-watch.js';
 import type { UnitStateFilter } from '../registry/etcd-registry.js';
+import type { MachineHealth } from '../registry/ops-records.js';
 import type { Registry } from '../registry/types.js';
 import type { Logger } from '../units/log.js';
 import type { RunRecord } from '../units/runs.js';
@@ -10,6 +12,7 @@ import type { UnitStateReport } from '../units/types.js';
 import { ApiError } from './http.js';
 import type { ListingCache } from './listing-cache.js';
 import type { OpsEndpoints } from './ops-http.js';
+import type { JournalReader } from './ui/journal.js';
 
 /**
  * What the API needs from the registry. `listRuns` (cluster cron history, the EtcdRegistry has it)
@@ -32,6 +35,9 @@ export type ApiRegistry = Pick<
   setMachineDrained?(machineID: string, drained: boolean): Promise<void>;
   /** fleet-ts extension: POST /units/<name>/restart (registry/restart.ts). */
   restartUnit?(name: string): Promise<number>;
+  /** fleet-ts extensions used by the web console (api/ui/): machine health and a change feed. */
+  machineHealth?(): Promise<MachineHealth>;
+  watchChanges?(onChange: () => void): Promise<ChangeWatch>;
 };
 
 export interface ApiContext {
@@ -44,6 +50,8 @@ export interface ApiContext {
   readonly log: Logger;
   /** /metrics and /health; absent: those paths are 404. */
   readonly ops?: OpsEndpoints;
+  /** The console's journal reader (this machine's journal); absent: the journal route is 501. */
+  readonly journal?: JournalReader;
   /** The listing cache called `name` (one per paged endpoint); emptied when the registry is swapped. */
   listings<T>(name: string): ListingCache<T>;
 }

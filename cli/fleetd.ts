@@ -14,6 +14,7 @@ import { RegistrationFile } from '../agent/registration-file.js';
 import { SystemctlDriver } from '../agent/systemd/systemctl.js';
 import { UnitFileStore } from '../agent/unit-files.js';
 import { startApiServer } from '../api/listen.js';
+import { journalctlReader } from '../api/ui/journal.js';
 import { type ContentGc, startContentGc } from '../engine/content-gc.js';
 import { type Cron, startCron } from '../engine/cron/cron.js';
 import { type Engine, startEngine } from '../engine/engine.js';
@@ -236,6 +237,7 @@ async function main(): Promise<void> {
   const api = await startApiServer(config, apiRegistry, createLogger('api', logOptions(config)), {
     ops,
     version,
+    journal: journalctlReader(machineID),
   }).catch((err: unknown) => fail(`fleetd: cannot serve the API: ${message(err)}`));
   // metrics_listen is read at start only (a SIGHUP keeps the listener as it is).
   const metricsServer = config.metricsListen

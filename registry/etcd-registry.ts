@@ -18,6 +18,7 @@ import type {
 } from '../units/types.js';
 import { isGlobalUnit } from '../units/xfleet.js';
 import { createUnitsBatch, destroyUnitsBatch, setDesiredStatesBatch } from './batch-writes.js';
+import { type ChangeWatch, watchChanges } from './change-watch.js';
 import { createEtcdClient } from './client.js';
 import { deriveCurrentState, mergeMachineMetadata } from './current-state.js';
 import { getKeysAt, prefixKeys, rangePrefix, UnitContentCache } from './etcd-read.js';
@@ -72,6 +73,8 @@ export interface EtcdRegistry extends Registry {
   setMachineDrained(machineID: string, drained: boolean): Promise<void>;
   /** fleet-ts extension: engine leader, unit counts and heartbeat ages for list-machines. */
   machineHealth(): Promise<MachineHealth>;
+  /** fleet-ts extension: calls `onChange` after any change under the prefix (./change-watch.ts). */
+  watchChanges(onChange: () => void): Promise<ChangeWatch>;
   /** The state reports matching `filter` (all without one), sorted by (unit, machineID). */
   listUnitStates(filter?: UnitStateFilter): Promise<UnitStateReport[]>;
   /** Batch forms for commands over many units (./batch-writes.ts): a transaction per chunk. */
@@ -366,6 +369,7 @@ export function etcdRegistryOn(ns: Namespace, close: () => void = () => {}): Etc
     restartUnit: (name: string) => bumpRestartGeneration(ns, name),
     setMachineDrained: (machineID: string, drained: boolean) => setMachineDrained(ns, machineID, drained),
     machineHealth: () => readMachineHealth(ns),
+    watchChanges: (onChange: () => void) => watchChanges(ns, onChange),
     close: async () => close(),
   };
 }

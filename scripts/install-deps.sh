@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 # rpm: rpmbuild and rpm build and check the .rpm (npm run package, test/integration/packages.test.ts).
 # mariadb-server, galera-4, rsync: the database examples (examples/galera, examples/mysql-replication),
 # run inside the test machines; rsync is Galera's state transfer.
+# chromium: the web console's browser test (test/e2e/console.test.ts, driven by playwright-core).
 PKGS=(etcd-server etcd-client systemd-container openssh-server openssh-client iproute2 iptables python3 curl rpm
-  mariadb-server galera-4 rsync)
+  mariadb-server galera-4 rsync chromium)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

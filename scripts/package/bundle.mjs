@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { buildConsole } from '../build-console.mjs';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const VERSION = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
@@ -53,7 +54,12 @@ export function bundleOptions() {
     // The shebang of the entry file is kept by esbuild (above the banner). ES modules inside the
     // bundle that compute paths from import.meta.url get the bundle's own URL.
     banner: { js: '"use strict";var __bundle_url=require("node:url").pathToFileURL(__filename).href;' },
-    define: { __FLEET_TS_VERSION__: JSON.stringify(VERSION), 'import.meta.url': '__bundle_url' },
+    // The web console's page, script and stylesheet (api/ui/assets.ts), built from api/ui/client/.
+    define: {
+      __FLEET_TS_VERSION__: JSON.stringify(VERSION),
+      __FLEET_TS_CONSOLE__: JSON.stringify(buildConsole()),
+      'import.meta.url': '__bundle_url',
+    },
     // ssh2's optional native helpers (built by its install script, which we never run); ssh2 falls
     // back to its JavaScript implementations when they are missing.
     external: ['cpu-features', '*.node'],

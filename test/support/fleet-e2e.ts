@@ -13,13 +13,15 @@ const FLEETCTL = join(PROJECT, 'dist/cli/fleetctl.js');
 
 /** dist/ must hold the current sources: fleetd runs from it inside the machines. */
 export function ensureBuilt(): void {
-  const targets = ['dist/cli/fleetd.js', 'dist/cli/fleetctl.js'].map((t) => join(PROJECT, t));
+  const targets = ['dist/cli/fleetd.js', 'dist/cli/fleetctl.js', 'dist/console/app.js'].map((t) =>
+    join(PROJECT, t),
+  );
   const newest = (dir: string): number => {
     let t = 0;
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
       if (e.isDirectory()) t = Math.max(t, newest(p));
-      else if (e.name.endsWith('.ts')) t = Math.max(t, statSync(p).mtimeMs);
+      else if (/\.(ts|css|html)$/.test(e.name)) t = Math.max(t, statSync(p).mtimeMs);
     }
     return t;
   };
@@ -28,6 +30,8 @@ export function ensureBuilt(): void {
   );
   const stale = () => targets.some((t) => !existsSync(t) || statSync(t).mtimeMs < srcTime);
   if (!stale()) return;
+  // The web console's assets (npm run build does the same after tsc).
+  execFileSync(process.execPath, ['scripts/build-console.mjs'], { cwd: PROJECT, stdio: 'pipe' });
   try {
     execFileSync('node_modules/.bin/tsc', ['-p', 'tsconfig.json'], { cwd: PROJECT, stdio: 'pipe' });
   } catch (err) {

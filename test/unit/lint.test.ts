@@ -24,4 +24,10 @@ describe('code quality', () => {
     expect(r.out.slice(0, 3000)).toBe('');
     expect(r.code).toBe(0);
   }, 600_000); // whole-project passes: minutes on a loaded 2-core machine
+
+  it('tsc --strict typechecks the web console (browser code, DOM types)', () => {
+    const r = run('node_modules/.bin/tsc', ['-p', 'api/ui/client/tsconfig.json']);
+    expect(r.out.slice(0, 3000)).toBe('');
+    expect(r.code).toBe(0);
+  }, 600_000);
 });
