@@ -3,7 +3,7 @@
 // state reports publish.ts, optional behaviours (cluster cron) behaviours.ts. This file wires timers and I/O.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunReporter } from '../registry/runs.js';
-import { errorMessage as message } from '../units/errors.js';
+import { errorMessage as message } from '../units/common.js';
 import { createLogger, type Logger } from '../units/log.js';
 import { validateUnitName } from '../units/names.js';
 import type { ScheduleRecord } from '../units/types.js';

@@ -2,7 +2,7 @@
 // outlived their unit files.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errorMessage } from '../units/errors.js';
+import { errorMessage } from '../units/common.js';
 import type { Logger } from '../units/log.js';
 import type { MachineState } from '../units/types.js';
 import type { AgentStore } from './store.js';

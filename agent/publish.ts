@@ -1,7 +1,7 @@
 // The agent's state reports: `state/<machine>/<unit>` written when systemd's state of a loaded unit
 // changes, deleted when the unit is no longer loaded here.
 
-import { errorMessage } from '../units/errors.js';
+import { errorMessage } from '../units/common.js';
 import type { Logger } from '../units/log.js';
 import type { SystemdState } from '../units/types.js';
 import type { LoadedUnit } from './execute.js';

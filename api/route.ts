@@ -3,9 +3,8 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChangeWatch } from '../registry/change-watch.js';
-import type { UnitStateFilter } from '../registry/etcd-registry.js';
 import type { MachineHealth } from '../registry/ops-records.js';
-import type { Registry } from '../registry/types.js';
+import type { Registry, UnitStateFilter } from '../registry/types.js';
 import type { Logger } from '../units/log.js';
 import type { RunRecord } from '../units/runs.js';
 import type { UnitStateReport } from '../units/types.js';

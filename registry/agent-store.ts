@@ -1,26 +1,16 @@
-// The agent's side of the registry: the machine's presence and unit states under one lease, the
-// machine's own schedule (and nothing else), and unit contents by hash.
-//
-// Why one lease for presence and states: when the agent leaves (or dies) everything it reported
-// vanishes at once, so the engine and `list-units` never see a ghost. Why only `schedule/<id>/`: an
-// agent must never be woken by another machine's placements (fleet's thundering herd).
+// The agent's side of the registry: the machine's presence and unit states under one lease (when the
+// agent leaves or dies, everything it reported vanishes at once: no ghosts in `list-units`), the
+// machine's own schedule (agent-schedule.ts), and unit contents by hash.
 
-import type { Namespace, Watcher } from 'etcd3';
+import type { Namespace } from 'etcd3';
 import type { AgentStateRecord, AgentStore, ScheduleHandler } from '../agent/store.js';
 import { ByteLru } from '../units/byte-lru.js';
 import type { Logger } from '../units/log.js';
-import { metrics } from '../units/metrics.js';
-import type { MachineState, ScheduleRecord } from '../units/types.js';
-import {
-  machineObjectKey,
-  machineSchedulePrefix,
-  SCHEDULE_PREFIX,
-  splitMachineUnitKey,
-  unitContentKey,
-  unitStateKey,
-} from './keys.js';
+import type { MachineState } from '../units/types.js';
+import { ScheduleFollower } from './agent-schedule.js';
+import { machineObjectKey, unitContentKey, unitStateKey } from './keys.js';
 import { LeaseKeeper } from './lease-keeper.js';
-import { decodeMachine, decodeSchedule, encodeMachine, encodeState } from './records.js';
+import { decodeMachine, encodeMachine, encodeState } from './records.js';
 
 export interface EtcdAgentStoreOptions {
   /** An etcd3 client namespaced to the key prefix. */
@@ -71,13 +61,10 @@ export class EtcdAgentStore implements AgentStore {
   private readonly published = new Map<string, AgentStateRecord>();
   /** Bounded by bytes: contents of replaced units must not pile up (issue 14). */
   private readonly unitTexts = new ByteLru();
-  private readonly schedule = new Map<string, ScheduleRecord>();
-  private handler: ScheduleHandler | undefined;
-  private watcher: Watcher | undefined;
+  private readonly schedule: ScheduleFollower;
   private closed = false;
   private renewing = false;
   private retryTimer: NodeJS.Timeout | undefined;
-  private foreignEvents = 0;
   private proof = 0;
   /** The lease was lost: the schedule must be read again before the new lease proves anything. */
   private scheduleStale = false;
@@ -96,11 +83,12 @@ export class EtcdAgentStore implements AgentStore {
     this.log = opts.log;
     this.resumeLeaseID = opts.resumeLeaseID;
     if (opts.resumeLeaseID) this.ownLeases.add(opts.resumeLeaseID);
+    this.schedule = new ScheduleFollower(opts.etcd, opts.machineID, opts.log, () => this.resyncWithRetry());
   }
 
   /** Watch events received for keys outside this machine's schedule (the benchmark checks it stays 0). */
   foreignWatchEvents(): number {
-    return this.foreignEvents;
+    return this.schedule.foreignEvents;
   }
 
   /**
@@ -256,85 +244,15 @@ export class EtcdAgentStore implements AgentStore {
 
   async watchSchedule(machineID: string, handler: ScheduleHandler): Promise<void> {
     if (machineID !== this.machineID) throw new Error(`store of ${this.machineID} cannot watch ${machineID}`);
-    this.handler = handler;
+    this.schedule.setHandler(handler);
     await this.resyncSchedule();
   }
 
   async resyncSchedule(): Promise<void> {
-    const prefix = machineSchedulePrefix(this.machineID);
     const generation = this.lossGeneration;
-    const res = await this.etcd.getAll().prefix(prefix).exec();
-    const fresh = new Map<string, ScheduleRecord>();
-    for (const kv of res.kvs) this.applyKv(fresh, kv.key.toString(), kv.value.toString());
-    const changed = new Set<string>([...this.schedule.keys(), ...fresh.keys()]);
-    this.schedule.clear();
-    for (const [k, v] of fresh) this.schedule.set(k, v);
-    await this.startWatch(BigInt(res.header.revision) + 1n);
-    this.handler?.(this.schedule, [...changed].sort());
+    await this.schedule.resync();
     // Only a read that began after the last loss makes the schedule fresh again.
     if (generation === this.lossGeneration) this.scheduleStale = false;
-  }
-
-  private applyKv(into: Map<string, ScheduleRecord>, key: string, value: string): string | null {
-    const parts = splitMachineUnitKey(SCHEDULE_PREFIX, key);
-    // Our watch covers only our prefix; this check keeps a foreign key out whatever etcd sends.
-    if (!parts || parts.machineID !== this.machineID) return null;
-    let rec: ScheduleRecord;
-    try {
-      rec = decodeSchedule(key, value);
-    } catch (err) {
-      this.log?.error(
-        { machine: this.machineID, unit: parts.unit, err: (err as Error).message },
-        'ignoring malformed schedule record',
-      );
-      into.delete(parts.unit);
-      return parts.unit;
-    }
-    into.set(parts.unit, rec);
-    return parts.unit;
-  }
-
-  private async startWatch(fromRevision: bigint): Promise<void> {
-    const old = this.watcher;
-    this.watcher = undefined;
-    await old?.cancel().catch(() => undefined);
-    if (this.closed) return;
-    const watcher = await this.etcd
-      .watch()
-      .prefix(machineSchedulePrefix(this.machineID))
-      .startRevision(fromRevision.toString())
-      .create();
-    if (this.closed) {
-      await watcher.cancel().catch(() => undefined);
-      return;
-    }
-    this.watcher = watcher;
-    watcher.on('data', (res) => {
-      if (this.watcher !== watcher) return;
-      const changed: string[] = [];
-      for (const ev of res.events) {
-        const key = ev.kv.key.toString();
-        if (splitMachineUnitKey(SCHEDULE_PREFIX, key)?.machineID !== this.machineID) this.foreignEvents++;
-        if (ev.type === 'Put') {
-          const unit = this.applyKv(this.schedule, key, ev.kv.value.toString());
-          if (unit) changed.push(unit);
-        } else {
-          const parts = splitMachineUnitKey(SCHEDULE_PREFIX, key);
-          if (parts && parts.machineID === this.machineID) {
-            this.schedule.delete(parts.unit);
-            changed.push(parts.unit);
-          }
-        }
-      }
-      if (changed.length > 0) this.handler?.(this.schedule, changed);
-    });
-    // A cancelled watch (e.g. the revision was compacted) cannot resume: read everything again.
-    watcher.on('error', (err: Error) => {
-      if (this.watcher !== watcher || this.closed) return;
-      this.log?.warn({ machine: this.machineID, err: err.message }, 'schedule watch failed; resyncing');
-      metrics.watchRestarts.inc({ watcher: 'agent' });
-      this.resyncWithRetry();
-    });
   }
 
   private resyncWithRetry(delay = RETRY_MIN_MS): void {
@@ -404,9 +322,7 @@ export class EtcdAgentStore implements AgentStore {
   async close(): Promise<void> {
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    const w = this.watcher;
-    this.watcher = undefined;
-    await w?.cancel().catch(() => undefined);
+    await this.schedule.close();
     const lease = this.lease;
     this.lease = undefined;
     // stop() only stops keepalives; leave() revokes explicitly.

@@ -3,7 +3,7 @@
 // back to a fresh snapshot when etcd compacted that revision away); and leader-guarded schedule writes.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { IKeyValue, IWatchResponse, Namespace, Watcher } from 'etcd3';
+import type { IKeyValue, IWatchResponse, Namespace } from 'etcd3';
 import {
   type ApplyOptions,
   type EngineStore,
@@ -21,7 +21,6 @@ import { metrics } from '../units/metrics.js';
 import { parseUnitFile } from '../units/parse.js';
 import type { MachineState, ScheduleRecord } from '../units/types.js';
 import { parseRequirements } from '../units/xfleet.js';
-import { mergeMachineMetadata } from './current-state.js';
 import { MAX_TXN_OPS, prefixEnd, rangePrefix, UnitContentCache } from './etcd-read.js';
 import {
   JOB_PREFIX,
@@ -32,7 +31,9 @@ import {
   scheduleKey,
   splitMachineUnitKey,
 } from './keys.js';
+import { MachineRecords } from './machine-records.js';
 import { decodeJob, decodeMachine, decodeSchedule, encodeSchedule, type JobRecord } from './records.js';
+import { prefixRange, type ResumableWatch, type WatchRange, watchRange } from './resumable-watch.js';
 import { chunkChanges } from './txn-chunks.js';
 import { NotLeaderError } from './types.js';
 
@@ -202,19 +203,13 @@ export function createEngineStore(ns: Namespace, log: Logger, opts: EngineStoreO
     /** Raw machine records as of the events converted so far: this watch's own (see `latest`). */
     let machines = new MachineRecords();
 
-    // etcd3 resumes a watcher from `header.revision + 1` of the last response. For a watcher catching up
-    // on history, etcd sends the current store revision in that header while more events are still to
-    // come, so that resume point can skip events. We therefore pin the resume revision ourselves after
-    // etcd3's own listeners ran (ours are registered later, so they run later).
-    const pin = (feed: Feed, w: Watcher) => {
-      (w as unknown as { request: { start_revision?: string } }).request.start_revision = String(
-        feed.received + 1n,
-      );
-    };
     /** Every feed has received everything up to this revision. */
     const receivedAll = (): string => {
       let min: bigint | undefined;
-      for (const f of feeds) if (min === undefined || f.received < min) min = f.received;
+      for (const f of feeds) {
+        const received = f.watch?.received ?? f.received;
+        if (min === undefined || received < min) min = received;
+      }
       return String(min ?? 0n);
     };
 
@@ -231,43 +226,29 @@ export function createEngineStore(ns: Namespace, log: Logger, opts: EngineStoreO
     };
 
     const startFeed = (feed: Feed) => {
-      const w = ns
-        .watch()
-        .inRange(feed.range)
-        .startRevision(String(feed.received + 1n))
-        .watcher();
-      feed.watcher = w;
-      w.on('data', (res: IWatchResponse) => {
-        const last = res.events[res.events.length - 1];
-        if (last) {
-          const rev = BigInt(last.kv.mod_revision);
-          if (rev > feed.received) feed.received = rev;
-        } else if (!res.created && !res.canceled) {
-          // Progress notification: every event up to header.revision was delivered.
-          const rev = BigInt(res.header.revision);
-          if (rev > feed.received) feed.received = rev;
-        }
-        pin(feed, w);
-        if (res.events.length === 0) return;
-        const records = machines;
-        const current = () => !stopped && feed.watcher === w;
-        // One chain for all feeds: conversions (and the machine records) are applied one at a time.
-        chain = chain.then(async () => {
-          if (!current()) return;
-          const events = await retrying('reading unit contents', () => toStoreEvents(res, records, current));
-          if (events && current()) handlers.onEvents(events, receivedAll());
-        });
+      const watch: ResumableWatch = watchRange(ns, feed.range, feed.received, {
+        onEvents: (res) => {
+          const records = machines;
+          const current = () => !stopped && feed.watch === watch && watch.isCurrent();
+          // One chain for all feeds: conversions (and the machine records) are applied one at a time.
+          chain = chain.then(async () => {
+            if (!current()) return;
+            const events = await retrying('reading unit contents', () =>
+              toStoreEvents(res, records, current),
+            );
+            if (events && current()) handlers.onEvents(events, receivedAll());
+          });
+        },
+        onCancelled: (err) => {
+          // Typically the resume revision was compacted: reload everything.
+          if (stopped || feed.watch !== watch) return;
+          log.warn({ err: String(err) }, 'engine watch cancelled; reloading a full snapshot');
+          metrics.watchRestarts.inc({ watcher: 'engine' });
+          cancelFeeds();
+          reset();
+        },
       });
-      w.on('connected', () => pin(feed, w));
-      w.on('disconnected', () => pin(feed, w));
-      w.on('error', (err: unknown) => {
-        // etcd cancelled the watch (typically: the resume revision was compacted). Reload everything.
-        if (stopped || feed.watcher !== w) return;
-        log.warn({ err: String(err) }, 'engine watch cancelled; reloading a full snapshot');
-        metrics.watchRestarts.inc({ watcher: 'engine' });
-        cancelFeeds();
-        reset();
-      });
+      feed.watch = watch;
     };
 
     const start = () => {
@@ -279,9 +260,10 @@ export function createEngineStore(ns: Namespace, log: Logger, opts: EngineStoreO
     const cancelFeeds = (): Promise<unknown> =>
       Promise.all(
         feeds.map((f) => {
-          const w = f.watcher;
-          f.watcher = undefined;
-          return w?.cancel().catch(() => undefined);
+          const w = f.watch;
+          f.watch = undefined;
+          if (w) f.received = w.received;
+          return w?.cancel();
         }),
       );
 
@@ -389,59 +371,14 @@ export function createEngineStore(ns: Namespace, log: Logger, opts: EngineStoreO
  * tick. Events of one feed arrive in revision order; the engine's state is per key, so the order
  * between feeds does not matter (a machine's object and metadata share a feed).
  */
-const WATCHED_RANGES: readonly { start: string; end: Buffer }[] = [
+const WATCHED_RANGES: readonly WatchRange[] = [
   { start: JOB_PREFIX, end: prefixEnd(MACHINES_PREFIX) },
-  { start: SCHEDULE_PREFIX, end: prefixEnd(SCHEDULE_PREFIX) },
+  prefixRange(SCHEDULE_PREFIX),
 ];
 
-/** One watcher of a watch, and the highest revision it received (not necessarily processed yet). */
+/** One watcher of a watch; `received` is where it starts (or stopped). */
 interface Feed {
-  readonly range: { start: string; end: Buffer };
+  readonly range: WatchRange;
   received: bigint;
-  watcher?: Watcher | undefined;
-}
-
-/** Raw machine records: each machine's object and its dynamic metadata, merged on every change of either. */
-class MachineRecords {
-  private readonly objects = new Map<string, MachineState>();
-  private readonly metadata = new Map<string, Map<string, string>>();
-  private readonly drained = new Set<string>();
-
-  ids(): Iterable<string> {
-    return this.objects.keys();
-  }
-
-  setObject(id: string, m: MachineState | null): void {
-    if (m) this.objects.set(id, m);
-    else this.objects.delete(id);
-  }
-
-  setMetadata(id: string, key: string, value: string | null): void {
-    const md = this.metadata.get(id) ?? new Map<string, string>();
-    if (value === null) md.delete(key);
-    else md.set(key, value);
-    if (md.size === 0) this.metadata.delete(id);
-    else this.metadata.set(id, md);
-  }
-
-  setDrained(id: string, drained: boolean): void {
-    if (drained) this.drained.add(id);
-    else this.drained.delete(id);
-  }
-
-  /** The machine as the engine sees it; null while it has no object (absent or gone). */
-  merged(id: string): MachineState | null {
-    const obj = this.objects.get(id);
-    if (!obj) return null;
-    const m = mergeMachineMetadata({ ...obj, id }, this.metadata.get(id) ?? new Map());
-    return this.drained.has(id) ? { ...m, drained: true } : m;
-  }
-
-  clone(): MachineRecords {
-    const c = new MachineRecords();
-    for (const [id, m] of this.objects) c.objects.set(id, m);
-    for (const [id, md] of this.metadata) c.metadata.set(id, new Map(md));
-    for (const id of this.drained) c.drained.add(id);
-    return c;
-  }
+  watch?: ResumableWatch | undefined;
 }

@@ -2,7 +2,8 @@
 // units (unit contents are cached by hash: they are content-addressed and immutable); every write is a
 // single transaction, so a crash never leaves half a unit behind.
 
-import type { Etcd3, IKeyValue, Namespace } from 'etcd3';
+import type { Etcd3, Namespace } from 'etcd3';
+import { compareStrings } from '../units/common.js';
 import { parseUnitFile } from '../units/parse.js';
 import type { RunRecord } from '../units/runs.js';
 import { serializeUnit, unitHash } from '../units/serialize.js';
@@ -20,7 +21,7 @@ import { isGlobalUnit } from '../units/xfleet.js';
 import { createUnitsBatch, destroyUnitsBatch, setDesiredStatesBatch } from './batch-writes.js';
 import { type ChangeWatch, watchChanges } from './change-watch.js';
 import { createEtcdClient } from './client.js';
-import { deriveCurrentState, mergeMachineMetadata } from './current-state.js';
+import { deriveCurrentState } from './current-state.js';
 import { getKeysAt, prefixKeys, rangePrefix, UnitContentCache } from './etcd-read.js';
 import {
   JOB_PREFIX,
@@ -28,7 +29,6 @@ import {
   MACHINES_PREFIX,
   machineMetadataKey,
   machineStatePrefix,
-  parseMachineKey,
   SCHEDULE_PREFIX,
   STATE_PREFIX,
   scheduleKey,
@@ -36,6 +36,7 @@ import {
   unitContentKey,
   unitStateKey,
 } from './keys.js';
+import { decodeAll, decodeEach, getKv, groupByUnit, machinesFromKvs, textKv } from './kv-decode.js';
 import { assertMachineID, assertSubmittable, assertUnitName } from './names-guard.js';
 import {
   getUnplaced,
@@ -44,14 +45,7 @@ import {
   readMachineHealth,
   setMachineDrained,
 } from './ops-records.js';
-import {
-  decodeJob,
-  decodeMachine,
-  decodeSchedule,
-  decodeState,
-  encodeJob,
-  type JobRecord,
-} from './records.js';
+import { decodeJob, decodeSchedule, decodeState, encodeJob, type JobRecord } from './records.js';
 import { bumpRestartGeneration } from './restart.js';
 import { listRuns, unitRunsPrefix } from './runs.js';
 import {
@@ -59,6 +53,7 @@ import {
   type EtcdConnectionOptions,
   type Registry,
   UnitNotFoundError,
+  type UnitStateFilter,
   type UnitWithTarget,
 } from './types.js';
 
@@ -81,15 +76,6 @@ export interface EtcdRegistry extends Registry {
   createUnits(specs: readonly UnitSpec[]): Promise<boolean[]>;
   setDesiredStates(names: readonly string[], state: DesiredState): Promise<void>;
   destroyUnits(names: readonly string[]): Promise<boolean[]>;
-}
-
-/**
- * Which state reports to read. One machine's reports are one prefix range; one unit's reports are found
- * from the keys of state/ (no values), then only those are read.
- */
-export interface UnitStateFilter {
-  readonly machineID?: string;
-  readonly unit?: string;
 }
 
 /** Attempts of an optimistic read-modify-write before giving up (another writer kept winning). */
@@ -122,7 +108,9 @@ export function etcdRegistryOn(ns: Namespace, close: () => void = () => {}): Etc
     const global = isGlobalUnit(opts) || scheduledOn.some((s) => s.record.global === true);
     // Non-global units have at most one placement; the lowest machine ID makes a (should-not-happen)
     // duplicate show deterministically.
-    const target = global ? undefined : [...scheduledOn].sort((a, b) => cmp(a.machineID, b.machineID))[0];
+    const target = global
+      ? undefined
+      : [...scheduledOn].sort((a, b) => compareStrings(a.machineID, b.machineID))[0];
     const currentState = deriveCurrentState({
       global,
       targetMachine: target?.machineID,
@@ -163,7 +151,7 @@ export function etcdRegistryOn(ns: Namespace, close: () => void = () => {}): Etc
           unplaced.get(job.name)?.reason,
         ),
       )
-      .sort((a, b) => cmp(a.name, b.name));
+      .sort((a, b) => compareStrings(a.name, b.name));
   };
 
   const getUnit = async (name: string): Promise<UnitWithTarget | null> => {
@@ -214,7 +202,7 @@ export function etcdRegistryOn(ns: Namespace, close: () => void = () => {}): Etc
       const parts = splitMachineUnitKey(SCHEDULE_PREFIX, kv.key.toString());
       if (parts) out.push({ unit: parts.unit, machineID: parts.machineID });
     }
-    return out.sort((a, b) => cmp(a.unit, b.unit) || cmp(a.machineID, b.machineID));
+    return out.sort((a, b) => compareStrings(a.unit, b.unit) || compareStrings(a.machineID, b.machineID));
   };
 
   const listUnitStates = async (filter: UnitStateFilter = {}): Promise<UnitStateReport[]> => {
@@ -258,7 +246,7 @@ export function etcdRegistryOn(ns: Namespace, close: () => void = () => {}): Etc
         ...(record.health ? { health: record.health } : {}),
       });
     }
-    return out.sort((a, b) => cmp(a.unit, b.unit) || cmp(a.machineID, b.machineID));
+    return out.sort((a, b) => compareStrings(a.unit, b.unit) || compareStrings(a.machineID, b.machineID));
   };
 
   const createUnit = async (spec: UnitSpec, opts: CreateUnitOptions = {}): Promise<boolean> => {
@@ -372,109 +360,4 @@ export function etcdRegistryOn(ns: Namespace, close: () => void = () => {}): Etc
     watchChanges: (onChange: () => void) => watchChanges(ns, onChange),
     close: async () => close(),
   };
-}
-
-// ---- helpers (pure over key-values) ----
-
-export function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-async function getKv(ns: Namespace, key: string): Promise<IKeyValue | undefined> {
-  // SingleRangeBuilder.exec() returns prefixed keys; only value/revisions are used here.
-  const res = await ns.get(key).exec();
-  return res.kvs[0];
-}
-
-const textKv = (kv: IKeyValue): { key: string; value: string } => ({
-  key: kv.key.toString(),
-  value: kv.value.toString(),
-});
-
-function decodeAll<T>(kvs: readonly IKeyValue[], decode: (key: string, text: string) => T): T[] {
-  const out: T[] = [];
-  for (const kv of kvs) {
-    const key = kv.key.toString();
-    try {
-      out.push(decode(key, kv.value.toString()));
-    } catch {
-      // A malformed record is skipped on read (it would otherwise make the whole listing fail); the
-      // engine store logs it.
-    }
-  }
-  return out;
-}
-
-/** The decodable values among `values` of each machine's key, by machine (a malformed one is skipped). */
-function decodeEach<T>(
-  machines: readonly string[],
-  keyOf: (machineID: string) => string,
-  values: ReadonlyMap<string, string>,
-  decode: (key: string, text: string) => T,
-): Map<string, T> {
-  const out = new Map<string, T>();
-  for (const machineID of machines) {
-    const key = keyOf(machineID);
-    const text = values.get(key);
-    if (text === undefined) continue;
-    try {
-      out.set(machineID, decode(key, text));
-    } catch {
-      // skipped: see decodeAll
-    }
-  }
-  return out;
-}
-
-/** `schedule/<m>/<u>` or `state/<m>/<u>` key-values grouped by unit name. */
-export function groupByUnit<T>(
-  kvs: readonly IKeyValue[],
-  prefix: string,
-  decode: (key: string, text: string) => T,
-): Map<string, { machineID: string; record: T }[]> {
-  const out = new Map<string, { machineID: string; record: T }[]>();
-  for (const kv of kvs) {
-    const key = kv.key.toString();
-    const parts = splitMachineUnitKey(prefix, key);
-    if (!parts) continue;
-    let record: T;
-    try {
-      record = decode(key, kv.value.toString());
-    } catch {
-      continue;
-    }
-    const list = out.get(parts.unit) ?? [];
-    list.push({ machineID: parts.machineID, record });
-    out.set(parts.unit, list);
-  }
-  return out;
-}
-
-/** Present machines (those with an `object` key) with dynamic metadata merged, sorted by ID. */
-export function machinesFromKvs(kvs: readonly IKeyValue[]): MachineState[] {
-  const objects = new Map<string, MachineState>();
-  const dynamic = new Map<string, Map<string, string>>();
-  const drained = new Set<string>();
-  for (const kv of kvs) {
-    const key = kv.key.toString();
-    const parsed = parseMachineKey(key);
-    if (!parsed) continue;
-    if (parsed.kind === 'object') {
-      try {
-        objects.set(parsed.machineID, decodeMachine(key, kv.value.toString()));
-      } catch {
-        // skipped: see decodeAll
-      }
-    } else if (parsed.kind === 'drain') {
-      drained.add(parsed.machineID);
-    } else {
-      const md = dynamic.get(parsed.machineID) ?? new Map<string, string>();
-      md.set(parsed.key, kv.value.toString());
-      dynamic.set(parsed.machineID, md);
-    }
-  }
-  return [...objects.entries()]
-    .sort(([a], [b]) => cmp(a, b))
-    .map(([id, m]) => mergeMachineMetadata({ ...m, id }, dynamic.get(id) ?? new Map()))
-    .map((m) => (drained.has(m.id) ? { ...m, drained: true } : m));
 }

@@ -118,3 +118,12 @@ export interface Registry extends RegistryReader, UnitWriter {
 }
 
 export type { DesiredState, MachineState, Placement, SystemdState, UnitOption, UnitSpec, UnitStateReport };
+
+/**
+ * Which state reports to read. One machine's reports are one prefix range; one unit's reports are found
+ * from the keys of state/ (no values), then only those are read.
+ */
+export interface UnitStateFilter {
+  readonly machineID?: string;
+  readonly unit?: string;
+}

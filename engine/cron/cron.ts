@@ -5,7 +5,7 @@
 import type { Namespace } from 'etcd3';
 import { type CronStore, createCronStore, type TickWrite } from '../../registry/cron-store.js';
 import { createEngineStore } from '../../registry/engine-store.js';
-import { errorMessage as message } from '../../units/errors.js';
+import { errorMessage as message } from '../../units/common.js';
 import { createLogger, type Logger } from '../../units/log.js';
 import { isActiveRun, isFinishedRun, type RunRecord } from '../../units/runs.js';
 import { followLeadership } from '../follow-leader.js';
