@@ -116,7 +116,7 @@ describe('placement preview', () => {
       units: [
         unit('g.service', { global: true }),
         unit('gx.service', { global: true, metadata: { role: ['x'] } }),
-        unit('tick.service', { schedule: { expression: '*/5 * * * *' } }),
+        unit('tick.service', { schedule: { expression: '*/5 * * * *', missed: 'skip', overlap: 'skip' } }),
         unit('later.service', {}, 'inactive'),
       ],
       destroy: ['gone.service'],
