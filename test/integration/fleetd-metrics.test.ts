@@ -124,6 +124,10 @@ describe('fleetd metrics and health', () => {
     // The documentation names every metric.
     const docs = readFileSync(DOCS, 'utf8');
     for (const name of METRIC_NAMES) expect(docs).toContain(name);
+    // And every metric the documentation's table names is in the scrape (none documented but missing).
+    const documented = [...docs.matchAll(/^\| `(fleet_[a-z_]+)` \|/gm)].map((m) => m[1] as string);
+    expect(documented.length).toBeGreaterThanOrEqual(15);
+    for (const name of documented) expect(scrape.body).toContain(`# TYPE ${name} `);
   });
 
   it('/health says ok with the machine, version and engine role', async () => {
