@@ -15,7 +15,7 @@ import { type HealthCheckRunner, HealthChecks } from './health-check.js';
 import { HostUnitGuard } from './host-guard.js';
 import { type AgentTask, type CurrentUnit, type DesiredUnit, hasInstallSection, planAgent } from './plan.js';
 import { createStatePublisher } from './publish.js';
-import { RestartGenerations } from './restart.js';
+import { RestartGenerations, type RestartMemory } from './restart.js';
 import type { AgentStore } from './store.js';
 import type { SystemdDriver } from './systemd/driver.js';
 import { AGENT_UNIT_TYPES, type UnitFileStore } from './unit-files.js';
@@ -45,6 +45,8 @@ export interface AgentOptions {
   readonly runs?: RunReporter;
   /** Monotonic clock (ms) on which the store's leaseProof() is read; performance.now by default. */
   readonly now?: () => number;
+  /** Keeps applied restart generations across fleetd restarts (agent/restart-file.ts); memory only without. */
+  readonly restartMemory?: RestartMemory;
   /** Runs [X-Fleet] HealthCheck= commands (default: `/bin/sh -c` on this host). */
   readonly healthCheck?: HealthCheckRunner;
   /** systemd's unit directories where the host's own units live (host-guard.ts HOST_UNIT_DIRS). */
@@ -99,7 +101,7 @@ export function startAgent(opts: AgentOptions): Agent {
   const behaviours = AGENT_BEHAVIOURS.flatMap(
     (make) => make({ machineID, driver, log, ...(opts.runs ? { runs: opts.runs } : {}) }) ?? [],
   );
-  const restarts = new RestartGenerations();
+  const restarts = new RestartGenerations(opts.restartMemory);
   const hostUnits = new HostUnitGuard({
     systemdDir: files.systemdDir,
     unitsDir: files.unitsDir,
@@ -229,7 +231,13 @@ export function startAgent(opts: AgentOptions): Agent {
     }
     const touched = new Set(tasks.flatMap((t) => (t.kind === 'daemon-reload' ? [] : [t.unit])));
     const launchedNow = (unit: string) => loaded.get(unit)?.state === 'launched';
-    if (await restarts.apply({ desired, launchedBefore, touched, launchedNow }, restartDeps))
+    // Files in place with the scheduled contents that this agent had not loaded: a restarted fleetd.
+    const readopted = new Set(
+      desired
+        .filter((d) => current.get(d.name)?.state === 'inactive' && current.get(d.name)?.hash === d.hash)
+        .map((d) => d.name),
+    );
+    if (await restarts.apply({ desired, launchedBefore, touched, launchedNow, readopted }, restartDeps))
       pollAfterStart(FIRST_POLL_AFTER_START_MS, Date.now() + POLL_AFTER_START_FOR_MS);
     if (guard.isFenced()) await guard.fenceAll(); // a fence that fired while we ran wins over our starts
     await publishStates();

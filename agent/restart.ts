@@ -3,7 +3,9 @@
 // reconcile and is left alone by it is restarted when its scheduled generation grows; anything else
 // (first sight after a fleetd start, a unit just loaded/started/stopped, a unit not launched) only takes
 // the generation as its baseline: a fresh start is newer than any restart request, and a restarted
-// fleetd must not restart the units it finds running.
+// fleetd must not restart the units it finds running. The applied generations are kept in a file under
+// /run/fleet (agent/restart-file.ts), so a fleetd restarted on the same boot knows what it applied
+// before and still applies a restart requested while it was down to the units it re-adopts.
 
 export interface RestartInput {
   readonly unit: string;
@@ -44,6 +46,17 @@ export interface RestartRound {
   readonly touched: ReadonlySet<string>;
   /** Whether the unit is launched now (after the tasks). */
   readonly launchedNow: (unit: string) => boolean;
+  /**
+   * Units whose file was already in place with the scheduled contents but not loaded by this agent: a
+   * restarted fleetd re-adopting them (the start it issues is a no-op for a running unit).
+   */
+  readonly readopted?: ReadonlySet<string>;
+}
+
+/** Where applied generations survive a fleetd restart (agent/restart-file.ts). */
+export interface RestartMemory {
+  load(): ReadonlyMap<string, number>;
+  save(applied: ReadonlyMap<string, number>): void;
 }
 
 export interface RestartDeps {
@@ -54,7 +67,11 @@ export interface RestartDeps {
 
 /** The agent's memory of applied generations, and the I/O around planRestarts. */
 export class RestartGenerations {
-  private applied: ReadonlyMap<string, number> = new Map();
+  private applied: ReadonlyMap<string, number>;
+
+  constructor(private readonly memory?: RestartMemory) {
+    this.applied = memory?.load() ?? new Map();
+  }
 
   /** The generation applied to `unit` (0 when none), published in its state record. */
   generationOf(unit: string): number {
@@ -69,13 +86,17 @@ export class RestartGenerations {
         generation: d.generation ?? 0,
         running:
           d.desiredState === 'launched' &&
-          round.launchedBefore.has(d.name) &&
-          !round.touched.has(d.name) &&
-          round.launchedNow(d.name),
+          round.launchedNow(d.name) &&
+          ((round.launchedBefore.has(d.name) && !round.touched.has(d.name)) ||
+            (round.readopted?.has(d.name) ?? false)),
       })),
       this.applied,
     );
+    const changed =
+      plan.applied.size !== this.applied.size ||
+      [...plan.applied].some(([u, g]) => this.applied.get(u) !== g);
     this.applied = plan.applied;
+    if (changed) this.memory?.save(this.applied);
     for (const unit of plan.restart) {
       const generation = this.generationOf(unit);
       try {

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { type Agent, startAgent } from '../agent/agent.js';
 import { firstNonLoopbackIPv4, MACHINE_ID_FILE, parseMachineID } from '../agent/host.js';
 import { RegistrationFile } from '../agent/registration-file.js';
+import { RestartFile } from '../agent/restart-file.js';
 import { SystemctlDriver } from '../agent/systemd/systemctl.js';
 import { UnitFileStore } from '../agent/unit-files.js';
 import { startApiServer } from '../api/listen.js';
@@ -95,6 +96,10 @@ function startComponents(
     metadata: config.metadata,
     store,
     driver: new SystemctlDriver({ user: config.systemdUser }),
+    restartMemory: new RestartFile(
+      join(dirname(config.unitsDirectory), 'restarts.json'),
+      RegistrationFile.bootID(),
+    ),
     files: new UnitFileStore({ unitsDir: config.unitsDirectory, log: agentLog }),
     ttlMs: config.agentTtlMs,
     log: agentLog,

@@ -1,4 +1,5 @@
 // Shared fixtures of the agent integration tests: a real etcd, temp unit dirs, the in-memory systemd.
+
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,6 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Etcd3, Namespace } from 'etcd3';
 import { type Agent, startAgent } from '../../agent/agent.js';
+import type { RestartMemory } from '../../agent/restart.js';
 import { InMemorySystemd } from '../../agent/systemd/fake.js';
 import { UnitFileStore } from '../../agent/unit-files.js';
 import { EtcdAgentStore } from '../../registry/agent-store.js';
@@ -79,6 +81,8 @@ export async function startMachine(
     /** State poll and safety-net reconcile intervals (defaults: 200 ms and the agent's 5 s). */
     pollIntervalMs?: number;
     reconcileIntervalMs?: number;
+    /** Applied restart generations across agent restarts (agent/restart-file.ts). */
+    restartMemory?: RestartMemory;
   } = {},
 ): Promise<TestMachine> {
   const root = opts.root ?? (await tempRoot());
@@ -99,6 +103,7 @@ export async function startMachine(
     version: 'test',
     pollIntervalMs: opts.pollIntervalMs ?? 200,
     ...(opts.reconcileIntervalMs !== undefined ? { reconcileIntervalMs: opts.reconcileIntervalMs } : {}),
+    ...(opts.restartMemory ? { restartMemory: opts.restartMemory } : {}),
   });
   await agent.ready;
   return { id, agent, driver, files, store, root };

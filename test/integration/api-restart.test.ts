@@ -72,18 +72,16 @@ describe('POST /units/<name>/restart (fleet-ts extension)', () => {
     expect(JSON.parse((await reg.ns.get(jobKey('web.service')).string()) ?? '{}').restart).toBe(2);
 
     // What an agent applied shows in /state.
-    await reg.ns
-      .put(unitStateKey(M1, 'web.service'))
-      .value(
-        encodeState({
-          hash,
-          load: 'loaded',
-          active: 'active',
-          sub: 'running',
-          agentState: 'launched',
-          restart: 2,
-        }),
-      );
+    await reg.ns.put(unitStateKey(M1, 'web.service')).value(
+      encodeState({
+        hash,
+        load: 'loaded',
+        active: 'active',
+        sub: 'running',
+        agentState: 'launched',
+        restart: 2,
+      }),
+    );
     const state = await http(unix, 'GET', '/fleet/v1/state');
     expect(JSON.parse(state.body).states[0]).toMatchObject({ name: 'web.service', restartGeneration: 2 });
   });

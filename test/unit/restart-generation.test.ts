@@ -3,6 +3,7 @@
 // running units to restart, and fleetctl deciding when a machine has restarted.
 import { describe, expect, it } from 'vitest';
 import { planRestarts, RestartGenerations, type RestartRound } from '../../agent/restart.js';
+import { parseRestartFile } from '../../agent/restart-file.js';
 import { restartProgress } from '../../cli/fleetctl/restart-wait.js';
 import { planReconcile } from '../../engine/plan.js';
 import { decodeJob, decodeSchedule, decodeState, encodeJob } from '../../registry/records.js';
@@ -169,5 +170,47 @@ describe('fleetctl: restartProgress', () => {
     expect(restartProgress(report('active', 1), 1)).toBe('restarted');
     expect(restartProgress(report('active', 2), 1)).toBe('restarted');
     expect(restartProgress(report('failed', 1), 1)).toBe('failed');
+  });
+});
+
+describe('agent: re-adopted units and the restart file', () => {
+  it('a re-adopted running unit is restarted only when a saved generation is older', async () => {
+    const calls: string[] = [];
+    const deps = {
+      restartUnit: async (u: string) => {
+        calls.push(u);
+      },
+      onRestarted: () => undefined,
+      onFailed: () => undefined,
+    };
+    const round = {
+      desired: [{ name: 'a.service', desiredState: 'launched' as const, generation: 3 }],
+      launchedBefore: new Set<string>(),
+      touched: new Set(['a.service']),
+      launchedNow: () => true,
+      readopted: new Set(['a.service']),
+    };
+    let saved: ReadonlyMap<string, number> = new Map();
+    const memory = (init: ReadonlyMap<string, number>) => ({
+      load: () => init,
+      save: (m: ReadonlyMap<string, number>) => {
+        saved = m;
+      },
+    });
+    expect(await new RestartGenerations(memory(new Map())).apply(round, deps)).toBe(0); // nothing saved: baseline
+    expect(await new RestartGenerations(memory(new Map([['a.service', 3]]))).apply(round, deps)).toBe(0);
+    expect(await new RestartGenerations(memory(new Map([['a.service', 2]]))).apply(round, deps)).toBe(1);
+    expect(calls).toEqual(['a.service']);
+    expect(saved).toEqual(new Map([['a.service', 3]]));
+  });
+
+  it('parseRestartFile trusts only this boot and valid generations', () => {
+    const text = JSON.stringify({
+      bootID: 'b1',
+      applied: { 'a.service': 2, 'b.service': -1, 'c.service': 'x' },
+    });
+    expect(parseRestartFile(text, 'b1')).toEqual(new Map([['a.service', 2]]));
+    expect(parseRestartFile(text, 'b2')).toEqual(new Map());
+    expect(parseRestartFile('not json', 'b1')).toEqual(new Map());
   });
 });
