@@ -13,8 +13,12 @@ describe('npm pack', () => {
     });
     expect(r.status).toBe(0);
     const files = (JSON.parse(r.stdout) as [{ files: { path: string }[] }])[0].files.map((f) => f.path);
-    const allowed = /^(dist\/.+\.js|packaging\/.+|LICENSE|README\.md|package\.json)$/;
+    // dist/console/: the web console's page and stylesheet (its script matches dist/**/*.js).
+    const allowed =
+      /^(dist\/.+\.js|dist\/console\/(index\.html|app\.css)|packaging\/.+|LICENSE|README\.md|package\.json)$/;
     expect(files.filter((f) => !allowed.test(f))).toEqual([]);
-    expect(files).toEqual(expect.arrayContaining(['LICENSE', 'packaging/systemd/fleetd.service']));
+    expect(files).toEqual(
+      expect.arrayContaining(['LICENSE', 'packaging/systemd/fleetd.service', 'dist/console/index.html']),
+    );
   });
 });
