@@ -1,6 +1,8 @@
 // Executes the planner's tasks against systemd and the units directory. This is the only place the
 // agent changes anything on the host. A failed task skips the remaining tasks of the same unit (the
 // next reconcile retries); other units go on, so one broken unit cannot block a whole machine.
+
+import { errorMessage as message } from '../units/common.js';
 import type { Logger } from '../units/log.js';
 import { type AgentTask, describeTask } from './plan.js';
 import type { SystemdDriver } from './systemd/driver.js';
@@ -27,8 +29,6 @@ export interface TaskFailure {
   readonly task: AgentTask;
   readonly error: string;
 }
-
-const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /**
  * Runs `one` for every name, through `batch` (one systemd call for all) when the driver has it. A

@@ -26,6 +26,7 @@ import { createEtcdClient } from '../registry/client.js';
 import { createEngineStore } from '../registry/engine-store.js';
 import { openEtcdRegistry } from '../registry/etcd-registry.js';
 import { createRunReporter } from '../registry/runs.js';
+import { errorMessage as message } from '../units/common.js';
 import { createLogger, type Logger, type LoggerOptions } from '../units/log.js';
 import { metrics } from '../units/metrics.js';
 import { FLEET_TS_VERSION } from '../units/version.js';
@@ -34,8 +35,6 @@ import { etcdOptionsFromConfig, loadFleetdConfig, logLevelFromConfig } from './f
 import { ConfigError, type FleetdConfig } from './fleetd/config-keys.js';
 import { fleetdOps, observeLeadership, observePlan, startMetricsListener } from './fleetd/ops.js';
 import { startFleetdUnitWatch } from './watch/fleetd.js';
-
-const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** One line on stderr, exit 1. Messages are complete sentences (fleet's wording where it had one). */
 function fail(msg: string): never {

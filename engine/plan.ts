@@ -28,6 +28,7 @@
 // Because the final pass of step 2 changed nothing, planning the applied result again admits every
 // entry in step 1 and places nothing in step 2: a converged state yields an empty plan.
 
+import { compareStrings as byName } from '../units/common.js';
 import type { Requirements, ScheduleRecord } from '../units/types.js';
 import { resolveRequirements } from '../units/xfleet.js';
 import { GlobIndex, isGlob } from './glob-index.js';
@@ -44,7 +45,6 @@ export interface DetailedPlan {
 /** Upper bound on repeated passes; only pathological MachineOf/Replaces tangles get near it. */
 export const MAX_PASSES = 64;
 
-const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const entryKey = (machineID: string, unit: string): string => `${machineID}\u0000${unit}`;
 
 /** The record a unit should have on a machine that runs it. */

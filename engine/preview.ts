@@ -3,6 +3,7 @@
 // written. Pure: the rows say where each proposed unit would run, which other units would move or lose
 // their place (Replaces, MachineOf, Conflicts), and why a unit could not be placed (reasons.ts).
 
+import { compareStrings as byName } from '../units/common.js';
 import { type DetailedPlan, planDetailed } from './plan.js';
 import { unplacedReasons } from './reasons.js';
 import type { EngineState, EngineUnit } from './store.js';
@@ -51,8 +52,6 @@ export interface Proposal {
   /** Units that would be destroyed. */
   readonly destroy?: readonly string[];
 }
-
-const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** unit -> machines that run it, from the schedule (present machines only, unless `all`). */
 function scheduledOn(state: EngineState, all: boolean): Map<string, string[]> {

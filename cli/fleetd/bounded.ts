@@ -2,9 +2,9 @@
 // for its deadline and retries, and SIGTERM must still finish within seconds (issue 13 item 4). A
 // step that overruns is logged and left behind; what it could not write to etcd expires with the
 // machine's lease.
-import type { Logger } from '../../units/log.js';
 
-const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+import { errorMessage as message } from '../../units/common.js';
+import type { Logger } from '../../units/log.js';
 
 /** Waits for `work` at most `ms`; never rejects. Returns false when it failed or overran. */
 export async function within(

@@ -17,6 +17,7 @@
 // naming the same unit) "holds" its unit: the plan has no action for it, so the version already in
 // the cluster keeps running; the file is retried on the next scan.
 
+import { compareStrings as cmp } from '../../units/common.js';
 import { parseUnitName, validateUnitName } from '../../units/names.js';
 import { parseUnitFile, UnitParseError } from '../../units/parse.js';
 import { unitHash } from '../../units/serialize.js';
@@ -387,8 +388,4 @@ export function formatAction(a: WatchAction): string {
 /** The origin recorded on units from a watched directory. */
 export function watchOrigin(idOrDir: string): string {
   return `watch:${idOrDir}`;
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -1,10 +1,9 @@
 // Cluster cron: which machines could run a scheduled unit now, with the planner's own checks.
 
+import { compareStrings as byName } from '../../units/common.js';
 import { buildSchedUnits } from '../plan.js';
 import { Cluster, Fit } from '../scheduler.js';
 import type { EngineState } from '../store.js';
-
-const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * Cluster cron: for the current schedule, which machines could run each unit now, least-loaded first

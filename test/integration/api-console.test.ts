@@ -75,17 +75,15 @@ beforeAll(async () => {
     [M1, '10.0.0.1'],
     [M2, '10.0.0.2'],
   ] as const) {
-    await reg.ns
-      .put(machineObjectKey(id))
-      .value(
-        encodeMachine({
-          id,
-          publicIP: ip,
-          metadata: { role: 'web' },
-          version: '9.9.9',
-          disableEngine: false,
-        }),
-      );
+    await reg.ns.put(machineObjectKey(id)).value(
+      encodeMachine({
+        id,
+        publicIP: ip,
+        metadata: { role: 'web' },
+        version: '9.9.9',
+        disableEngine: false,
+      }),
+    );
   }
   const o = opts('runs');
   const hash = unitHash(o);
@@ -255,17 +253,15 @@ describe('console events', () => {
       await reg.ns
         .put(scheduleKey(M2, 'new.service'))
         .value(encodeSchedule({ hash: unitHash(o), desiredState: 'loaded' }));
-      await reg.ns
-        .put(unitStateKey(M2, 'new.service'))
-        .value(
-          encodeState({
-            hash: unitHash(o),
-            load: 'loaded',
-            active: 'active',
-            sub: 'running',
-            agentState: 'loaded',
-          }),
-        );
+      await reg.ns.put(unitStateKey(M2, 'new.service')).value(
+        encodeState({
+          hash: unitHash(o),
+          load: 'loaded',
+          active: 'active',
+          sub: 'running',
+          agentState: 'loaded',
+        }),
+      );
       const active = await events.next((s) =>
         s.units.some((u) => u.name === 'new.service' && u.states.some((st) => st.active === 'active')),
       );

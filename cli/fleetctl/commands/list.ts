@@ -1,6 +1,7 @@
 // list-units, list-unit-files, list-machines: fleet's tables (TAB-aligned, upper-cased headers, `-` for
 // empty cells) or, beyond fleet, `--output json`.
 
+import { compareStrings } from '../../../units/common.js';
 import {
   type ColumnTable,
   listMachinesColumns,
@@ -10,7 +11,6 @@ import {
   renderTable,
   selectFields,
 } from '../columns.js';
-import { compareStrings } from '../compare.js';
 import type { CommandContext } from '../context.js';
 import { CliError } from '../io.js';
 import { machineLookup } from '../legend.js';
