@@ -2,7 +2,7 @@
 // machine ID would address another key (e.g. `job/../engine/leader`), so such writes are refused.
 
 import { hostCollisionProblem } from '../units/host-units.js';
-import { validateUnitName } from '../units/names.js';
+import { validateMachineID, validateUnitName } from '../units/names.js';
 import type { UnitOption } from '../units/types.js';
 
 export class InvalidNameError extends Error {
@@ -18,12 +18,10 @@ export function assertUnitName(name: string): void {
   if (problem !== null) throw new InvalidNameError(problem);
 }
 
-const MACHINE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-
+/** validateMachineID: no `/`, no `..`. */
 export function assertMachineID(id: string): void {
-  if (!MACHINE_ID_RE.test(id) || id.includes('..')) {
-    throw new InvalidNameError(`invalid machine ID ${JSON.stringify(id)}`);
-  }
+  const problem = validateMachineID(id);
+  if (problem !== null) throw new InvalidNameError(problem);
 }
 
 /**

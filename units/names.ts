@@ -150,3 +150,13 @@ function escapeRune(ch: string, quote: string): string {
   if (cp < 0x10000) return `\\u${cp.toString(16).padStart(4, '0')}`;
   return `\\U${cp.toString(16).padStart(8, '0')}`;
 }
+
+/**
+ * Machine IDs become registry keys (`machines/<id>/...`): a letter or digit, then letters, digits,
+ * `.`, `_`, `-`, never `..`. Returns the problem, or null when the ID is valid.
+ */
+export function validateMachineID(id: string): string | null {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id) || id.includes('..'))
+    return `invalid machine ID ${JSON.stringify(id)}`;
+  return null;
+}

@@ -1,5 +1,6 @@
 // /machines: list (GET), metadata (PATCH), and the fleet-ts extension /machines/<id>/drain.
 
+import { validateMachineID } from '../../units/names.js';
 import type { MachineState } from '../../units/types.js';
 import { decodeMetadataOps } from '../decode.js';
 import { apiMachine, apiPage } from '../entities.js';
@@ -9,8 +10,6 @@ import { pageToken } from '../params.js';
 import { type ApiCall, type ApiContext, type ApiRoute, byMethod } from '../route.js';
 
 const METADATA_PATH = /^\/([^/]+)\/metadata\/([A-Za-z0-9_.-]+)$/;
-/** Machine IDs become registry keys: no `/`, no `..` (the registry refuses them too). */
-const MACHINE_ID = /^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 export const machineRoutes: readonly ApiRoute[] = [
   {
@@ -66,7 +65,12 @@ async function patchMachines({ req, res }: ApiCall, ctx: ApiContext): Promise<vo
     const m = METADATA_PATH.exec(op.path);
     const machineID = m?.[1];
     const key = m?.[2];
-    if (machineID === undefined || key === undefined || !MACHINE_ID.test(machineID) || /^\.+$/.test(key)) {
+    if (
+      machineID === undefined ||
+      key === undefined ||
+      validateMachineID(machineID) !== null ||
+      /^\.+$/.test(key)
+    ) {
       throw new ApiError(400, 'machine metadata path invalid');
     }
     if (op.op !== 'remove' && (op.value === undefined || op.value === '')) {
