@@ -5,6 +5,8 @@
 //   places the lost instance on the 4th machine, it joins by state transfer and has every row.
 //   Then the whole cluster is stopped node by node and started at once: the node that left last
 //   (grastate.dat safe_to_bootstrap: 1) bootstraps, the others join, no row is lost.
+// - health-gated rolling updates of the Galera template on that cluster (./galera-rolling.ts): never
+//   below 2 nodes, every node on the new contents; a failing health check is rolled back.
 // - examples/mysql-replication: a primary and two replicas on three different machines (Conflicts=);
 //   a row written on the primary appears on both replicas, also after the primary's unit restarted.
 // Figures are printed, never asserted (no timed assertions).
@@ -22,6 +24,7 @@ import {
   until,
   waitForMachines,
 } from './fleet-scenario.js';
+import { galeraRollingUpdateScenarios } from './galera-rolling.js';
 import {
   activeMachineOf,
   galeraSocket,
@@ -259,6 +262,9 @@ describe('databases on fleet-ts (real MariaDB in real systemd machines)', () => 
       throw err;
     }
   });
+
+  // Health-gated rolling updates of the Galera template on this running cluster (issue 18 item 5).
+  galeraRollingUpdateScenarios(() => ({ cluster: c(), placed }));
 
   it('replication: a primary and two replicas on different machines; rows reach both, also after the primary restarts', async () => {
     try {

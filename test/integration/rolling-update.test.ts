@@ -83,9 +83,10 @@ describe('fleetctl rolling-update', () => {
     expect(await hashes()).toEqual(before);
   });
 
-  it('replaces one instance at a time, each healthy for min-healthy-time, and reports health to both drivers', async () => {
+  it('replaces one instance at a time (--driver=api), each healthy for min-healthy-time; both drivers read health', async () => {
     writeFileSync(join(dir, 'web@.service'), template('v2', markers));
-    const r = await fleetctlAt(target.cluster.endpoint, dir)(
+    // Through fleetd's HTTP API (the failing update below goes through etcd).
+    const r = await fleetctlAt(target.endpoint, dir, {}, 'api')(
       'rolling-update',
       '--min-healthy-time=1s',
       'web@.service',
