@@ -86,11 +86,12 @@ describe('fleetctl rolling-update', () => {
   it('replaces one instance at a time (--driver=api), each healthy for min-healthy-time; both drivers read health', async () => {
     writeFileSync(join(dir, 'web@.service'), template('v2', markers));
     // Through fleetd's HTTP API (the failing update below goes through etcd).
-    const r = await fleetctlAt(target.endpoint, dir, {}, 'api')(
-      'rolling-update',
-      '--min-healthy-time=1s',
-      'web@.service',
-    );
+    const r = await fleetctlAt(
+      target.endpoint,
+      dir,
+      {},
+      'api',
+    )('rolling-update', '--min-healthy-time=1s', 'web@.service');
     expect(r.code, r.stderr).toBe(0);
     const v2 = [...(await hashes()).values()];
     expect(new Set(v2).size).toBe(1);

@@ -199,7 +199,7 @@ describe('watched unit directory', () => {
     writeFileSync(join(dir, 'brk@.service'), unitText('brk v1'));
     for (const i of [1, 2, 3]) symlinkSync('brk@.service', join(dir, `brk@${i}.service`));
     const { watcher, lines } = watchDir(dir, {
-      waitActive: { timeoutMs: 1500, pollMs: 50, minHealthyMs: 200 },
+      waitActive: { timeoutMs: 4000, pollMs: 50, minHealthyMs: 200 },
     });
     await watcher.firstPass;
     const v1 = hashOf(unitText('brk v1'));
