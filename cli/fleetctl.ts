@@ -17,6 +17,9 @@ void main(process.argv.slice(2), io, {
       (await import('./fleetctl/tunnel.js')).sshTunnelOpener(io.env)(g, host, port),
     // Bearer token for an API served on TCP with api_token (--driver=API --endpoint=https://...).
     ...(io.env.FLEETCTL_API_TOKEN ? { apiToken: io.env.FLEETCTL_API_TOKEN } : {}),
+    // etcd's own authentication (--driver=etcd); never a flag, which every local user sees in ps.
+    ...(io.env.FLEETCTL_ETCD_USERNAME ? { etcdUsername: io.env.FLEETCTL_ETCD_USERNAME } : {}),
+    ...(io.env.FLEETCTL_ETCD_PASSWORD ? { etcdPassword: io.env.FLEETCTL_ETCD_PASSWORD } : {}),
   },
 }).then((code) => {
   process.exitCode = code;

@@ -58,4 +58,7 @@ export interface DriverDeps {
   ): Promise<{ host: string; port: number; close(): Promise<void> }>;
   /** Bearer token for a TCP API endpoint served with api_token (fleetctl: $FLEETCTL_API_TOKEN). */
   readonly apiToken?: string;
+  /** etcd user and password (fleetctl: $FLEETCTL_ETCD_USERNAME, $FLEETCTL_ETCD_PASSWORD). */
+  readonly etcdUsername?: string;
+  readonly etcdPassword?: string;
 }

@@ -129,6 +129,7 @@ export async function openEtcdClient(g: GlobalOptions, deps: DriverDeps): Promis
   const registry = await deps.openEtcd({
     ...etcdConnectionOptions(g, endpoints),
     ...(tlsServerName ? { tlsServerName } : {}),
+    ...(deps.etcdUsername ? { username: deps.etcdUsername, password: deps.etcdPassword ?? '' } : {}),
   });
   const guarded = guardClient(registry, g.tunnel ? `${shown} (through tunnel ${g.tunnel})` : shown);
   return {

@@ -62,6 +62,11 @@ export const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
       'Marks a machine unschedulable (kept in etcd across restarts) and moves its non-global units elsewhere one at a time, each after the previous is active; units that cannot run anywhere else stay and are reported (exit 2).',
     example: 'fleetctl drain 2ab8c1f3',
   },
+  'etcd-roles': {
+    description:
+      'Prints an etcdctl script creating the roles fleet-engine (engine machines), fleet-admin (fleetctl, API), fleet-readonly and, per machine ID given, fleet-agent-<id> (an agent-only machine: its own keys only), each with a user of the same name for client-certificate logins. Run it with etcd root credentials; see docs/etcd-security.md.',
+    example: 'fleetctl etcd-roles 2ab8c1f3d4e5 9f0e1d2c3b4a | sh',
+  },
   undrain: {
     description: 'Lets a drained machine take units again.',
     example: 'fleetctl undrain 2ab8c1f3',

@@ -44,6 +44,8 @@ export function fleetHelp(cmd: Command): string {
       '\tEvery global option can be given as a variable; a flag on the command line wins.',
       ...GLOBAL_FLAGS.filter((f) => !f.hidden).map((f) => `\t${envName(f.name)}\t--${f.name}`),
       '\tFLEETCTL_API_TOKEN\tbearer token for a TCP API served with api_token',
+      '\tFLEETCTL_ETCD_USERNAME\tetcd user (--driver=etcd with etcd authentication)',
+      '\tFLEETCTL_ETCD_PASSWORD\tits password',
       '',
     );
     out.push("Run 'fleetctl help <command>' for more information on a command.", '');

@@ -10,6 +10,7 @@ import {
 } from './columns.js';
 import { runCat } from './commands/cat.js';
 import { type DrainOptions, runDrain, runUndrain } from './commands/drain.js';
+import { runEtcdRoles } from './commands/etcd-roles.js';
 import {
   type BlockOptions,
   type CreateOptions,
@@ -166,6 +167,9 @@ export function buildProgram(
       0,
     )
     .action((args: string[], o: DrainOptions) => run((ctx) => runDrain(ctx, args, o)));
+  cmd('etcd-roles', 'Print the etcdctl script that creates least-privilege etcd roles (fleet-ts)')
+    .argument('[machine...]')
+    .action((args: string[]) => run((ctx) => runEtcdRoles(ctx, args)));
   cmd('undrain', 'Let a drained machine take units again (fleet-ts)')
     .argument('[machine...]')
     .action((args: string[]) => run((ctx) => runUndrain(ctx, args)));

@@ -52,6 +52,11 @@ export interface StartEtcdOptions {
   /** Override the client port (default: a free port). */
   readonly clientPort?: number;
   readonly extraArgs?: readonly string[];
+  /**
+   * Serve clients over TLS and require client certificates signed by `caFile` (--client-cert-auth).
+   * The endpoint is then https://; health is read from the plain-http metrics listener.
+   */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile: string };
 }
 
 export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer> {
@@ -64,7 +69,8 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer
   const peerPort = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'fleet-ts-etcd-'));
   const hosts = ['127.0.0.1', ...(opts.extraListenHosts ?? [])];
-  const listen = hosts.map((h) => `http://${h}:${clientPort}`).join(',');
+  const scheme = opts.tls ? 'https' : 'http';
+  const listen = hosts.map((h) => `${scheme}://${h}:${clientPort}`).join(',');
   const metricsBase = `http://127.0.0.1:${await freePort()}`;
   const args = [
     '--name',
@@ -74,7 +80,7 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer
     '--listen-client-urls',
     listen,
     '--advertise-client-urls',
-    `http://127.0.0.1:${clientPort}`,
+    `${scheme}://127.0.0.1:${clientPort}`,
     '--listen-peer-urls',
     `http://127.0.0.1:${peerPort}`,
     '--initial-advertise-peer-urls',
@@ -87,9 +93,21 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer
     'zap',
     '--listen-metrics-urls',
     metricsBase,
+    ...(opts.tls
+      ? [
+          '--cert-file',
+          opts.tls.certFile,
+          '--key-file',
+          opts.tls.keyFile,
+          '--trusted-ca-file',
+          opts.tls.caFile,
+          '--client-cert-auth',
+        ]
+      : []),
     ...(opts.extraArgs ?? []),
   ];
-  const endpoint = `http://127.0.0.1:${clientPort}`;
+  const endpoint = `${scheme}://127.0.0.1:${clientPort}`;
+  const healthUrl = `${opts.tls ? metricsBase : endpoint}/health`;
   let child: ChildProcess | undefined;
   let stderr = '';
 
@@ -107,7 +125,7 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer
     for (;;) {
       if (child.exitCode !== null) throw new Error(`etcd exited with ${child.exitCode}: ${stderr.trim()}`);
       try {
-        const res = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(500) });
+        const res = await fetch(healthUrl, { signal: AbortSignal.timeout(500) });
         if (res.ok) return;
       } catch {
         // not up yet
