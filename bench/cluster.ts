@@ -27,6 +27,7 @@ import { type EtcdServer, startEtcd } from '../test/support/etcd.js';
 import { createLogger } from '../units/log.js';
 import { serializeUnit } from '../units/serialize.js';
 import type { UnitSpec } from '../units/types.js';
+import { type AgentProcess, spawnAgentProcess } from './agent-process.js';
 import type { BenchMachine } from './workload.js';
 
 const ENGINE_CHILD = fileURLToPath(new URL('./engine-child.ts', import.meta.url));
@@ -147,6 +148,8 @@ export interface ClusterOptions {
   readonly engineTtlS: number;
   /** etcd's --max-txn-ops (its default is 128); the engine and the submitter size transactions to it. */
   readonly maxTxnOps: number;
+  /** This many of the machines (the first ones) run their agent in a child process, to read its RSS. */
+  readonly agentProcesses?: number;
 }
 
 export interface BenchCluster {
@@ -155,6 +158,8 @@ export interface BenchCluster {
   readonly observer: Observer;
   readonly agents: BenchAgent[];
   readonly engines: EngineProcess[];
+  /** The agents running in child processes (ClusterOptions.agentProcesses). */
+  readonly agentProcesses: AgentProcess[];
   leader(): EngineProcess | undefined;
   /** Writes contents then jobs in batched transactions (like an API client submitting many units). */
   submit(units: readonly UnitSpec[]): Promise<void>;
@@ -178,6 +183,7 @@ export async function startBenchCluster(opts: ClusterOptions): Promise<BenchClus
   const observer = new Observer(ns);
   const agents: BenchAgent[] = [];
   const engines: EngineProcess[] = [];
+  const agentProcesses: AgentProcess[] = [];
   // Unit files on tmpfs, as the agent's /run/fleet/units would be.
   const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
   const root = await mkdtemp(join(base, 'fleet-ts-bench-'));
@@ -199,6 +205,7 @@ export async function startBenchCluster(opts: ClusterOptions): Promise<BenchClus
         clearTimeout(timer);
       }),
     );
+    await Promise.all(agentProcesses.map((a) => a.stop()));
     await observer.stop();
     await Promise.all(agents.map((a) => a.agent.stop({ purge: false }).catch(() => undefined)));
     for (const c of clients) c.close();
@@ -215,6 +222,12 @@ export async function startBenchCluster(opts: ClusterOptions): Promise<BenchClus
     let agentNs = ns;
     const startOne = async (m: BenchMachine, i: number): Promise<void> => {
       const dir = join(root, String(i));
+      if (i < (opts.agentProcesses ?? 0)) {
+        const p = spawnAgentProcess(etcd.endpoint, dir, opts.agentTtlMs, m);
+        agentProcesses.push(p);
+        await p.ready;
+        return;
+      }
       const files = new UnitFileStore({ unitsDir: join(dir, 'units'), systemdDir: join(dir, 'system') });
       const systemd = new InMemorySystemd({ systemdDir: join(dir, 'system'), record: false });
       const store = new EtcdAgentStore({ etcd: agentNs, machineID: m.id, ttlMs: opts.agentTtlMs, log });
@@ -286,6 +299,7 @@ export async function startBenchCluster(opts: ClusterOptions): Promise<BenchClus
     observer,
     agents,
     engines,
+    agentProcesses,
     leader: () => engines.find((e) => e.isLeader()),
     submit,
     stop,

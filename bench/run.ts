@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--units N] [--machines M] [--json FILE] [--no-curve]`
+// `npm run bench [-- --real] [--100k] [--100k-size U,M] [--quick] [--units N] [--machines M] [--json FILE] [--no-curve]`
 // Runs the whole benchmark (see bench/README.md): raw etcd baseline, scheduling of N units onto M real
 // agents, fleetctl list timings, machine loss and leader failover, and the scaling curve. Prints a table
 // and optionally writes one flat JSON object. Exit code 1 (and a one-line error) when a run fails.
@@ -17,6 +17,7 @@ import { loadAverage, seconds } from './measure.js';
 import { measureRaw } from './raw.js';
 import { printRealTable, runRealBench } from './real.js';
 import { measureScheduling, type SchedulingResult } from './scheduling.js';
+import { printTargets } from './targets.js';
 import { benchWorkload } from './workload.js';
 
 interface Flags {
@@ -31,10 +32,18 @@ interface Flags {
   maxTxnOps: number;
   curveUnits: number[] | undefined;
   curveMachines: number[] | undefined;
+  /** Also the real-systemd benchmark (bench/real.ts), before the simulated one. */
+  real: boolean;
+  realUnits: number;
+  realMachines: number;
+  /** Also the curve point 100k units / 1,000 agents with peak RSS (opt-in: minutes of 2 cores). */
+  c100k: boolean;
+  /** Its size, units and machines (`--100k-size U,M`, for the smoke test). */
+  c100kSize: [number, number];
 }
 
 const USAGE =
-  'usage: bench/run.ts [--real] [--quick] [--units N] [--machines M] [--json FILE] [--no-curve] [--no-failover] [--agent-ttl S] [--engine-ttl S] [--max-txn-ops N] [--curve-units A,B,C] [--curve-machines A,B,C]';
+  'usage: bench/run.ts [--real] [--real-units N] [--real-machines M] [--100k] [--quick] [--units N] [--machines M] [--json FILE] [--no-curve] [--no-failover] [--agent-ttl S] [--engine-ttl S] [--max-txn-ops N] [--curve-units A,B,C] [--curve-machines A,B,C]';
 
 function parseFlags(argv: readonly string[]): Flags {
   const f: Flags = {
@@ -49,6 +58,11 @@ function parseFlags(argv: readonly string[]): Flags {
     maxTxnOps: 128,
     curveUnits: undefined,
     curveMachines: undefined,
+    real: false,
+    realUnits: 300,
+    realMachines: 3,
+    c100k: false,
+    c100kSize: [100_000, 1000],
   };
   const list = (flag: string, v: string | undefined, min: number): number[] => {
     const parts = (v ?? '').split(',');
@@ -65,6 +79,13 @@ function parseFlags(argv: readonly string[]): Flags {
     const [name, inline] = (argv[i] ?? '').split(/=(.*)/s, 2) as [string, string | undefined];
     const value = () => inline ?? argv[++i];
     if (name === '--quick') f.quick = true;
+    else if (name === '--real') f.real = true;
+    else if (name === '--100k') f.c100k = true;
+    else if (name === '--100k-size') {
+      const [u, m] = (value() ?? '').split(',');
+      f.c100kSize = [num(name, u, 1), num(name, m, 2)];
+    } else if (name === '--real-units') f.realUnits = num(name, value(), 1);
+    else if (name === '--real-machines') f.realMachines = num(name, value(), 1);
     else if (name === '--no-curve') f.curve = false;
     else if (name === '--no-failover') f.failover = false;
     else if (name === '--units') f.units = num(name, value(), 1);
@@ -164,6 +185,7 @@ async function withCluster<T>(
   engines: number,
   flags: Flags,
   fn: (c: BenchCluster) => Promise<T>,
+  agentProcesses = 0,
 ): Promise<T> {
   const cluster = await startBenchCluster({
     machines: benchWorkload(0, machines).machines,
@@ -171,6 +193,7 @@ async function withCluster<T>(
     agentTtlMs: flags.agentTtlS * 1000,
     engineTtlS: flags.engineTtlS,
     maxTxnOps: flags.maxTxnOps,
+    agentProcesses,
   });
   try {
     return await fn(cluster);
@@ -188,12 +211,13 @@ async function schedulingRun(units: number, machines: number, flags: Flags): Pro
 }
 
 async function main(): Promise<void> {
-  if (process.argv.includes('--real')) return realMain(process.argv.slice(2).filter((a) => a !== '--real'));
   const flags = parseFlags(process.argv.slice(2));
   ensureFreshDist(ROOT, progress);
   const out: Record<string, number> = {};
-  const loadBefore = loadAverage();
   const started = Date.now();
+  // The real machines first: they boot slowly and their figures suffer most from a busy host.
+  if (flags.real) Object.assign(out, await realRun(flags));
+  const loadBefore = loadAverage();
   out.agent_ttl_s = flags.agentTtlS;
   out.engine_lease_ttl_s = flags.engineTtlS;
   out.etcd_max_txn_ops = flags.maxTxnOps;
@@ -259,27 +283,55 @@ async function main(): Promise<void> {
     const s50 = out.scale_50k_s ?? 0;
     out.scale_50k_over_1k = s1 > 0 ? Math.round((s50 / s1) * 10) / 10 : 0;
   }
+  // A failed big point (it timed out once at load 40) must not lose the figures measured before it.
+  if (flags.c100k)
+    Object.assign(
+      out,
+      await point100k(flags).catch((err: unknown) => {
+        progress(`curve point failed: ${err instanceof Error ? err.message : String(err)}`);
+        return { scale_100k_failed: 1 };
+      }),
+    );
   out.bench_wall_s = seconds(Date.now() - started);
   const loadAfter = loadAverage();
   printTable(out, loadBefore, loadAfter);
+  printTargets(out);
   writeJson(flags.json, out);
 }
 
-/** `--real`: the real-systemd benchmark (bench/real.ts); takes --units, --machines, --agent-ttl, --json. */
-async function realMain(argv: readonly string[]): Promise<void> {
-  const flags = parseFlags(argv);
-  ensureFreshDist(ROOT, progress);
+/** The curve point of issue 16: 100k units on 1,000 agents, one agent in its own process for its RSS. */
+async function point100k(flags: Flags): Promise<Record<string, number>> {
+  const [units, machines] = flags.c100kSize;
+  progress(`curve point: ${units} units on ${machines} machines, one agent in its own process`);
+  const r = await withCluster(
+    machines,
+    1,
+    flags,
+    (c) => measureScheduling(c, benchWorkload(units, machines)),
+    1,
+  );
+  return {
+    scale_100k_units: units,
+    scale_100k_machines: machines,
+    scale_100k_s: r.all_active_s,
+    scale_100k_placements_per_s: r.placements_per_s,
+    scale_100k_engine_cpu_s: r.engine_cpu_s,
+    scale_100k_engine_peak_rss_mib: r.engine_peak_rss_mib,
+    scale_100k_agent_peak_rss_mib: r.agent_peak_rss_mib,
+    scale_100k_max_foreign_watch_events: r.max_foreign_watch_events,
+  };
+}
+
+/** `--real`: the real-systemd benchmark (bench/real.ts), printed as its own table. */
+async function realRun(flags: Flags): Promise<Record<string, number>> {
   const loadBefore = loadAverage();
   const started = Date.now();
-  const real = {
-    units: argv.some((a) => a.startsWith('--units')) ? flags.units : 300,
-    machines: argv.some((a) => a.startsWith('--machines')) ? flags.machines : 3,
-    agentTtlS: flags.agentTtlS,
-  };
+  const real = { units: flags.realUnits, machines: flags.realMachines, agentTtlS: flags.agentTtlS };
   const out = await runRealBench(ROOT, real, progress);
-  out.bench_wall_s = seconds(Date.now() - started);
+  out.real_bench_wall_s = seconds(Date.now() - started);
+  out.real_load_before = Number(loadBefore.split(' ')[0]);
   printRealTable(out, loadBefore, loadAverage());
-  writeJson(flags.json, out);
+  return out;
 }
 
 function writeJson(file: string | undefined, out: Record<string, number>): void {

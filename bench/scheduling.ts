@@ -1,5 +1,6 @@
 // One scheduling measurement on a running bench cluster: submit every unit of the workload, wait until
 // every (unit, machine) pair the workload expects is reported active, and read the figures.
+import { peakRssMiB } from './agent-process.js';
 import type { BenchCluster } from './cluster.js';
 import { diffCounters, processCpuSeconds, scrapeEtcd, seconds } from './measure.js';
 import type { Workload } from './workload.js';
@@ -20,6 +21,10 @@ export interface SchedulingResult {
   readonly etcd_ranges_per_unit: number;
   readonly engine_cpu_s: number;
   readonly max_foreign_watch_events: number;
+  /** Peak RSS (VmHWM) of the leading engine process so far, MiB. */
+  readonly engine_peak_rss_mib: number;
+  /** Peak RSS of the first agent that runs in its own process (NaN when none does), MiB. */
+  readonly agent_peak_rss_mib: number;
 }
 
 export async function measureScheduling(
@@ -62,5 +67,7 @@ export async function measureScheduling(
     etcd_ranges_per_unit: per(ops.ranges),
     engine_cpu_s: Math.round((cpuAfter - cpuBefore) * 100) / 100,
     max_foreign_watch_events: Math.max(0, ...cluster.agents.map((a) => a.store.foreignWatchEvents())),
+    engine_peak_rss_mib: peakRssMiB(pid),
+    agent_peak_rss_mib: peakRssMiB(cluster.agentProcesses[0]?.child.pid),
   };
 }

@@ -46,6 +46,8 @@ describe('npm run bench (tiny)', () => {
         '--curve-machines=2,3,5',
         '--engine-ttl=10', // a 2 s lease flapped on a loaded machine: 'no engine leader to measure'
         '--agent-ttl=10',
+        '--100k',
+        '--100k-size=300,4',
         `--json=${json}`,
       ],
       { cwd: ROOT, encoding: 'utf8', timeout: 600_000 },
@@ -65,5 +67,17 @@ describe('npm run bench (tiny)', () => {
     expect(out.list_unit_files_lines).toBe(1 + 200);
     expect(out.machine_loss_units).toBeGreaterThan(0);
     expect(r.stdout).toContain('placements committed');
+    // The big curve point, shrunk: one agent in its own process reports its RSS like the engine.
+    expect(out.scale_100k_units).toBe(300);
+    expect(out.scale_100k_max_foreign_watch_events).toBe(0);
+    expect(out.scale_100k_engine_peak_rss_mib).toBeGreaterThan(20);
+    expect(out.scale_100k_agent_peak_rss_mib).toBeGreaterThan(20);
+    // Every target of issue 16 is in the table and the JSON: measured ones OK (1) or MISSED (0), the
+    // real-systemd ones not measured (-1) without --real.
+    expect(r.stdout).toContain('issue 16 targets');
+    expect(r.stdout).toMatch(/fleetctl start --no-block of 300 .*NOT MEASURED \(run with --real\)/);
+    expect(out.target_real_all_active_s).toBe(-1);
+    for (const k of ['placements_per_s', 'all_active_s', 'list_units_s', 'scale_100k_engine_peak_rss_mib'])
+      expect([0, 1], k).toContain(out[`target_${k}`]);
   }, 660_000);
 });

@@ -1,0 +1,131 @@
+// Issue 16's targets, one row per figure: the figure, its target, and OK / MISSED / NOT MEASURED (with
+// the flag that measures it). Printed at the end of every `npm run bench` and stored in the JSON as
+// `target_<key>` = 1 (OK), 0 (MISSED) or -1 (not measured), so no figure silently goes missing.
+
+interface Target {
+  readonly key: string;
+  readonly label: string;
+  readonly goal: string;
+  readonly ok: (x: number, out: Readonly<Record<string, number>>) => boolean;
+  /** How to get the figure when this run did not measure it. */
+  readonly measuredBy: string;
+  /** The label names the size the run used (scale_100k_units / _machines) when it differs. */
+  readonly sized?: boolean;
+}
+
+const TARGETS: readonly Target[] = [
+  {
+    key: 'real_all_active_s',
+    label: 'real systemd: start → all 300 active',
+    goal: '≤ 1.5 s and ≤ 1.5 × systemctl floor',
+    ok: (x, o) => x <= 1.5 && x <= 1.5 * (o.real_systemctl_floor_s ?? 0),
+    measuredBy: '--real',
+  },
+  {
+    key: 'real_destroy_gone_s',
+    label: 'real systemd: destroy → gone',
+    goal: '≤ 2 s',
+    ok: (x) => x <= 2,
+    measuredBy: '--real',
+  },
+  {
+    key: 'real_start_cmd_s',
+    label: 'fleetctl start --no-block of 300',
+    goal: '≤ 0.3 s',
+    ok: (x) => x <= 0.3,
+    measuredBy: '--real',
+  },
+  {
+    key: 'real_list_units_s',
+    label: 'fleetctl list-units at 300',
+    goal: '≤ 0.1 s',
+    ok: (x) => x <= 0.1,
+    measuredBy: '--real',
+  },
+  {
+    key: 'list_units_s',
+    label: 'fleetctl list-units at 10k',
+    goal: '≤ 0.3 s',
+    ok: (x) => x <= 0.3,
+    measuredBy: 'the simulated run',
+  },
+  {
+    key: 'real_version_s',
+    label: 'fleetctl version (installed bundle)',
+    goal: '≤ 0.06 s',
+    ok: (x) => x <= 0.06,
+    measuredBy: '--real',
+  },
+  {
+    key: 'placements_per_s',
+    label: 'placements/s (10k on 100, etcd --max-txn-ops 128)',
+    goal: '≥ 5000/s at etcd default',
+    ok: (x, o) => x >= 5000 && o.etcd_max_txn_ops === 128,
+    measuredBy: 'the simulated run',
+  },
+  {
+    key: 'all_active_s',
+    label: '10k units / 100 agents: submit → all active',
+    goal: '≤ 5 s',
+    ok: (x, o) => x <= 5 && o.units === 10_000 && o.machines === 100,
+    measuredBy: 'the simulated run',
+  },
+  {
+    key: 'scale_100k_s',
+    label: 'curve: 100k units / 1,000 agents → all active',
+    sized: true,
+    goal: 'measured',
+    ok: (x) => Number.isFinite(x),
+    measuredBy: '--100k',
+  },
+  {
+    key: 'scale_100k_engine_peak_rss_mib',
+    label: '  … engine peak RSS (MiB)',
+    goal: '≤ 1024 MiB',
+    ok: (x) => x <= 1024,
+    measuredBy: '--100k',
+  },
+  {
+    key: 'scale_100k_agent_peak_rss_mib',
+    label: '  … one agent (own process) peak RSS (MiB)',
+    goal: 'measured',
+    ok: (x) => Number.isFinite(x),
+    measuredBy: '--100k',
+  },
+  {
+    key: 'scale_50k_over_1k',
+    label: 'curve: t(50k) / t(1k) (item 4)',
+    goal: '≤ 60',
+    ok: (x) => x <= 60,
+    measuredBy: 'the simulated run with its curve',
+  },
+  {
+    key: 'max_foreign_watch_events',
+    label: 'foreign watch events per agent (item 4)',
+    goal: '= 0',
+    ok: (x, o) => x === 0 && (o.scale_100k_max_foreign_watch_events ?? 0) === 0,
+    measuredBy: 'the simulated run',
+  },
+];
+
+/** Prints the targets table and adds `target_<key>` (1 OK, 0 MISSED, -1 not measured) to `out`. */
+export function printTargets(out: Record<string, number>): void {
+  const rows = TARGETS.map((t) => {
+    const x = out[t.key];
+    const measured = x !== undefined && Number.isFinite(x);
+    const ok = measured && t.ok(x, out);
+    out[`target_${t.key}`] = measured ? (ok ? 1 : 0) : -1;
+    const verdict = measured ? (ok ? 'OK' : 'MISSED') : `NOT MEASURED (run with ${t.measuredBy})`;
+    const u = out.scale_100k_units;
+    const m = out.scale_100k_machines;
+    const label =
+      t.sized && u !== undefined && (u !== 100_000 || m !== 1000)
+        ? `curve: ${u} units / ${m} agents → all active (not the 100k size)`
+        : t.label;
+    return [label, measured ? String(x) : '–', t.goal, verdict] as const;
+  });
+  const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]?.length ?? 0)));
+  console.log('\nissue 16 targets');
+  for (const r of rows)
+    console.log(`${r[0].padEnd(w[0] ?? 0)}  ${r[1].padEnd(w[1] ?? 0)}  ${r[2].padEnd(w[2] ?? 0)}  ${r[3]}`);
+}
