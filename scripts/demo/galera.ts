@@ -49,7 +49,9 @@ export async function galeraExample(st: DemoState): Promise<void> {
   shown(st, 'cat galera@.service');
   shown(st, 'fleetctl submit galera@.service');
   const t0 = Date.now();
-  shown(st, `fleetctl start ${NODES.map((n) => `galera@${n}`).join(' ')}`);
+  // --no-block: a bootstrap and two state transfers can take minutes on a busy host; the demo waits below.
+  shown(st, `fleetctl start --no-block ${NODES.map((n) => `galera@${n}`).join(' ')}`);
+  console.log('\ndemo: waiting for galera@1..3: one bootstraps, the two others join by state transfer...');
   const placed = new Map<number, DemoMachine>();
   await waitUntil('galera@1..3 active (bootstrap, then two state transfers)', 600_000, () => {
     for (const n of NODES) {
