@@ -15,7 +15,10 @@ export function staleOutputs(root: string): string[] {
   const walk = (dir: string): void => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
-      if (e.isDirectory()) walk(p);
+      // tsconfig.json excludes the web console's browser code (bundled separately, no dist/ output).
+      if (e.isDirectory()) {
+        if (relative(root, p) !== join('api', 'ui', 'client')) walk(p);
+      }
       else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) {
         const rel = relative(root, p);
         const out = join(root, 'dist', rel.replace(/\.ts$/, '.js'));
