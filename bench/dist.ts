@@ -18,8 +18,7 @@ export function staleOutputs(root: string): string[] {
       // tsconfig.json excludes the web console's browser code (bundled separately, no dist/ output).
       if (e.isDirectory()) {
         if (relative(root, p) !== join('api', 'ui', 'client')) walk(p);
-      }
-      else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) {
+      } else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) {
         const rel = relative(root, p);
         const out = join(root, 'dist', rel.replace(/\.ts$/, '.js'));
         let outMs: number;
