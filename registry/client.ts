@@ -5,6 +5,7 @@
 //   (the default backoff grows to 30 s). See ../shared/reference/dependencies.md §2.
 import { existsSync, readFileSync } from 'node:fs';
 import { ConstantBackoff, handleWhen, noop, retry } from 'cockatiel';
+import './etcd3-watch-fix.js';
 import { Etcd3, type IOptions, isRecoverableError } from 'etcd3';
 import { metrics } from '../units/metrics.js';
 import type { EtcdConnectionOptions } from './types.js';

@@ -36,6 +36,10 @@ export function watchRange(
 ): ResumableWatch {
   let received = after;
   let current = true;
+  // Set when etcd itself cancelled the watch (e.g. compaction). etcd3's cancel() would then send a cancel
+  // request for an ID etcd no longer knows: no answer comes, so cancel() would wait forever, and a late
+  // answer for that ID makes etcd3 throw "Failed to find watcher" and stalls the client's other watches.
+  let cancelledByEtcd = false;
   const w: Watcher = ns
     .watch()
     .inRange(range)
@@ -64,6 +68,7 @@ export function watchRange(
   w.on('connected', pin);
   w.on('disconnected', pin);
   w.on('error', (err: unknown) => {
+    cancelledByEtcd = true;
     if (!current) return;
     current = false;
     handlers.onCancelled(err);
@@ -75,6 +80,7 @@ export function watchRange(
     isCurrent: () => current,
     cancel: async () => {
       current = false;
+      if (cancelledByEtcd) return;
       await w.cancel().catch(() => undefined);
     },
   };

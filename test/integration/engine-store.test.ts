@@ -281,13 +281,21 @@ describe('engine store: watch', () => {
         .value(JSON.stringify({ hash: H('a'), desiredState: 'launched' }));
     const now = await ns.put('job/filler').value('x');
     await raw.kv.compact({ revision: now.header.revision, physical: true });
+    // Another watch on the same client keeps its watch stream open (as the engine's other watches do):
+    // stopping the cancelled watch must then neither hang nor break that stream.
+    const other = await ns.watch().key('engine/other').create();
     const { resets, w } = collect(old.revision);
     try {
       const [reset] = await waitFor('a reset', async () => (resets.length > 0 ? resets : null));
       expect(reset?.state.units.has('late.service')).toBe(true);
       expect(reset?.state.schedule.get('m1')?.size).toBe(5);
+      await w.stop();
+      const seen = new Promise<string>((r) => other.on('put', (kv) => r(kv.value.toString())));
+      await ns.put('engine/other').value('still watched');
+      expect(await seen).toBe('still watched');
     } finally {
       await w.stop();
+      await other.cancel();
     }
   });
 });
