@@ -41,7 +41,8 @@ afterAll(async () => {
 describe('nspawn cluster harness', () => {
   it('boots every machine with systemd as PID 1 and answers SSH from the host', async () => {
     for (const name of NAMES) {
-      const r = await c().ssh(name, 'hostname; cat /proc/1/comm; systemctl is-system-running');
+      // is-system-running exits 1 for "degraded" (a unit of the host's /usr failed at boot), which we accept.
+      const r = await c().ssh(name, 'hostname; cat /proc/1/comm; systemctl is-system-running || true');
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       const [hostname, pid1, state] = r.stdout.trim().split('\n');
