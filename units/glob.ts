@@ -2,12 +2,10 @@
 // Go: literals compare bytes, `?` and classes consume one character. A malformed pattern never
 // matches (Go returns ErrBadPattern, which fleet treats as "no match").
 
-const utf8 = new TextEncoder();
+import { BACKSLASH, CLOSE_BRACKET as CLOSE, OPEN_BRACKET as OPEN, utf8 } from './go-text.js';
+
 const SLASH = 0x2f;
 const STAR = 0x2a;
-const BACKSLASH = 0x5c;
-const OPEN = 0x5b;
-const CLOSE = 0x5d;
 const CARET = 0x5e;
 const DASH = 0x2d;
 const QUESTION = 0x3f;

@@ -1,8 +1,9 @@
 // The [X-Fleet] section: fleet's scheduling requirements (job/job.go) and option validation
 // (api.ValidateOptions), over plain option lists.
 
+import { goTrimSpace } from './go-text.js';
 import { HEALTH_CHECK_KEYS, validateHealthCheck } from './health-check.js';
-import { goTrimSpace, parseUnitFile, UnitParseError } from './parse.js';
+import { parseUnitFile, UnitParseError } from './parse.js';
 import { MAX_GLOB_CHECKS, PatternIndex } from './pattern-index.js';
 import { SCHEDULE_KEYS, type ScheduleValues, scheduleSpecFrom, validateSchedule } from './schedule.js';
 import { serializeUnit } from './serialize.js';
