@@ -37,6 +37,8 @@ export type ApiRegistry = Pick<
   /** fleet-ts extensions used by the web console (api/ui/): machine health and a change feed. */
   machineHealth?(): Promise<MachineHealth>;
   watchChanges?(onChange: () => void): Promise<ChangeWatch>;
+  /** The console's journal of a unit on another machine, read by that machine's fleetd. */
+  readMachineJournal?(machineID: string, unit: string, lines: number): Promise<string[]>;
 };
 
 export interface ApiContext {

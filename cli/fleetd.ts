@@ -25,6 +25,7 @@ import { EtcdAgentStore } from '../registry/agent-store.js';
 import { createEtcdClient } from '../registry/client.js';
 import { createEngineStore } from '../registry/engine-store.js';
 import { openEtcdRegistry } from '../registry/etcd-registry.js';
+import { type JournalRelayServer, serveJournalRequests } from '../registry/journal-relay.js';
 import { createRunReporter } from '../registry/runs.js';
 import { errorMessage as message } from '../units/common.js';
 import { createLogger, type Logger, type LoggerOptions } from '../units/log.js';
@@ -109,6 +110,19 @@ function startComponents(
   agent.ready.catch((err) =>
     agentLog.error({ machine: machineID, err: message(err) }, 'agent failed to start'),
   );
+  // The web console on other machines asks this one for its journal through etcd, once this host
+  // holds the machine's registration (registry/journal-relay.ts).
+  let stopped = false;
+  let journalRelay: JournalRelayServer | undefined;
+  agent.ready
+    .then(() =>
+      stopped ? undefined : serveJournalRequests(ns, machineID, journalctlReader(machineID).read, agentLog),
+    )
+    .then((r) => {
+      journalRelay = r;
+      if (stopped) void r?.stop();
+    })
+    .catch((err: unknown) => agentLog.warn({ err: message(err) }, 'not answering journal requests'));
 
   let leader: LeaderElection | undefined;
   let engine: Engine | undefined;
@@ -151,6 +165,13 @@ function startComponents(
   return {
     ...(leader ? { leader } : {}),
     async stop(purge) {
+      stopped = true;
+      await within(
+        agentLog,
+        'stopping the journal relay',
+        AGENT_ETCD_BUDGET_MS,
+        journalRelay?.stop() ?? Promise.resolve(),
+      );
       // Every step that needs etcd has a budget: with etcd unreachable, SIGTERM still ends in seconds.
       await Promise.all([
         within(engineLog, 'stopping cluster cron', ENGINE_STOP_BUDGET_MS, cron?.stop() ?? Promise.resolve()),

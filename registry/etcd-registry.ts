@@ -23,6 +23,7 @@ import { type ChangeWatch, watchChanges } from './change-watch.js';
 import { createEtcdClient } from './client.js';
 import { deriveCurrentState } from './current-state.js';
 import { getKeysAt, prefixKeys, rangePrefix, UnitContentCache } from './etcd-read.js';
+import { requestJournal } from './journal-relay.js';
 import {
   JOB_PREFIX,
   jobKey,
@@ -70,6 +71,8 @@ export interface EtcdRegistry extends Registry {
   machineHealth(): Promise<MachineHealth>;
   /** fleet-ts extension: calls `onChange` after any change under the prefix (./change-watch.ts). */
   watchChanges(onChange: () => void): Promise<ChangeWatch>;
+  /** fleet-ts extension: journal lines of a unit, read by fleetd on `machineID` (./journal-relay.ts). */
+  readMachineJournal(machineID: string, unit: string, lines: number): Promise<string[]>;
   /** The state reports matching `filter` (all without one), sorted by (unit, machineID). */
   listUnitStates(filter?: UnitStateFilter): Promise<UnitStateReport[]>;
   /** Batch forms for commands over many units (./batch-writes.ts): a transaction per chunk. */
@@ -358,6 +361,8 @@ export function etcdRegistryOn(ns: Namespace, close: () => void = () => {}): Etc
     setMachineDrained: (machineID: string, drained: boolean) => setMachineDrained(ns, machineID, drained),
     machineHealth: () => readMachineHealth(ns),
     watchChanges: (onChange: () => void) => watchChanges(ns, onChange),
+    readMachineJournal: (machineID: string, unit: string, lines: number) =>
+      requestJournal(ns, machineID, unit, lines),
     close: async () => close(),
   };
 }

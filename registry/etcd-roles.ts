@@ -2,6 +2,8 @@
 // fleet gave every fleetd the whole keyspace, so one compromised host could reschedule the cluster.
 // Here an agent-only machine can write only its own machine record and unit states (and cluster cron
 // run reports), and read only its own schedule and unit contents. docs/etcd-security.md explains it.
+
+import { machineJournalPrefix } from './journal-relay.js';
 import { MACHINES_PREFIX, machineSchedulePrefix, machineStatePrefix, UNIT_CONTENT_PREFIX } from './keys.js';
 import { assertMachineID } from './names-guard.js';
 import { RUNS_PREFIX } from './runs.js';
@@ -63,6 +65,8 @@ export function planEtcdRoles(keyPrefix: string, machineIDs: readonly string[]):
         { permission: 'read', prefix: p(UNIT_CONTENT_PREFIX) },
         // Cluster cron run reports are kept per unit, not per machine.
         { permission: 'readwrite', prefix: p(RUNS_PREFIX) },
+        // The web console's journal requests for this machine, and its replies (./journal-relay.ts).
+        { permission: 'readwrite', prefix: p(machineJournalPrefix(id)) },
       ],
     });
   }

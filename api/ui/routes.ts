@@ -1,10 +1,12 @@
 // fleet-ts extension for the web console (docs/console.md), below /fleet/v1/console/:
 //   GET snapshot                 machines with health, units with reasons, states, cron (./schema.ts)
 //   GET units/<name>             one unit and its file
-//   GET units/<name>/journal     recent journal lines (?lines=N, ?machine=ID for a global unit)
+//   GET units/<name>/journal     recent journal lines (?lines=N, ?machine=ID for a global unit); of a
+//                                unit on another machine, read by that machine's fleetd via etcd
 // Writes are not here: the page uses the API's own routes (PUT/DELETE /units/<name>, POST restart,
 // PUT/DELETE /machines/<id>/drain), the same code paths and checks fleetctl's API driver goes through.
 
+import { JournalRelayError } from '../../registry/journal-relay.js';
 import { serializeUnit } from '../../units/serialize.js';
 import { ApiError, sendJSON } from '../http.js';
 import { itemName } from '../params.js';
@@ -75,12 +77,34 @@ async function journal(
   const machineID = query.get('machine') ?? unit.machineID;
   if (!machineID) throw new ApiError(409, 'the unit is not running on any machine');
   if (machineID !== reader.machineID) {
-    const m = (await ctx.registry().listMachines()).find((x) => x.id === machineID);
-    throw new ApiError(
-      409,
-      `the unit runs on machine ${machineID}${m ? ` (${m.publicIP})` : ''}: its journal is served by that machine's fleetd (open the console there, or fleetctl journal ${name})`,
-    );
+    sendJSON(res, 200, await remoteJournal(ctx, machineID, name, lines));
+    return;
   }
   const body: ConsoleJournal = { machineID, lines: await reader.read(name, lines) };
   sendJSON(res, 200, body);
 }
+
+/** The journal read by fleetd on `machineID`, asked through etcd (registry/journal-relay.ts). */
+async function remoteJournal(
+  ctx: ApiContext,
+  machineID: string,
+  name: string,
+  lines: number,
+): Promise<ConsoleJournal> {
+  const registry = ctx.registry();
+  const m = (await registry.listMachines()).find((x) => x.id === machineID);
+  if (!m) throw new ApiError(404, `machine ${machineID} is not in the cluster`);
+  if (!registry.readMachineJournal) throw new ApiError(501, 'this registry cannot ask other machines');
+  const where = `machine ${short(machineID)} (${m.publicIP || 'no IP'})`;
+  try {
+    return { machineID, lines: await registry.readMachineJournal(machineID, name, lines) };
+  } catch (err) {
+    if (err instanceof JournalRelayError)
+      throw err.unanswered
+        ? new ApiError(504, `${where} did not send the journal: ${err.message} (is its fleetd running?)`)
+        : new ApiError(502, `${where}: ${err.message}`);
+    throw err;
+  }
+}
+
+const short = (id: string): string => id.slice(0, 8);

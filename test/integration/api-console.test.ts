@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiServer, startApiServer } from '../../api/listen.js';
 import type { ConsoleJournal, ConsoleSnapshot, ConsoleUnitDetail } from '../../api/ui/schema.js';
 import { type EtcdRegistry, openEtcdRegistry } from '../../registry/etcd-registry.js';
+import { requestJournal, serveJournalRequests } from '../../registry/journal-relay.js';
 import { machineObjectKey, scheduleKey, unitStateKey } from '../../registry/keys.js';
 import { unplacedKey } from '../../registry/ops-records.js';
 import { encodeMachine, encodeSchedule, encodeState } from '../../registry/records.js';
@@ -19,6 +20,7 @@ import type { UnitOption } from '../../units/types.js';
 import { type EtcdServer, startEtcd } from '../support/etcd.js';
 import { http, type Target } from './api-helpers.js';
 
+const PREFIX = '/_coreos.com/fleet/';
 const TOKEN = 'console-token-0123456789';
 const M1 = '07d9057b44b34f9aa5b45f8c19c375c6';
 const M2 = '21e51b3c543a44839c2a4e0ec9177954';
@@ -41,7 +43,7 @@ beforeAll(async () => {
   etcd = await startEtcd();
   reg = openEtcdRegistry({
     endpoints: [etcd.endpoint],
-    keyPrefix: '/_coreos.com/fleet/',
+    keyPrefix: PREFIX,
     requestTimeoutMs: 5000,
   });
   dir = mkdtempSync(join(tmpdir(), 'fleet-ts-console-'));
@@ -169,17 +171,41 @@ describe('console JSON', () => {
     expect([missing.status, JSON.parse(missing.body).error.message]).toEqual([404, 'unit does not exist']);
   });
 
-  it('the journal of a unit on this machine is read here; elsewhere the page is told where', async () => {
+  it("the journal of a unit on this machine is read here; on another, that machine's fleetd reads it", async () => {
     const r = await http(sock, 'GET', '/fleet/v1/console/units/web.service/journal?lines=20');
     expect(JSON.parse(r.body) as ConsoleJournal).toEqual({ machineID: M1, lines: ['line of web.service'] });
     expect(journalCalls).toEqual([['web.service', 20]]);
-    const elsewhere = await http(sock, 'GET', `/fleet/v1/console/units/web.service/journal?machine=${M2}`);
-    expect(elsewhere.status).toBe(409);
-    expect(JSON.parse(elsewhere.body).error.message).toContain(`runs on machine ${M2} (10.0.0.2)`);
+    // Machine 2's fleetd answers through etcd (registry/journal-relay.ts).
+    const peer = openEtcdRegistry({ endpoints: [etcd.endpoint], keyPrefix: PREFIX, requestTimeoutMs: 5000 });
+    const relay = await serveJournalRequests(peer.ns, M2, async (unit, n) => [`${unit} on m2 (${n})`], {
+      warn: () => {},
+    });
+    try {
+      const elsewhere = await http(sock, 'GET', `/fleet/v1/console/units/web.service/journal?machine=${M2}`);
+      expect([elsewhere.status, JSON.parse(elsewhere.body)]).toEqual([
+        200,
+        { machineID: M2, lines: ['web.service on m2 (50)'] },
+      ]);
+    } finally {
+      await relay.stop();
+      await peer.close();
+    }
+    const stranger = await http(sock, 'GET', '/fleet/v1/console/units/web.service/journal?machine=ffff');
+    expect([stranger.status, JSON.parse(stranger.body).error.message]).toEqual([
+      404,
+      'machine ffff is not in the cluster',
+    ]);
     const unplaced = await http(sock, 'GET', '/fleet/v1/console/units/stuck.service/journal');
     expect(JSON.parse(unplaced.body).error.message).toBe('the unit is not running on any machine');
     const bad = await http(sock, 'GET', '/fleet/v1/console/units/web.service/journal?lines=100000');
     expect(bad.status).toBe(400);
+  });
+
+  it('a machine whose fleetd does not answer: one line, after the relay timeout', async () => {
+    await expect(requestJournal(reg.ns, M2, 'web.service', 5, { timeoutMs: 300 })).rejects.toThrow(
+      /^no answer within 0.3 s$/,
+    );
+    expect((await reg.ns.getAll().prefix(`journal/${M2}/`).keys()).length).toBe(0);
   });
 });
 

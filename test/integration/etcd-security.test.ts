@@ -15,6 +15,7 @@ import { EtcdAgentStore } from '../../registry/agent-store.js';
 import { createEtcdClient } from '../../registry/client.js';
 import { openEtcdRegistry } from '../../registry/etcd-registry.js';
 import { etcdctlScript, planEtcdRoles } from '../../registry/etcd-roles.js';
+import { journalReplyKey, requestJournal, serveJournalRequests } from '../../registry/journal-relay.js';
 import { jobKey, machineObjectKey, scheduleKey, unitContentKey, unitStateKey } from '../../registry/keys.js';
 import { encodeSchedule } from '../../registry/records.js';
 import type { EtcdConnectionOptions } from '../../registry/types.js';
@@ -288,6 +289,24 @@ describe('etcd with TLS client certificates and authentication (issue 14 item 8)
       /permission denied/,
     );
     await ns.delete().key(unitStateKey(M1, 'x.service'));
+  });
+
+  it("the console's journal relay: an agent-only machine answers its own requests, not another's", async () => {
+    const agent = client('agent1').namespace(PREFIX);
+    const relay = await serveJournalRequests(agent, M1, async (unit, n) => [`${unit} ${n}`], {
+      warn: () => {},
+    });
+    const engine = client('engine').namespace(PREFIX);
+    try {
+      // The reply is put on the requester's lease; revoking it needs (and has) write access to both keys.
+      expect(await requestJournal(engine, M1, 'web.service', 3)).toEqual(['web.service 3']);
+      expect((await engine.getAll().prefix(`journal/${M1}/`).keys()).length).toBe(0);
+      expect(await denied(agent.put(journalReplyKey(M2, 'x')).value('{"lines":[]}').exec())).toMatch(
+        /permission denied/,
+      );
+    } finally {
+      await relay.stop();
+    }
   });
 
   it("fleetctl's read-only user lists units but cannot change them", async () => {
