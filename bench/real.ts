@@ -3,7 +3,6 @@
 // fleetctl from the host: `start --no-block` of N template instances, submit → all N active (in etcd and
 // in every machine's systemd), list-units / list-unit-files, destroy → gone from every machine's systemd,
 // and as the floor `systemctl start` of N/M units directly in each machine (all machines at once).
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { openEtcdRegistry } from '../registry/etcd-registry.js';
 import { DEFAULT_KEY_PREFIX } from '../registry/types.js';
 import { bundle } from '../scripts/package/bundle.mjs';
+import { runChild } from '../test/support/child.js';
 import { type Cluster, createCluster } from '../test/support/nspawn.js';
 import { seconds } from './measure.js';
 
@@ -43,24 +43,11 @@ interface Run {
 }
 
 /** The compiled fleetctl, exactly as a user runs it (etcd driver), timed from spawn to exit. */
-function fleetctl(cli: string, cluster: Cluster, args: readonly string[], cwd: string): Promise<Run> {
+async function fleetctl(cli: string, cluster: Cluster, args: readonly string[], cwd: string): Promise<Run> {
   const argv = [cli, '--driver=etcd', `--endpoint=${cluster.etcd.endpoint}`];
   const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...argv, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) =>
-      resolve({ code: code ?? 128, stdout, stderr, s: seconds(performance.now() - started) }),
-    );
-  });
+  const r = await runChild(process.execPath, [...argv, ...args], { cwd });
+  return { code: r.code ?? 128, stdout: r.stdout, stderr: r.stderr, s: seconds(performance.now() - started) };
 }
 
 async function fleetctlOk(cli: string, cluster: Cluster, args: readonly string[], cwd: string) {

@@ -2,7 +2,6 @@
 // Runs the whole benchmark (see bench/README.md): raw etcd baseline, scheduling of N units onto M real
 // agents, fleetctl list timings, machine loss and leader failover, and the scaling curve. Prints a table
 // and optionally writes one flat JSON object. Exit code 1 (and a one-line error) when a run fails.
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { main as fleetctlMain } from '../cli/fleetctl/program.js';
 import { unitModel } from '../cli/fleetctl/unit-model.js';
 import { openEtcdRegistry } from '../registry/etcd-registry.js';
+import { runChild } from '../test/support/child.js';
 import { type BenchCluster, startBenchCluster } from './cluster.js';
 import { ensureFreshDist } from './dist.js';
 import { measureLeaderFailover, measureMachineLoss } from './failures.js';
@@ -121,27 +121,15 @@ async function timeFleetctl(endpoint: string, args: string[]): Promise<{ s: numb
   let lines = 0;
   for (let i = 0; i < 3; i++) {
     const started = performance.now();
-    const out = await new Promise<string>((resolve, reject) => {
-      const child = spawn(
-        process.execPath,
-        [FLEETCTL_JS, '--driver=etcd', `--endpoint=${endpoint}`, ...args],
-        { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT },
-      );
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => {
-        stdout += d.toString();
-      });
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString();
-      });
-      child.on('error', reject);
-      child.on('exit', (code) =>
-        code === 0
-          ? resolve(stdout)
-          : reject(new Error(`fleetctl ${args.join(' ')}: exit ${code}: ${stderr.trim()}`)),
-      );
-    });
+    const r = await runChild(
+      process.execPath,
+      [FLEETCTL_JS, '--driver=etcd', `--endpoint=${endpoint}`, ...args],
+      {
+        cwd: ROOT,
+      },
+    );
+    if (r.code !== 0) throw new Error(`fleetctl ${args.join(' ')}: exit ${r.code}: ${r.stderr.trim()}`);
+    const out = r.stdout;
     best = Math.min(best, performance.now() - started);
     lines = out.split('\n').filter((l) => l.length > 0).length;
   }

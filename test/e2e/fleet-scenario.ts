@@ -1,12 +1,13 @@
 // Helpers shared by the e2e scenarios: fleetctl as a real process from the host, systemd's view from
 // inside the machines, and the build fleetd runs from (the project is bind-mounted into the machines).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Etcd3 } from 'etcd3';
 import { DEFAULT_KEY_PREFIX } from '../../registry/types.js';
+import { runChild } from '../support/child.js';
 import type { Cluster } from '../support/nspawn.js';
 
 export const PROJECT = resolve(import.meta.dirname, '../..');
@@ -43,37 +44,19 @@ export interface RunResult {
 }
 
 /** `fleetctl --driver=etcd --endpoint=<etcd> ARGS` as a real process on the host. */
-export function fleetctl(
+export async function fleetctl(
   cluster: Cluster,
   args: readonly string[],
   opts: { cwd?: string; timeoutMs?: number } = {},
 ): Promise<RunResult> {
-  return new Promise((res, rej) => {
-    const child = spawn(
-      process.execPath,
-      [FLEETCTL, '--driver=etcd', `--endpoint=${cluster.etcd.endpoint}`, ...args],
-      { cwd: opts.cwd ?? PROJECT, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const timeoutMs = opts.timeoutMs ?? 120_000;
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      rej(err);
-    });
-    child.on('close', (code, sig) => {
-      clearTimeout(timer);
-      if (sig) rej(new Error(`fleetctl ${args.join(' ')} killed by ${sig} (timeout ${timeoutMs} ms)`));
-      else res({ code: code ?? 128, stdout, stderr });
-    });
-  });
+  const timeoutMs = opts.timeoutMs ?? 120_000;
+  const r = await runChild(
+    process.execPath,
+    [FLEETCTL, '--driver=etcd', `--endpoint=${cluster.etcd.endpoint}`, ...args],
+    { cwd: opts.cwd ?? PROJECT, timeoutMs },
+  );
+  if (r.signal) throw new Error(`fleetctl ${args.join(' ')} killed by ${r.signal} (timeout ${timeoutMs} ms)`);
+  return { code: r.code ?? 128, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Like fleetctl but throws (with its stderr) unless it exits 0. */

@@ -4,7 +4,6 @@
 // that logs the exact remote command line and puts a fake systemctl/journalctl first in PATH: the
 // host has no running systemd, and what is under test is fleetctl's side (which machine, which
 // command line, which exit code), not systemd's.
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +15,7 @@ import { sshTunnelOpener } from '../../cli/fleetctl/tunnel.js';
 import { unitModel } from '../../cli/fleetctl/unit-model.js';
 import { keyFingerprint } from '../../cli/ssh/known-hosts.js';
 import { openEtcdRegistry } from '../../registry/etcd-registry.js';
+import { runChild } from '../support/child.js';
 import { freePort } from '../support/etcd.js';
 import { SIM_MACHINES, type SimCluster, startSimCluster } from '../support/sim-cluster.js';
 import { type SshdServer, startSshd } from '../support/sshd.js';
@@ -211,7 +211,8 @@ describe('--tunnel', () => {
 
 describe('the interactive shell (fleetctl as a process)', () => {
   it('runs what stdin says and exits with the shell’s code while stdin stays open', async () => {
-    const child = spawn(
+    // stdin is never closed: fleetctl must still exit when the remote shell does.
+    const { code, stdout, stderr } = await runChild(
       process.execPath,
       [
         '--import',
@@ -223,29 +224,13 @@ describe('the interactive shell (fleetctl as a process)', () => {
         'ssh',
         'two.service',
       ],
-      { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: dir }, stdio: ['pipe', 'pipe', 'pipe'] },
+      {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', HOME: dir },
+        input: 'echo from-shell\nexit 4\n',
+        timeoutMs: 120_000,
+      },
     );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    // stdin is never closed: fleetctl must still exit when the remote shell does.
-    child.stdin.write('echo from-shell\nexit 4\n');
-    const code = await new Promise<number | null>((resolve) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        resolve(null);
-      }, 120_000);
-      child.on('exit', (c) => {
-        clearTimeout(timer);
-        resolve(c);
-      });
-    });
-    child.stdin.destroy();
     expect({ code, stdout, stderr }).toEqual({ code: 4, stdout: 'from-shell\n', stderr: '' });
     expect(commandsOn(2)).toContain('<shell>');
   }, 180_000);

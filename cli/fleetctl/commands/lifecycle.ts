@@ -1,10 +1,12 @@
 // submit, load, start, stop, unload, restart, destroy: change desired states and (unless --no-block)
 // wait for the cluster to get there, printing fleet's lines. Return value = exit code.
 import type { UnitWithTarget } from '../../../registry/types.js';
+import { errorMessage } from '../../../units/common.js';
 import type { DesiredState } from '../../../units/types.js';
 import type { FleetClient } from '../client.js';
 import type { CommandContext } from '../context.js';
-import { assertSafeUnitName, lazyCreateUnits } from '../create.js';
+import { lazyCreateUnits } from '../create.js';
+import { exitFor, type FoundUnits, findUnits } from '../find-units.js';
 import { writeInOrder } from '../in-order.js';
 import { CliError } from '../io.js';
 import { waitForRestart } from '../restart-wait.js';
@@ -37,44 +39,6 @@ function requireUnits(args: readonly string[]): void {
 function waitCtx(ctx: CommandContext, client: FleetClient): WaitContext {
   return { client, io: ctx.io, print: ctx.print };
 }
-
-interface FoundUnits {
-  /** The named units that exist, in argument order, without duplicates. */
-  readonly units: UnitWithTarget[];
-  /** Names given that are not in the registry (each already reported on stderr). */
-  readonly missing: string[];
-}
-
-/**
- * fleet's findUnits: the named units that exist, in argument order. Unlike fleet, which skipped
- * unknown names silently, each one is reported (`Unit X not found`) so the command can exit 1 after
- * processing the others; when none exists at all the command fails with one line.
- */
-async function findUnits(
-  ctx: CommandContext,
-  client: FleetClient,
-  args: readonly string[],
-): Promise<FoundUnits> {
-  const names = args.map((a) => ctx.model.mangle(a));
-  for (const n of names) assertSafeUnitName(ctx, n);
-  const all = new Map((await client.listUnits()).map((u) => [u.name, u]));
-  const seen = new Set<string>();
-  const units: UnitWithTarget[] = [];
-  const missing: string[] = [];
-  for (const n of names) {
-    if (seen.has(n)) continue;
-    seen.add(n);
-    const u = all.get(n);
-    if (u) units.push(u);
-    else missing.push(n);
-  }
-  if (units.length === 0) throw new CliError('Units not found in registry');
-  for (const n of missing) ctx.print.err(`Unit ${n} not found`);
-  return { units, missing };
-}
-
-/** Exit code of a command that processed the units it found: 1 if some named units did not exist. */
-const exitFor = (found: FoundUnits): number => (found.missing.length > 0 ? 1 : 0);
 
 /**
  * fleet's setTargetStateOfUnits: sets `state` on every named unit whose desired state differs; returns
@@ -240,15 +204,7 @@ export async function runStop(
     }
   }
   const triggered = units.filter((u) => u.global || stateOf(u) !== 'loaded' || u.desiredState === 'launched');
-  await setDesired(client, triggered, 'loaded');
-  const stopping = triggered.filter((u) => !u.global).map((u) => u.name);
-  try {
-    await finishTransition(ctx, client, triggered, 'loaded', 'stop', attemptsOf(opts), 'wait failed');
-  } catch (err) {
-    throw new CliError(`Failed to stop units ${goList(stopping)}. err: ${(err as Error).message}`);
-  }
-  ctx.print.err(`Successfully stopped units ${goList(stopping)}.`);
-  return exitFor(found);
+  return settle(ctx, client, found, triggered, 'stop', opts);
 }
 
 export async function runUnload(
@@ -263,14 +219,30 @@ export async function runUnload(
   const triggered = units.filter(
     (u) => u.global || (u.currentState ?? 'inactive') !== 'inactive' || u.desiredState !== 'inactive',
   );
-  await setDesired(client, triggered, 'inactive');
+  return settle(ctx, client, found, triggered, 'unload', opts);
+}
+
+/**
+ * stop and unload: set the triggered units' desired state, wait (unless --no-block) and print
+ * fleet's "Successfully stopped/unloaded units [...]" or fail with "Failed to stop/unload units".
+ */
+async function settle(
+  ctx: CommandContext,
+  client: FleetClient,
+  found: FoundUnits,
+  triggered: readonly UnitWithTarget[],
+  verb: 'stop' | 'unload',
+  opts: BlockOptions,
+): Promise<number> {
+  const target = verb === 'stop' ? 'loaded' : 'inactive';
+  await setDesired(client, triggered, target);
   const waiting = triggered.filter((u) => !u.global).map((u) => u.name);
   try {
-    await finishTransition(ctx, client, triggered, 'inactive', 'unload', attemptsOf(opts), 'wait failed');
+    await finishTransition(ctx, client, triggered, target, verb, attemptsOf(opts), 'wait failed');
   } catch (err) {
-    throw new CliError(`Failed to unload units ${goList(waiting)}. err: ${(err as Error).message}`);
+    throw new CliError(`Failed to ${verb} units ${goList(waiting)}. err: ${errorMessage(err)}`);
   }
-  ctx.print.err(`Successfully unloaded units ${goList(waiting)}.`);
+  ctx.print.err(`Successfully ${verb === 'stop' ? 'stopped' : 'unloaded'} units ${goList(waiting)}.`);
   return exitFor(found);
 }
 
