@@ -1,10 +1,10 @@
 // Creates the etcd3 client every part of fleet-ts uses, with settings that fix etcd3's defaults:
 // - every unary call gets a deadline (etcd3 has none: a put during an etcd pause hangs forever);
 // - no per-host circuit breaker (the default one refuses every call for ~5 s after an etcd restart);
-// - one global retry of recoverable errors, and a constant 500 ms watch reconnect backoff
-//   (the default backoff grows to 30 s). See ../shared/reference/dependencies.md §2.
+// - recoverable errors retried on the other members for ~3.5 s (an etcd leader election), and a
+//   constant 500 ms watch reconnect backoff (the default backoff grows to 30 s).
 import { existsSync, readFileSync } from 'node:fs';
-import { ConstantBackoff, handleWhen, noop, retry } from 'cockatiel';
+import { ConstantBackoff, ExponentialBackoff, handleWhen, noJitterGenerator, noop, retry } from 'cockatiel';
 import './etcd3-watch-fix.js';
 import { Etcd3, type IOptions, isRecoverableError } from 'etcd3';
 import { metrics } from '../units/metrics.js';
@@ -17,9 +17,19 @@ export function defaultCaFile(exists: (path: string) => boolean = existsSync): s
   return SYSTEM_CA_FILES.find(exists) ?? (SYSTEM_CA_FILES[0] as string);
 }
 
+/**
+ * Retries of an UNAVAILABLE answer (member down, "leader changed", no leader yet), each on the next
+ * member: 100, 200, 400, 800, 1000, 1000 ms apart, so a call outlives the election that follows the
+ * loss of etcd's leader member (election timeout 1–2 s by default). Timeouts are not retried.
+ */
+export const RETRY_DELAYS_MS = [100, 200, 400, 800, 1000, 1000] as const;
+
 /** The global retry policy, observed for fleet_etcd_request_* metrics (each call, retries included). */
 function measuredGlobalPolicy() {
-  const policy = retry(handleWhen(isRecoverableError), { maxAttempts: 1 });
+  const policy = retry(handleWhen(isRecoverableError), {
+    maxAttempts: RETRY_DELAYS_MS.length,
+    backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 1000, generator: noJitterGenerator }),
+  });
   policy.onSuccess(({ duration }) => metrics.etcdDuration.observe(duration / 1000));
   policy.onFailure(({ duration }) => {
     metrics.etcdDuration.observe(duration / 1000);
