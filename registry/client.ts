@@ -1,8 +1,8 @@
 // Creates the etcd3 client every part of fleet-ts uses, with settings that fix etcd3's defaults:
 // - every unary call gets a deadline (etcd3 has none: a put during an etcd pause hangs forever);
 // - no per-host circuit breaker (the default one refuses every call for ~5 s after an etcd restart);
-// - recoverable errors retried on the other members for ~3.5 s (an etcd leader election), and a
-//   constant 500 ms watch reconnect backoff (the default backoff grows to 30 s).
+// - UNAVAILABLE answers retried on the other members within the request timeout (an etcd leader
+//   election), and a constant 500 ms watch reconnect backoff (the default backoff grows to 30 s).
 import { existsSync, readFileSync } from 'node:fs';
 import { ConstantBackoff, ExponentialBackoff, handleWhen, noJitterGenerator, noop, retry } from 'cockatiel';
 import './etcd3-watch-fix.js';
@@ -18,16 +18,25 @@ export function defaultCaFile(exists: (path: string) => boolean = existsSync): s
 }
 
 /**
- * Retries of an UNAVAILABLE answer (member down, "leader changed", no leader yet), each on the next
- * member: 100, 200, 400, 800, 1000, 1000 ms apart, so a call outlives the election that follows the
- * loss of etcd's leader member (election timeout 1–2 s by default). Timeouts are not retried.
+ * An UNAVAILABLE answer (member down, "leader changed", no leader yet) is retried on the next member,
+ * 100, 200, 400, 800, 1000, 1000… ms apart, as many times as fit in the request timeout: with
+ * fleetctl's default of 3 s a call outlives the election that follows the loss of etcd's leader member
+ * (1–2 s with etcd's defaults). Timeouts are not retried.
  */
-export const RETRY_DELAYS_MS = [100, 200, 400, 800, 1000, 1000] as const;
+export function retryDelaysWithin(budgetMs: number): number[] {
+  const delays: number[] = [];
+  let total = 0;
+  for (let d = 100; total + d <= budgetMs; d = Math.min(d * 2, 1000)) {
+    delays.push(d);
+    total += d;
+  }
+  return delays;
+}
 
 /** The global retry policy, observed for fleet_etcd_request_* metrics (each call, retries included). */
-function measuredGlobalPolicy() {
+function measuredGlobalPolicy(budgetMs: number) {
   const policy = retry(handleWhen(isRecoverableError), {
-    maxAttempts: RETRY_DELAYS_MS.length,
+    maxAttempts: retryDelaysWithin(budgetMs).length,
     backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 1000, generator: noJitterGenerator }),
   });
   policy.onSuccess(({ duration }) => metrics.etcdDuration.observe(duration / 1000));
@@ -45,7 +54,7 @@ export function etcdClientOptions(opts: EtcdConnectionOptions): IOptions {
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + opts.requestTimeoutMs }),
     faultHandling: {
       host: () => noop,
-      global: measuredGlobalPolicy(),
+      global: measuredGlobalPolicy(opts.requestTimeoutMs),
       // etcd3's .d.ts types watchBackoff as IBackoff, but the code calls it as a cockatiel 3 backoff factory.
       watchBackoff: new ConstantBackoff(500) as unknown as NonNullable<
         IOptions['faultHandling']
