@@ -20,7 +20,11 @@ it('writes and reads made right after the leader member is killed all succeed', 
   const c = cluster as EtcdCluster;
   const failures: string[] = [];
   for (let round = 0; round < 3; round++) {
-    const client = createEtcdClient({ endpoints: c.endpoints.split(','), requestTimeoutMs: 3000 });
+    const client = createEtcdClient({
+      endpoints: c.endpoints.split(','),
+      keyPrefix: '/',
+      requestTimeoutMs: 3000,
+    });
     try {
       await client.put('warm').value('up');
       const leader = await c.leader();
