@@ -62,7 +62,7 @@ interface Term {
     lastProof: number;
     /** Send times of keepalives not yet acknowledged, oldest first (the stream answers in order). */
     pending: number[];
-    /** Keepalives failed or went unanswered for two intervals since the last 'reconnected'. */
+    /** Keepalives went unanswered for two intervals since the last 'reconnected'. */
     disrupted: boolean;
   };
 }
@@ -210,9 +210,12 @@ class EtcdLeaderElection extends EventEmitter implements LeaderElection {
       l.on('keepaliveEstablished', () => {
         proof.pending = [];
       });
+      // A failed keepalive alone is not a disruption: etcd3 re-opens the stream at once, and while a
+      // member is away that can fail every few hundred ms with fresh proofs in between (which made the
+      // engine log "reaches etcd again" and restart its grace period every 200 ms). Only a proof older
+      // than two intervals is (checkFence).
       l.on('keepaliveFailed', () => {
         proof.pending = [];
-        proof.disrupted = true;
       });
       l.on('keepaliveSucceeded', () => {
         const sentAt = proof.pending.shift();
