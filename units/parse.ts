@@ -65,7 +65,7 @@ type Step =
   | { readonly kind: 'body'; readonly section: string }
   | { readonly kind: 'comment'; readonly resume: Step }
   | { readonly kind: 'optionName'; readonly section: string }
-  | { readonly kind: 'optionValue'; readonly section: string; readonly name: string };
+  | { readonly kind: 'optionValue'; readonly section: string; readonly name: string; readonly at: number };
 
 /**
  * Parse a unit file into its options, in file order (repeated keys and sections are kept).
@@ -75,9 +75,24 @@ export function parseUnitFile(text: string): UnitOption[] {
   return new Lexer(utf8.encode(text)).run();
 }
 
+/** A parsed file that can point at its options: `errorAt(i, detail)` is positioned at option i's name. */
+export interface LocatedUnitFile {
+  readonly options: UnitOption[];
+  errorAt(index: number, detail: string): UnitParseError;
+}
+
+/** parseUnitFile, keeping where each option starts (for validation errors with a position). */
+export function parseLocatedUnitFile(text: string): LocatedUnitFile {
+  const lexer = new Lexer(utf8.encode(text));
+  const options = lexer.run();
+  return { options, errorAt: (index, detail) => lexer.error(lexer.optionStarts[index] ?? 0, detail) };
+}
+
 class Lexer {
   private pos = 0;
   private readonly out: UnitOption[] = [];
+  /** Byte offset of each option's name, in `out` order. */
+  readonly optionStarts: number[] = [];
   /** nextNewline[p]: first index >= p holding CR or LF (or the length), for O(1) line checks. */
   private readonly nextNewline: Uint32Array;
 
@@ -121,7 +136,7 @@ class Lexer {
       case 'optionName':
         return this.optionName(step.section);
       case 'optionValue':
-        return this.optionValue(step.section, step.name);
+        return this.optionValue(step.section, step.name, step.at);
     }
   }
 
@@ -222,14 +237,14 @@ class Lexer {
     }
     const name = goTrimSpace(this.decode(start, i));
     this.pos = i + 1;
-    return { kind: 'optionValue', section, name };
+    return { kind: 'optionValue', section, name, at: start };
   }
 
   /**
    * Option value: the rest of the line; a line ending in `\` continues the value on the next line,
    * keeping the backslash and the newline. A blank line ends the value.
    */
-  private optionValue(section: string, name: string): Step {
+  private optionValue(section: string, name: string, nameAt: number): Step {
     // Continuation lines are read here in a loop over offsets: building a new list of parts per line
     // made a value of N continuation lines cost O(N²) (10k lines took 10 s and froze fleetd). Kept
     // lines are contiguous in the input (each continuation's newline is the LF that ended it), so the
@@ -279,6 +294,7 @@ class Lexer {
       start = i + 1;
     }
     this.out.push({ section, name, value });
+    this.optionStarts.push(nameAt);
     return { kind: 'body', section };
   }
 
@@ -332,7 +348,7 @@ class Lexer {
     return utf8Decoder.decode(this.bytes.subarray(from, to));
   }
 
-  private error(offset: number, detail: string): UnitParseError {
+  error(offset: number, detail: string): UnitParseError {
     const lineStart = offset === 0 ? 0 : this.bytes.lastIndexOf(LF, offset - 1) + 1;
     const lineNo = countByte(this.bytes, LF, 0, lineStart) + 1;
     const column = [...utf8Decoder.decode(this.bytes.subarray(lineStart, offset))].length + 1;

@@ -186,6 +186,17 @@ export function isGlobalUnit(options: readonly UnitOption[]): boolean {
   return parseRequirements(options).global;
 }
 
+/** A validation problem and the option to point at: that option, or the first [X-Fleet] one under `keys` (holding `value`). */
+export interface OptionProblem {
+  readonly message: string;
+  readonly option?: UnitOption;
+  readonly keys?: readonly string[];
+  readonly value?: string;
+}
+
+const PEER_KEYS = ['MachineOf', 'X-ConditionMachineOf'];
+const CONFLICT_KEYS = ['Conflicts', 'X-Conflicts'];
+
 /**
  * fleet's api.ValidateOptions: the first problem, or null. Messages are fleet's, in fleet's order.
  * Stricter than fleet in two ways:
@@ -195,15 +206,20 @@ export function isGlobalUnit(options: readonly UnitOption[]): boolean {
  *    (fleet silently ignored other values, which dropped the constraint).
  */
 export function validateOptions(options: readonly UnitOption[]): string | null {
-  const text = serializeUnit(options);
+  return findOptionProblem(options)?.message ?? null;
+}
+
+/** validateOptions with the option the problem is about (units/unit-file-check.ts turns it into a line). */
+export function findOptionProblem(options: readonly UnitOption[]): OptionProblem | null {
+  const grouped = parseUnitFileOrder(options);
   let reread: UnitOption[];
   try {
-    reread = parseUnitFile(text);
+    reread = parseUnitFile(serializeUnit(options));
   } catch (err) {
-    if (err instanceof UnitParseError) return err.message;
-    throw err;
+    if (!(err instanceof UnitParseError)) throw err;
+    return { message: err.message, option: optionAtSerializedLine(grouped, err.line) };
   }
-  const changed = findChangedOption(options, reread);
+  const changed = findChangedOption(grouped, reread);
   if (changed !== null) return changed;
 
   const req = parseRequirements(options);
@@ -214,60 +230,99 @@ export function validateOptions(options: readonly UnitOption[]): string | null {
   const replaceIndex = new PatternIndex(replaces);
   const globChecks = peers.length * (conflictIndex.globCount + replaceIndex.globCount);
   if (globChecks > MAX_GLOB_CHECKS) {
-    return (
+    const message =
       `too many [X-Fleet] combinations: ${peers.length} MachineOf × ` +
-      `${conflictIndex.globCount + replaceIndex.globCount} wildcard Conflicts/Replaces (max ${MAX_GLOB_CHECKS})`
-    );
+      `${conflictIndex.globCount + replaceIndex.globCount} wildcard Conflicts/Replaces (max ${MAX_GLOB_CHECKS})`;
+    return { message, keys: PEER_KEYS };
   }
   for (const peer of peers) {
     const conflict = conflictIndex.firstMatch(peer);
     if (conflict !== undefined) {
-      return `unresolvable requirements: peer ${JSON.stringify(peer)} matches conflict ${JSON.stringify(conflict)}`;
+      const message = `unresolvable requirements: peer ${JSON.stringify(peer)} matches conflict ${JSON.stringify(conflict)}`;
+      return { message, keys: PEER_KEYS, value: peer };
     }
     const replace = replaceIndex.firstMatch(peer);
     if (replace !== undefined) {
-      return `unresolvable requirements: peer ${JSON.stringify(peer)} matches replace ${JSON.stringify(replace)}`;
+      const message = `unresolvable requirements: peer ${JSON.stringify(peer)} matches replace ${JSON.stringify(replace)}`;
+      return { message, keys: PEER_KEYS, value: peer };
     }
   }
   const hasTarget = req.machineID !== undefined;
   const hasPeers = peers.length > 0;
   const hasConflicts = conflicts.length > 0;
   const hasReplaces = replaces.length > 0;
-  if (hasTarget && hasPeers) return 'MachineID cannot be used with Peers';
-  if (hasTarget && hasConflicts) return 'MachineID cannot be used with Conflicts';
-  if (hasTarget && req.global) return 'MachineID cannot be used with Global';
-  if (hasTarget && hasReplaces) return 'MachineID cannot be used with Replaces';
-  if (req.global && hasPeers) return 'Global cannot be used with Peers';
-  if (req.global && hasReplaces) return 'Global cannot be used with Replaces';
-  if (hasConflicts && hasReplaces) return 'Conflicts cannot be used with Replaces';
-  // A global unit runs on every machine: there is no second copy to fence against, and stopping it on
-  // a disconnected machine would be exactly the cluster-wide outage StopOnDisconnect must not cause.
-  if (req.global && req.stopOnDisconnect) return 'StopOnDisconnect cannot be used with Global';
-  if (req.schedule && req.stopOnDisconnect) return 'StopOnDisconnect cannot be used with Schedule';
+  // Each pair points at the option named second in the message.
+  const pairs: [boolean, string, readonly string[]][] = [
+    [hasTarget && hasPeers, 'MachineID cannot be used with Peers', PEER_KEYS],
+    [hasTarget && hasConflicts, 'MachineID cannot be used with Conflicts', CONFLICT_KEYS],
+    [hasTarget && req.global, 'MachineID cannot be used with Global', ['Global']],
+    [hasTarget && hasReplaces, 'MachineID cannot be used with Replaces', ['Replaces']],
+    [req.global && hasPeers, 'Global cannot be used with Peers', PEER_KEYS],
+    [req.global && hasReplaces, 'Global cannot be used with Replaces', ['Replaces']],
+    [hasConflicts && hasReplaces, 'Conflicts cannot be used with Replaces', ['Replaces']],
+    // A global unit runs on every machine: there is no second copy to fence against, and stopping it on
+    // a disconnected machine would be exactly the cluster-wide outage StopOnDisconnect must not cause.
+    [
+      req.global && req.stopOnDisconnect !== undefined,
+      'StopOnDisconnect cannot be used with Global',
+      ['StopOnDisconnect'],
+    ],
+    [
+      req.schedule !== undefined && req.stopOnDisconnect !== undefined,
+      'StopOnDisconnect cannot be used with Schedule',
+      ['StopOnDisconnect'],
+    ],
+  ];
+  for (const [bad, message, keys] of pairs) if (bad) return { message, keys };
 
   const byKey = xfleetValues(options);
   for (const key of ['X-ConditionMachineMetadata', 'MachineMetadata']) {
     for (const pair of byKey.get(key) ?? []) {
       if (splitMetadata(pair) === null) {
-        return `invalid ${key} value ${JSON.stringify(pair)}: expected key=value with exactly one "=" and a non-empty key and value`;
+        const message = `invalid ${key} value ${JSON.stringify(pair)}: expected key=value with exactly one "=" and a non-empty key and value`;
+        return { message, keys: [key], value: pair };
       }
     }
   }
-  return validateHealthCheck(options) ?? validateSchedule(scheduleValues(options), req.global);
+  const message = validateHealthCheck(options) ?? validateSchedule(scheduleValues(options), req.global);
+  if (message === null) return null;
+  // The key the message names first (health check and schedule messages start with or name one).
+  const named = [...HEALTH_CHECK_KEYS, ...SCHEDULE_KEYS, 'Global'].filter((k) =>
+    new RegExp(`\\b${k}\\b`).test(message),
+  );
+  return { message, keys: named.length > 0 ? named : [...HEALTH_CHECK_KEYS, ...SCHEDULE_KEYS] };
 }
 
-function findChangedOption(original: readonly UnitOption[], reread: readonly UnitOption[]): string | null {
-  // Serialization groups options by section, so compare in that order.
-  const grouped = parseUnitFileOrder(original);
+/** The option on line `line` of serializeUnit's text (grouped options; a header and a blank line per section). */
+function optionAtSerializedLine(grouped: readonly UnitOption[], line: number): UnitOption | undefined {
+  let at = 0;
+  let section: string | undefined;
+  for (const opt of grouped) {
+    if (opt.section !== section) {
+      at += section === undefined ? 1 : 2;
+      section = opt.section;
+    }
+    const first = at + 1;
+    at += 1 + (opt.value.match(/\n/g)?.length ?? 0);
+    if (line >= first && line <= at) return opt;
+  }
+  return grouped[grouped.length - 1];
+}
+
+/** Serialization groups options by section, so `grouped` is in that order. */
+function findChangedOption(
+  grouped: readonly UnitOption[],
+  reread: readonly UnitOption[],
+): OptionProblem | null {
   for (let i = 0; i < Math.max(grouped.length, reread.length); i++) {
     const a = grouped[i];
     const b = reread[i];
-    if (a === undefined) return 'options do not survive serialization';
+    if (a === undefined) return { message: 'options do not survive serialization', option: grouped.at(-1) };
     if (b === undefined || a.section !== b.section || a.name !== b.name || a.value !== b.value) {
-      return (
+      const message =
         `option ${JSON.stringify(a.name)} in section [${a.section}] would not read back unchanged ` +
-        '(surrounding whitespace, a trailing backslash, or "=", newline or "]" where they cannot be stored)'
-      );
+        '(surrounding whitespace, a trailing backslash, or "=", newline or "]" where they cannot be stored)';
+      return { message, option: a };
     }
   }
   return null;

@@ -19,10 +19,10 @@
 
 import { compareStrings as cmp } from '../../units/common.js';
 import { parseUnitName, validateUnitName } from '../../units/names.js';
-import { parseUnitFile, UnitParseError } from '../../units/parse.js';
+import { UnitParseError } from '../../units/parse.js';
 import { unitHash } from '../../units/serialize.js';
 import type { DesiredState, UnitOption, UnitSpec } from '../../units/types.js';
-import { validateOptions } from '../../units/xfleet.js';
+import { checkUnitFile } from '../../units/unit-file-check.js';
 
 /** One directory entry as the shell read it (symlinks followed for `text`). */
 export interface DirEntry {
@@ -168,7 +168,8 @@ function classifyEntry(entry: DirEntry): FileVerdict {
   }
   let options: UnitOption[];
   try {
-    options = parseUnitFile(entry.text);
+    // Parse and [X-Fleet] problems alike are held with the line they are on.
+    options = checkUnitFile(entry.text);
   } catch (err) {
     if (err instanceof UnitParseError) {
       return hold(`${describe(entry)}: line ${err.line}: ${err.detail}`, { line: err.line });
@@ -176,8 +177,6 @@ function classifyEntry(entry: DirEntry): FileVerdict {
     return hold(`${describe(entry)}: cannot parse: ${(err as Error).message}`);
   }
   if (options.length === 0) return hold(`${describe(entry)}: no options (empty unit file)`);
-  const invalid = validateOptions(options);
-  if (invalid) return hold(`${describe(entry)}: ${invalid}`);
   return { kind: 'unit', file: entry.file, unit, desiredState, options, hash: unitHash(options) };
 }
 

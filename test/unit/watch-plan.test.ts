@@ -111,7 +111,7 @@ describe('classifyDir', () => {
     expect(errors[0]).toBe('a.service: cannot read: EACCES');
     expect(errors[1]).toBe('b@1.service -> b@.service: cannot read: ENOENT (link target missing)');
     expect(errors[2]).toMatch(/^c\.service: .*empty/);
-    expect(errors[3]).toMatch(/^d\.service: MachineID cannot be used with Global/);
+    expect(errors[3]).toBe('d.service: line 3: MachineID cannot be used with Global');
     expect(vs[4]).toMatchObject({ pending: true });
   });
 
