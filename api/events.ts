@@ -1,8 +1,8 @@
 // fleet-ts extension: GET /fleet/v1/console/events, a server-sent event stream for the web console.
 // Each event is `event: snapshot` with the whole console snapshot (api/ui/schema.ts): one when the
-// stream opens, then one after registry changes (an etcd watch over the whole prefix), at most one per
-// SNAPSHOT_MIN_INTERVAL_MS and only when it differs from the last one sent. A comment line every
-// KEEPALIVE_MS keeps proxies from closing an idle stream.
+// stream opens, then one after registry changes (one etcd watch over the whole prefix, shared by all
+// streams), at most one per SNAPSHOT_MIN_INTERVAL_MS and only when it differs from the last one sent.
+// A comment line every KEEPALIVE_MS keeps proxies from closing an idle stream.
 
 import type { ServerResponse } from 'node:http';
 import type { ChangeWatch } from '../registry/change-watch.js';
@@ -12,7 +12,7 @@ import { readSnapshot } from './ui/snapshot.js';
 
 export const SNAPSHOT_MIN_INTERVAL_MS = 250;
 export const KEEPALIVE_MS = 15_000;
-/** Open streams per API server; more are 503 (each holds an etcd watcher). */
+/** Open streams per API server; more are 503 (each reads a snapshot after every change). */
 export const MAX_EVENT_STREAMS = 32;
 
 let openStreams = 0;

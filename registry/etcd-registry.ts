@@ -49,6 +49,7 @@ import {
 import { decodeJob, decodeSchedule, decodeState, encodeJob, type JobRecord } from './records.js';
 import { bumpRestartGeneration } from './restart.js';
 import { listRuns, unitRunsPrefix } from './runs.js';
+import { shareChangeWatch } from './shared-change-watch.js';
 import {
   type CreateUnitOptions,
   type EtcdConnectionOptions,
@@ -69,7 +70,8 @@ export interface EtcdRegistry extends Registry {
   setMachineDrained(machineID: string, drained: boolean): Promise<void>;
   /** fleet-ts extension: engine leader, unit counts and heartbeat ages for list-machines. */
   machineHealth(): Promise<MachineHealth>;
-  /** fleet-ts extension: calls `onChange` after any change under the prefix (./change-watch.ts). */
+  /** fleet-ts extension: calls `onChange` after any change under the prefix; one etcd watch shared by all
+   * callers (./shared-change-watch.ts). */
   watchChanges(onChange: () => void): Promise<ChangeWatch>;
   /** fleet-ts extension: journal lines of a unit, read by fleetd on `machineID` (./journal-relay.ts). */
   readMachineJournal(machineID: string, unit: string, lines: number): Promise<string[]>;
@@ -360,7 +362,7 @@ export function etcdRegistryOn(ns: Namespace, close: () => void = () => {}): Etc
     restartUnit: (name: string) => bumpRestartGeneration(ns, name),
     setMachineDrained: (machineID: string, drained: boolean) => setMachineDrained(ns, machineID, drained),
     machineHealth: () => readMachineHealth(ns),
-    watchChanges: (onChange: () => void) => watchChanges(ns, onChange),
+    watchChanges: shareChangeWatch((onChange) => watchChanges(ns, onChange)),
     readMachineJournal: (machineID: string, unit: string, lines: number) =>
       requestJournal(ns, machineID, unit, lines),
     close: async () => close(),
