@@ -11,6 +11,9 @@ export function setToken(t: string): void {
   token = t;
 }
 
+/** Whether a token was entered (a 401 then means fleetd refused it). */
+export const hasToken = (): boolean => token !== undefined;
+
 function headers(extra: Record<string, string> = {}): Record<string, string> {
   return token ? { ...extra, Authorization: `Bearer ${token}` } : extra;
 }

@@ -2,7 +2,7 @@
 // event stream, and confirmed actions through fleetd's API routes (the ones fleetctl's API driver uses).
 
 import type { ConsoleJournal, ConsoleSnapshot, ConsoleUnitDetail } from '../schema.js';
-import { AuthRequired, api, readEvents, setToken, unitPath } from './api.js';
+import { AuthRequired, api, hasToken, readEvents, setToken, unitPath } from './api.js';
 import { byId } from './dom.js';
 import { type Action, machinesView, type UnitPage, unitsView, unitView } from './views.js';
 
@@ -147,8 +147,16 @@ function request(action: Action, target: string): Promise<unknown> {
   }
 }
 
+/** Keyboard focus back on the control that opened a dialog (a snapshot may have re-rendered it). */
+function refocus(key: string | undefined): void {
+  if (key) main.querySelector<HTMLElement>(`[data-key="${CSS.escape(key)}"]`)?.focus();
+}
+
 async function act(action: Action, target: string): Promise<void> {
-  if (!(await confirmAction(CONFIRM[action](target)))) return;
+  const opener = (document.activeElement as HTMLElement | null)?.dataset?.key;
+  const confirmed = await confirmAction(CONFIRM[action](target));
+  refocus(opener);
+  if (!confirmed) return;
   try {
     await request(action, target);
     showError(undefined);
@@ -163,6 +171,9 @@ function askToken(): void {
   if (dialog.open) return;
   stream?.abort();
   setLive('offline', 'token needed');
+  const problem = byId<HTMLElement>('token-error');
+  problem.textContent = hasToken() ? 'fleetd refused this token: check it and enter it again.' : '';
+  problem.hidden = !hasToken();
   dialog.showModal();
   byId('token-input').focus();
 }

@@ -273,9 +273,16 @@ export function unitView(
     page.journalError
       ? h('p', { class: 'error-text', role: 'status' }, page.journalError)
       : h(
-          'pre',
-          { id: 'journal', tabindex: 0, 'aria-label': 'Journal' },
-          page.journal ? page.journal.lines.join('\n') || '(no entries)' : 'Loading…',
+          'div',
+          {},
+          page.journal
+            ? h('p', { class: 'muted' }, `Read on machine ${machineLabel(s, page.journal.machineID)}`)
+            : null,
+          h(
+            'pre',
+            { id: 'journal', tabindex: 0, 'aria-label': 'Journal', 'data-machine': page.journal?.machineID },
+            page.journal ? page.journal.lines.join('\n') || '(no entries)' : 'Loading…',
+          ),
         ),
     h('h2', {}, 'Unit file'),
     page.fileError
