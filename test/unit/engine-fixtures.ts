@@ -35,6 +35,13 @@ export function mid(short: string): string {
   return (short + '0'.repeat(32)).slice(0, 32);
 }
 
+/** Three machine IDs in ascending order, and the schedule records the planner tests use most. */
+export const M1 = mid('11111111');
+export const M2 = mid('22222222');
+export const M3 = mid('33333333');
+export const launched = { hash: HASH_A, desiredState: 'launched' } as const;
+export const loaded = { hash: HASH_A, desiredState: 'loaded' } as const;
+
 export function machine(id: string, metadata: Record<string, string> = {}): MachineState {
   return { id, publicIP: '10.0.0.1', metadata, version: '1.0.0', disableEngine: false };
 }
