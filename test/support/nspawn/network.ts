@@ -60,7 +60,11 @@ export async function configureHost0(leaderPid: number, ip: string, hostIP: stri
   await runOk(netns[0] ?? 'nsenter', [...netns.slice(1), 'ip', 'route', 'add', 'default', 'via', hostIP]);
 }
 
-/** Cuts the machine off from etcd ('rule': prohibit routes to etcd's ports; 'link': host0 down). */
+/**
+ * Cuts the machine off from etcd. 'rule': new connections to etcd's client ports fail at once (a
+ * prohibit route: EACCES) and packets of connections made before the cut are dropped both ways
+ * (iptables), so a watch opened earlier goes silent too. 'link': host0 down.
+ */
 export async function partitionMachine(
   m: MachineRecord,
   hostIP: string,
@@ -68,30 +72,28 @@ export async function partitionMachine(
   mode: 'rule' | 'link',
 ): Promise<void> {
   if (m.partition) throw new Error(`machine ${m.name} is already partitioned`);
-  const net = ['nsenter', '-t', String(m.leaderPid), '-n', '--', 'ip'];
-  const rule = (verb: string, port: number) => [
-    'rule',
-    verb,
-    'to',
-    hostIP,
-    'ipproto',
-    'tcp',
-    'dport',
-    String(port),
-    'prohibit',
-  ];
-  const args = mode === 'link' ? [['link', 'set', 'host0', 'down']] : etcdPorts.map((p) => rule('add', p));
-  for (const a of args) await runOk(net[0] ?? 'nsenter', [...net.slice(1), ...a]);
-  m.partition = mode === 'link' ? [['link', 'set', 'host0', 'up']] : etcdPorts.map((p) => rule('del', p));
+  const cut = (verb: 'add' | 'del', port: number): string[][] => {
+    const ipt = verb === 'add' ? '-I' : '-D';
+    return [
+      ['ip', 'rule', verb, 'to', hostIP, 'ipproto', 'tcp', 'dport', String(port), 'prohibit'],
+      ['iptables', ipt, 'OUTPUT', '-d', hostIP, '-p', 'tcp', '--dport', String(port), '-j', 'DROP'],
+      ['iptables', ipt, 'INPUT', '-s', hostIP, '-p', 'tcp', '--sport', String(port), '-j', 'DROP'],
+    ];
+  };
+  const commands =
+    mode === 'link' ? [['ip', 'link', 'set', 'host0', 'down']] : etcdPorts.flatMap((p) => cut('add', p));
+  m.partition =
+    mode === 'link' ? [['ip', 'link', 'set', 'host0', 'up']] : etcdPorts.flatMap((p) => cut('del', p));
+  for (const c of commands) await runOk('nsenter', ['-t', String(m.leaderPid), '-n', '--', ...c]);
 }
 
 export async function healMachine(m: MachineRecord, hostIP: string): Promise<void> {
   if (!m.partition) return;
-  const net = ['nsenter', '-t', String(m.leaderPid), '-n', '--', 'ip'];
-  for (const a of m.partition) await runOk(net[0] ?? 'nsenter', [...net.slice(1), ...a]);
-  if (m.partition[0]?.[0] === 'link') {
+  const netns = ['-t', String(m.leaderPid), '-n', '--'];
+  for (const c of m.partition) await run('nsenter', [...netns, ...c]);
+  if (m.partition[0]?.[1] === 'link') {
     // Bringing host0 up again drops its routes.
-    await run(net[0] ?? 'nsenter', [...net.slice(1), 'route', 'replace', 'default', 'via', hostIP]);
+    await run('nsenter', [...netns, 'ip', 'route', 'replace', 'default', 'via', hostIP]);
   }
   m.partition = undefined;
 }

@@ -101,7 +101,7 @@ export interface Cluster {
   powerOff(machine: string): Promise<void>;
   /** Sudden machine loss: SIGKILL the container's systemd from the host. */
   hardKill(machine: string): Promise<void>;
-  /** Cut the machine off from etcd ('rule': prohibit route to etcd's port; 'link': host0 down). */
+  /** Cut the machine off from etcd ('rule': etcd's ports only, connections made earlier too; 'link': host0 down). */
   partition(machine: string, mode?: 'rule' | 'link'): Promise<void>;
   heal(machine: string): Promise<void>;
   bootMachine(spec: MachineSpec): Promise<Machine>;
