@@ -1,11 +1,21 @@
 // Least privilege in etcd: the roles fleet-ts needs, as key-prefix permissions under the key prefix.
 // fleet gave every fleetd the whole keyspace, so one compromised host could reschedule the cluster.
 // Here an agent-only machine can write only its own machine record and unit states (and cluster cron
-// run reports), and read only its own schedule and unit contents. docs/etcd-security.md explains it.
+// run reports), and read only its own schedule and unit contents; an engine machine adds the engine's
+// schedule writes, still without write access to jobs or other machines' keys. docs/etcd-security.md
+// explains it.
 
-import { machineJournalPrefix } from './journal-relay.js';
-import { MACHINES_PREFIX, machineSchedulePrefix, machineStatePrefix, UNIT_CONTENT_PREFIX } from './keys.js';
+import { JOURNAL_PREFIX, machineJournalPrefix } from './journal-relay.js';
+import {
+  ENGINE_LEADER_KEY,
+  MACHINES_PREFIX,
+  machineSchedulePrefix,
+  machineStatePrefix,
+  SCHEDULE_PREFIX,
+  UNIT_CONTENT_PREFIX,
+} from './keys.js';
 import { assertMachineID } from './names-guard.js';
+import { UNPLACED_PREFIX } from './ops-records.js';
 import { RUNS_PREFIX } from './runs.js';
 
 export type EtcdPermission = 'read' | 'write' | 'readwrite';
@@ -21,6 +31,8 @@ export interface EtcdRole {
   /** What the role is for, one line. */
   readonly purpose: string;
   readonly grants: readonly EtcdGrant[];
+  /** Further roles the user of the same name holds (an engine machine's user holds fleet-engine too). */
+  readonly userAlsoHolds?: readonly string[];
 }
 
 export const ENGINE_ROLE = 'fleet-engine';
@@ -29,17 +41,36 @@ export const READONLY_ROLE = 'fleet-readonly';
 export const agentRoleName = (machineID: string): string => `fleet-agent-${machineID}`;
 
 /**
- * The roles for a key prefix (fleetd's etcd_key_prefix) and the machine IDs of agent-only machines
- * (fleetd with disable_engine=true). Engine machines (the default) need fleet-engine: the engine,
- * leader election, cluster cron and content GC read and write everywhere under the prefix.
+ * The roles for a key prefix (fleetd's etcd_key_prefix) and machine IDs: each machine's fleetd logs in
+ * as fleet-agent-<id>; the machines in `engineMachineIDs` (fleetd without disable_engine; added to
+ * the list if missing) also hold fleet-engine. fleet-engine is the engine's narrowest working set: it
+ * reads the whole prefix (jobs, machines, states, schedules) but writes only schedules, the leader
+ * key, unplaced-unit reports, cron runs, unit contents (the cleanup deletes them) and the console's
+ * journal requests — not jobs, not machine records, not unit states.
  */
-export function planEtcdRoles(keyPrefix: string, machineIDs: readonly string[]): EtcdRole[] {
+export function planEtcdRoles(
+  keyPrefix: string,
+  machineIDs: readonly string[],
+  engineMachineIDs: readonly string[] = [],
+): EtcdRole[] {
   const p = (rel: string) => `${keyPrefix}${rel}`;
+  const engineKeyPrefix = ENGINE_LEADER_KEY.slice(0, ENGINE_LEADER_KEY.indexOf('/') + 1);
   const roles: EtcdRole[] = [
     {
       name: ENGINE_ROLE,
-      purpose: 'fleetd on engine machines: schedules units, elects the leader, runs cron and content GC',
-      grants: [{ permission: 'readwrite', prefix: keyPrefix }],
+      purpose:
+        'the engine in fleetd on engine machines: schedules units, elects the leader, runs cron and content GC',
+      grants: [
+        { permission: 'read', prefix: keyPrefix },
+        ...[
+          SCHEDULE_PREFIX,
+          engineKeyPrefix,
+          UNPLACED_PREFIX,
+          RUNS_PREFIX,
+          UNIT_CONTENT_PREFIX,
+          JOURNAL_PREFIX,
+        ].map((rel) => ({ permission: 'readwrite' as const, prefix: p(rel) })),
+      ],
     },
     {
       name: ADMIN_ROLE,
@@ -52,11 +83,15 @@ export function planEtcdRoles(keyPrefix: string, machineIDs: readonly string[]):
       grants: [{ permission: 'read', prefix: keyPrefix }],
     },
   ];
-  for (const id of machineIDs) {
+  const engines = new Set(engineMachineIDs);
+  for (const id of [...machineIDs, ...engineMachineIDs.filter((e) => !machineIDs.includes(e))]) {
     assertMachineID(id);
     roles.push({
       name: agentRoleName(id),
-      purpose: `fleetd with disable_engine=true on machine ${id}: its own record, states and schedule only`,
+      purpose: engines.has(id)
+        ? `fleetd on engine machine ${id}: its own record, states and schedule, and (fleet-engine) schedules`
+        : `fleetd with disable_engine=true on machine ${id}: its own record, states and schedule only`,
+      ...(engines.has(id) ? { userAlsoHolds: [ENGINE_ROLE] } : {}),
       grants: [
         // machines/<id>/ is a prefix of machines/<id>x/: the trailing slash keeps IDs apart.
         { permission: 'readwrite', prefix: p(`${MACHINES_PREFIX}${id}/`) },
@@ -107,7 +142,9 @@ export function etcdctlScript(roles: readonly EtcdRole[]): string {
       );
     }
     lines.push(`etcdctl user add --no-password ${shellQuote(r.name)}`);
-    lines.push(`etcdctl user grant-role ${shellQuote(r.name)} ${shellQuote(r.name)}`);
+    for (const role of [r.name, ...(r.userAlsoHolds ?? [])]) {
+      lines.push(`etcdctl user grant-role ${shellQuote(r.name)} ${shellQuote(role)}`);
+    }
   }
   lines.push('');
   return lines.join('\n');

@@ -64,8 +64,8 @@ export const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
   },
   'etcd-roles': {
     description:
-      'Prints an etcdctl script creating the roles fleet-engine (engine machines), fleet-admin (fleetctl, API), fleet-readonly and, per machine ID given, fleet-agent-<id> (an agent-only machine: its own keys only), each with a user of the same name for client-certificate logins. Run it with etcd root credentials; see docs/etcd-security.md.',
-    example: 'fleetctl etcd-roles 2ab8c1f3d4e5 9f0e1d2c3b4a | sh',
+      "Prints an etcdctl script creating the roles fleet-engine (schedule writes), fleet-admin (fleetctl, API), fleet-readonly and, per machine ID given, fleet-agent-<id> (that machine's own keys only), each with a user of the same name for client-certificate logins; the user of a machine named in --engine also holds fleet-engine. Run it with etcd root credentials; see docs/etcd-security.md.",
+    example: 'fleetctl etcd-roles --engine 2ab8c1f3d4e5 9f0e1d2c3b4a | sh',
   },
   undrain: {
     description: 'Lets a drained machine take units again.',

@@ -169,7 +169,20 @@ export function buildProgram(
     .action((args: string[], o: DrainOptions) => run((ctx) => runDrain(ctx, args, o)));
   cmd('etcd-roles', 'Print the etcdctl script that creates least-privilege etcd roles (fleet-ts)')
     .argument('[machine...]')
-    .action((args: string[]) => run((ctx) => runEtcdRoles(ctx, args)));
+    .option(
+      '--engine <ids>',
+      'Comma-separated IDs of engine machines (fleetd without disable_engine): their user also holds fleet-engine',
+      '',
+    )
+    .action((args: string[], o: { engine: string }) =>
+      run((ctx) =>
+        runEtcdRoles(
+          ctx,
+          args,
+          o.engine.split(',').filter((id) => id !== ''),
+        ),
+      ),
+    );
   cmd('undrain', 'Let a drained machine take units again (fleet-ts)')
     .argument('[machine...]')
     .action((args: string[]) => run((ctx) => runUndrain(ctx, args)));

@@ -28,6 +28,8 @@ import { type EtcdServer, startEtcd } from '../support/etcd.js';
 const PREFIX = '/fleet-sec/';
 const M1 = 'machine1';
 const M2 = 'machine2';
+/** An engine machine: its user holds its own agent role and fleet-engine. */
+const E1 = 'engine1';
 const ROOT_PW = 'root-password-0123456789';
 const AGENT_PW = 'agent-password-0123456789';
 
@@ -161,6 +163,8 @@ beforeAll(async () => {
   issue('nobody', 'not-a-user'); // TLS only: the user comes from the password login
   issue('readonly', 'fleet-readonly');
   issue('engine', 'fleet-engine');
+  issue('admin', 'fleet-admin');
+  issue('engine1', `fleet-agent-${E1}`);
   etcd = await startEtcd({
     tls: { certFile: server.cert, keyFile: server.key, caFile: join(dir, 'ca.crt') },
   });
@@ -170,7 +174,7 @@ beforeAll(async () => {
   etcdctl(['user', 'grant-role', 'root', 'root']);
   etcdctl(['auth', 'enable']);
   const script = join(dir, 'roles.sh');
-  writeFileSync(script, etcdctlScript(planEtcdRoles(PREFIX, [M1, M2])));
+  writeFileSync(script, etcdctlScript(planEtcdRoles(PREFIX, [M1, M2], [E1])));
   execFileSync('sh', [script], {
     stdio: 'pipe',
     env: {
@@ -209,7 +213,7 @@ describe('etcd with TLS client certificates and authentication (issue 14 item 8)
 
   it('the engine user schedules; an agent-only machine (password login over TLS) runs its schedule and nothing else', async () => {
     const engine = client('engine').namespace(PREFIX);
-    const registry = openEtcdRegistry(conn('engine'));
+    const registry = openEtcdRegistry(conn('admin'));
     expect(
       await registry.createUnit({ name: 'web.service', hash: HASH, options: UNIT, desiredState: 'launched' }),
     ).toBe(true);
@@ -280,6 +284,39 @@ describe('etcd with TLS client certificates and authentication (issue 14 item 8)
     await store.leave();
     expect(await engine.get(machineObjectKey(M1)).string()).toBeNull();
     expect(await engine.get(unitStateKey(M1, 'web.service')).string()).toBeNull();
+  });
+
+  it('the engine role writes schedules but not jobs, machine records or unit states; an engine machine adds its own keys', async () => {
+    const engine = client('engine').namespace(PREFIX);
+    const schedule = encodeSchedule({ hash: HASH, desiredState: 'launched' });
+    expect(await denied(engine.put(scheduleKey(M2, 'x.service')).value(schedule).exec())).toBe('');
+    expect(await denied(engine.delete().key(scheduleKey(M2, 'x.service')).exec())).toBe('');
+    expect(await denied(engine.put('engine/leader').value(M1).exec())).toBe('');
+    await engine.delete().key('engine/leader');
+    expect((await engine.getAll().prefix('job/').keys()).length).toBeGreaterThan(0);
+    for (const [what, key] of [
+      ['a job', jobKey('evil.service')],
+      ["a machine's record", machineObjectKey(M2)],
+      ["a machine's unit state", unitStateKey(M2, 'web.service')],
+    ]) {
+      expect(
+        `${what}: ${await denied(
+          engine
+            .put(key as string)
+            .value('{}')
+            .exec(),
+        )}`,
+      ).toMatch(/permission denied/);
+    }
+    // fleetd on an engine machine: its own record and states, and schedules, under one certificate.
+    const machine = client('engine1').namespace(PREFIX);
+    expect(await denied(machine.put(unitStateKey(E1, 'x.service')).value('{}').exec())).toBe('');
+    expect(await denied(machine.put(scheduleKey(M2, 'x.service')).value(schedule).exec())).toBe('');
+    expect(await denied(machine.put(unitStateKey(M2, 'x.service')).value('{}').exec())).toMatch(
+      /permission denied/,
+    );
+    await machine.delete().key(unitStateKey(E1, 'x.service'));
+    await machine.delete().key(scheduleKey(M2, 'x.service'));
   });
 
   it('a client certificate whose CN is the user logs in without a password', async () => {
