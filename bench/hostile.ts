@@ -1,10 +1,8 @@
-// `npm run bench:hostile [-- --root DIR] [--only parse,xfleet,loop,conns,memory]`: the figures of
-// issue 14 items 1, 2 and 4, measured on the code in DIR (default: this checkout), so the same script
-// measures an old commit checked out elsewhere (`git worktree add /tmp/old <commit>`, node_modules
-// linked). Each measurement runs in its own process, killed after a time limit: the old quadratic
-// parser would otherwise run for half an hour. Prints one line per figure with the target; asserts
-// nothing. Module paths moved over time (cli/fleetd/api -> api, units/registry -> registry): the
-// first one that exists in DIR is used.
+// `[FLEET_ROOT=DIR] npm run bench:hostile [-- --only parse,xfleet,loop,conns,memory]`: issue 14's
+// figures for items 1, 2 and 4 on the code in DIR (default: this checkout; docs/hostile-input.md shows
+// how to measure an old commit). Each figure comes from its own process, killed after a time limit (the
+// old parser ran for half an hour). Asserts nothing. Modules are looked up where they are now and
+// where they were (cli/fleetd/api -> api, units/registry -> registry).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
@@ -80,8 +78,6 @@ function put(socketPath: string, name: string, options: Option[]): Promise<numbe
     req.end(body);
   });
 }
-
-// ---- measurements, each run in a child process ----
 
 const children: Record<string, (arg: number) => Promise<Figure>> = {
   async parse(lines) {
@@ -261,8 +257,6 @@ const children: Record<string, (arg: number) => Promise<Figure>> = {
     process.exit(0);
   },
 };
-
-// ---- the parent: runs the children, prints the figures ----
 
 interface Child {
   lines: AsyncIterator<string>;
