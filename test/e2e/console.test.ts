@@ -221,7 +221,7 @@ describe('web console in Chromium', () => {
     await unitRow(page, 'hello.service').waitFor();
     expect((await desiredStates(cluster)).get('hello.service')).toBe('loaded');
 
-    await tabTo(page, (f) => f.key === '#/unit/hello.service');
+    await tabTo(page, (f) => f.key === 'open:hello.service');
     await page.keyboard.press('Enter');
     await eventually(
       'the unit view',

@@ -139,7 +139,11 @@ export function unitsView(s: ConsoleSnapshot, act: Act): HTMLElement {
     h(
       'tr',
       { 'data-unit': u.name },
-      cell('Unit', 'name', h('a', { href: `#/unit/${encodeURIComponent(u.name)}` }, u.name)),
+      cell(
+        'Unit',
+        'name',
+        h('a', { href: `#/unit/${encodeURIComponent(u.name)}`, 'data-key': `open:${u.name}` }, u.name),
+      ),
       cell('Desired', 'desired', u.desiredState),
       cell('Current', 'current', u.global ? 'global' : stateBadge(u.currentState)),
       cell('Active', 'active', activeOf(u)),
