@@ -7,20 +7,10 @@
 import { performance } from 'node:perf_hooks';
 import { applyChanges, planReconcile } from '../engine/plan.js';
 import type { EngineState, EngineUnit } from '../engine/store.js';
+import { HASH_A, req } from '../test/unit/engine-fixtures.js';
 import type { MachineState, Requirements } from '../units/types.js';
 
 const MACHINES = 100;
-const HASH = 'a'.repeat(40);
-
-const req = (partial: Partial<Requirements> = {}): Requirements => ({
-  machineOf: [],
-  metadata: {},
-  conflicts: [],
-  global: false,
-  replaces: [],
-  unknownKeys: [],
-  ...partial,
-});
 
 const machineID = (i: number): string => i.toString(16).padStart(8, '0').repeat(4);
 
@@ -38,7 +28,7 @@ function cluster(units: number): EngineState {
   }
   const list: EngineUnit[] = [];
   const add = (name: string, r: Partial<Requirements> = {}): void => {
-    list.push({ name, hash: HASH, desiredState: 'launched', requirements: req(r) });
+    list.push({ name, hash: HASH_A, desiredState: 'launched', requirements: req(r) });
   };
   for (let g = 0; g < 5; g++)
     add(`global${g}.service`, { global: true, metadata: g % 2 ? { role: ['web'] } : {} });

@@ -166,19 +166,9 @@ export async function engineLeader(cluster: Cluster): Promise<string | null> {
   }
 }
 
-// A stand-in for Apache: answers with the hostname of the machine it runs on (%H, expanded by
-// systemd there) so a request proves which machine serves it.
-export const APACHE_UNIT = `[Unit]
-Description=Tiny web server on port %i
-
-[Service]
-ExecStartPre=/bin/sh -c 'mkdir -p /run/www-%i && echo "hello from %H (apache@%i)" > /run/www-%i/index.html'
-ExecStart=/usr/bin/python3 -m http.server %i --directory /run/www-%i
-
-[X-Fleet]
-MachineMetadata=role=worker
-Conflicts=apache@*.service
-`;
+// A stand-in for Apache, the demo's: answers with the hostname of the machine it runs on (%H), so a
+// request proves which machine serves it.
+export { APACHE_UNIT } from '../../scripts/demo/steps.js';
 
 export const HELLO_UNIT = `[Unit]
 Description=hello %i

@@ -107,35 +107,6 @@ function failOnWaitErrors(ctx: CommandContext, errors: readonly string[], summar
   );
 }
 
-export async function runLoad(
-  ctx: CommandContext,
-  args: readonly string[],
-  opts: CreateOptions,
-): Promise<number> {
-  requireUnits(args);
-  const attempts = attemptsOf(opts);
-  const names = await lazyCreateUnits(ctx, 'load', args, { replace: opts.replace ?? false, attempts });
-  const client = await ctx.client();
-  // Unlike fleet, `load` never stops a launched unit: it only loads units that are inactive.
-  const triggered = await setTargetStates(
-    ctx,
-    client,
-    names,
-    'loaded',
-    'loading',
-    (u) => u.desiredState !== 'launched',
-  );
-  return finishTransition(
-    ctx,
-    client,
-    triggered,
-    'loaded',
-    'load',
-    attempts,
-    'Error waiting for unit states, exit status',
-  );
-}
-
 async function finishTransition(
   ctx: CommandContext,
   client: FleetClient,
@@ -163,22 +134,35 @@ async function finishTransition(
   return 0;
 }
 
-export async function runStart(
+export function runLoad(ctx: CommandContext, args: readonly string[], opts: CreateOptions): Promise<number> {
+  return createAndSet(ctx, args, opts, 'load');
+}
+
+export function runStart(ctx: CommandContext, args: readonly string[], opts: CreateOptions): Promise<number> {
+  return createAndSet(ctx, args, opts, 'start');
+}
+
+/** load and start: create the named units that are not in the registry yet, set their state, wait. */
+async function createAndSet(
   ctx: CommandContext,
   args: readonly string[],
   opts: CreateOptions,
+  verb: 'load' | 'start',
 ): Promise<number> {
   requireUnits(args);
   const attempts = attemptsOf(opts);
-  const names = await lazyCreateUnits(ctx, 'start', args, { replace: opts.replace ?? false, attempts });
+  const names = await lazyCreateUnits(ctx, verb, args, { replace: opts.replace ?? false, attempts });
   const client = await ctx.client();
-  const triggered = await setTargetStates(ctx, client, names, 'launched', 'starting');
+  const state = verb === 'start' ? 'launched' : 'loaded';
+  // Unlike fleet, `load` never stops a launched unit: it only loads units that are inactive.
+  const only = verb === 'load' ? (u: UnitWithTarget) => u.desiredState !== 'launched' : undefined;
+  const triggered = await setTargetStates(ctx, client, names, state, `${verb}ing`, only);
   return finishTransition(
     ctx,
     client,
     triggered,
-    'launched',
-    'start',
+    state,
+    verb,
     attempts,
     'Error waiting for unit states, exit status',
   );
