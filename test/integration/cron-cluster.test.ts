@@ -1,3 +1,6 @@
+// Cluster cron against a real etcd: real engines (leader election + planner + cron) in-process and
+// simulated machines (real agents over the in-memory systemd, oneshot runs that take a set time).
+// Scheduling: one run per tick, metadata, overlap, missed ticks, leader loss.
 import { describe, expect, it } from 'vitest';
 import { etcdRegistryOn } from '../../registry/etcd-registry.js';
 import { isActiveRun } from '../../units/runs.js';

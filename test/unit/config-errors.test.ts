@@ -1,3 +1,4 @@
+// fleetd config refusals: a bad value or a broken config file is one line naming key, source and expectation.
 import { describe, expect, it } from 'vitest';
 import { resolveFleetdConfig } from '../../cli/fleetd/config.js';
 import { conf, errorOf, resolve } from './config-fixtures.js';
