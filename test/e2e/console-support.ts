@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // The web console e2e's cluster and browser (test/e2e/console.test.ts): two real systemd machines running
 // fleetd, machine a also with a loopback TCP listener (api_listen + api_token); host ports forwarding to
 // a's unix socket (as `ssh -L` would) and to that loopback listener (as `ssh -L` to 127.0.0.1 would);

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // The web console in real headless Chromium (Debian's chromium, driven by playwright-core) against two
 // real systemd machines running fleetd (test/e2e/console-support.ts). The page, opened through a TCP
 // forward of machine a's API unix socket, lists machines and units and follows them live; shows the
