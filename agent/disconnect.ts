@@ -2,8 +2,8 @@
 // machine is cut off (the rule is in ./fence.ts), and stopping those units before the lease expires.
 // Ordinary units are never stopped for losing etcd.
 
+import { metrics } from '../metrics/metrics.js';
 import type { Logger } from '../units/log.js';
-import { metrics } from '../units/metrics.js';
 import { parseUnitFile } from '../units/parse.js';
 import { parseRequirements } from '../units/xfleet.js';
 import { type ExecuteDeps, type LoadedUnit, stopUnits } from './execute.js';

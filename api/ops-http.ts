@@ -1,10 +1,10 @@
 // fleet-ts extension endpoints for operators on fleetd's API socket (and on metrics_listen):
-//   GET /metrics  Prometheus text format (units/metrics.ts; names in docs/operations.md)
+//   GET /metrics  Prometheus text format (metrics/metrics.ts; names in docs/operations.md)
 //   GET /health   200 {"status":"ok",...} when etcd answers, 503 {"status":"unhealthy",...} when it does not
 // plus the route label of every API request for fleet_api_requests_total.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { metrics, metricsRegistry } from '../units/metrics.js';
+import { metrics, metricsRegistry } from '../metrics/metrics.js';
 
 export interface HealthReport {
   readonly healthy: boolean;

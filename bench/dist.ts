@@ -5,9 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-
-/** The directories tsconfig.json compiles (its "include"). */
-const SOURCE_DIRS = ['units', 'registry', 'engine', 'agent', 'api', 'cli'];
+import { SOURCE_DIRS } from '../test/support/source-dirs.js';
 
 /** Sources whose dist/<path>.js is missing or older than the source, relative to root. */
 export function staleOutputs(root: string): string[] {

@@ -21,6 +21,7 @@ import { type Cron, startCron } from '../engine/cron/cron.js';
 import { type Engine, startEngine } from '../engine/engine.js';
 import { createLeaderElection, type LeaderElection } from '../engine/leader.js';
 import { EngineOps } from '../engine/ops.js';
+import { metrics } from '../metrics/metrics.js';
 import { EtcdAgentStore } from '../registry/agent-store.js';
 import { createEtcdClient } from '../registry/client.js';
 import { createEngineStore } from '../registry/engine-store.js';
@@ -29,7 +30,6 @@ import { type JournalRelayServer, serveJournalRequests } from '../registry/journ
 import { createRunReporter } from '../registry/runs.js';
 import { errorMessage as message } from '../units/common.js';
 import { createLogger, type Logger, type LoggerOptions } from '../units/log.js';
-import { metrics } from '../units/metrics.js';
 import { FLEET_TS_VERSION } from '../units/version.js';
 import { within } from './fleetd/bounded.js';
 import { etcdOptionsFromConfig, loadFleetdConfig, logLevelFromConfig } from './fleetd/config.js';

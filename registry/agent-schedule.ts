@@ -3,9 +3,9 @@
 
 import type { Namespace } from 'etcd3';
 import type { ScheduleHandler } from '../agent/store.js';
+import { metrics } from '../metrics/metrics.js';
 import { errorMessage } from '../units/common.js';
 import type { Logger } from '../units/log.js';
-import { metrics } from '../units/metrics.js';
 import type { ScheduleRecord } from '../units/types.js';
 import { machineSchedulePrefix, SCHEDULE_PREFIX, splitMachineUnitKey } from './keys.js';
 import { decodeSchedule } from './records.js';

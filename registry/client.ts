@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { ConstantBackoff, ExponentialBackoff, handleWhen, noJitterGenerator, noop, retry } from 'cockatiel';
 import './etcd3-watch-fix.js';
 import { Etcd3, type IOptions, isRecoverableError } from 'etcd3';
-import { metrics } from '../units/metrics.js';
+import { metrics } from '../metrics/metrics.js';
 import type { EtcdConnectionOptions } from './types.js';
 
 /** The system CA bundle: Debian/Ubuntu's, else RHEL/CentOS/Fedora's (the first that exists). */

@@ -16,8 +16,8 @@ import {
   type StoreWatch,
   type WatchHandlers,
 } from '../engine/store.js';
+import { metrics } from '../metrics/metrics.js';
 import type { Logger } from '../units/log.js';
-import { metrics } from '../units/metrics.js';
 import { parseUnitFile } from '../units/parse.js';
 import type { MachineState, ScheduleRecord } from '../units/types.js';
 import { parseRequirements } from '../units/xfleet.js';

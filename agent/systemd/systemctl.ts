@@ -3,7 +3,7 @@
 // inside another machine; the tests use it to drive the systemd of an nspawn container from the host.
 // The output parsers are in ./systemctl-output.ts.
 import { execFile } from 'node:child_process';
-import { metrics } from '../../units/metrics.js';
+import { metrics } from '../../metrics/metrics.js';
 import { validateUnitName } from '../../units/names.js';
 import type { SystemdState } from '../../units/types.js';
 import type { SystemdDriver, SystemdRunResult } from './driver.js';

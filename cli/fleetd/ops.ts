@@ -7,8 +7,8 @@ import { type OpsEndpoints, serveOps } from '../../api/ops-http.js';
 import type { ApiRegistry } from '../../api/route.js';
 import type { LeaderElection } from '../../engine/leader.js';
 import type { ScheduleChange } from '../../engine/store.js';
+import { metrics } from '../../metrics/metrics.js';
 import type { Logger } from '../../units/log.js';
-import { metrics } from '../../units/metrics.js';
 
 export interface FleetdOpsDeps {
   readonly machineID: string;

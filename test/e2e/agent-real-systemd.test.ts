@@ -1,9 +1,6 @@
 // Issue 4 acceptance: fleetd (engine + agent) as a real systemd service inside an nspawn machine,
 // against a real etcd on the host bridge. Units are submitted through the registry, exactly as
 // fleetctl does; everything else is observed through systemctl inside the machine and etcd.
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,9 +11,9 @@ import { DEFAULT_KEY_PREFIX } from '../../registry/types.js';
 import { parseUnitFile } from '../../units/parse.js';
 import { serializeUnit, unitHash } from '../../units/serialize.js';
 import type { DesiredState, UnitSpec } from '../../units/types.js';
+import { ensureBuilt, PROJECT } from '../support/fleet-e2e.js';
 import { type Cluster, createCluster } from '../support/nspawn.js';
 
-const PROJECT = resolve(import.meta.dirname, '../..');
 const M = 'agent1';
 const UNITS_DIR = '/run/fleet/units';
 
@@ -34,32 +31,6 @@ function c(): Cluster {
 function reg(): EtcdRegistry {
   if (!registry) throw new Error('registry not open');
   return registry;
-}
-
-/** dist/ must hold the current sources: fleetd runs from it inside the machine. */
-function ensureBuilt(): void {
-  const target = join(PROJECT, 'dist/cli/fleetd.js');
-  const newest = (dir: string): number => {
-    let t = 0;
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) t = Math.max(t, newest(p));
-      else if (e.name.endsWith('.ts')) t = Math.max(t, statSync(p).mtimeMs);
-    }
-    return t;
-  };
-  const srcTime = Math.max(
-    ...['units', 'registry', 'engine', 'agent', 'api', 'cli'].map((d) => newest(join(PROJECT, d))),
-  );
-  if (existsSync(target) && statSync(target).mtimeMs >= srcTime) return;
-  try {
-    execFileSync('node_modules/.bin/tsc', ['-p', 'tsconfig.json'], { cwd: PROJECT, stdio: 'pipe' });
-  } catch (err) {
-    // tsc still emits on type errors; those fail the lint test. Only a missing fleetd is fatal here.
-    const out = String((err as { stdout?: unknown }).stdout ?? '');
-    if (!existsSync(target) || statSync(target).mtimeMs < srcTime) throw new Error(`build failed: ${out}`);
-    console.warn(`build had type errors (fleetd emitted anyway):\n${out.slice(0, 2000)}`);
-  }
 }
 
 function spec(name: string, body: string, desiredState: DesiredState = 'launched'): UnitSpec {

@@ -1,41 +1,18 @@
 // Helpers shared by the e2e scenarios: fleetctl as a real process from the host, systemd's view from
 // inside the machines, and the build fleetd runs from (the project is bind-mounted into the machines).
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Etcd3 } from 'etcd3';
 import { DEFAULT_KEY_PREFIX } from '../../registry/types.js';
 import { runChild } from '../support/child.js';
+import { ensureBuilt, PROJECT } from '../support/fleet-e2e.js';
 import type { Cluster } from '../support/nspawn.js';
 
-export const PROJECT = resolve(import.meta.dirname, '../..');
-const FLEETCTL = join(PROJECT, 'dist/cli/fleetctl.js');
+export { ensureBuilt, PROJECT };
 
-/** fleetd and fleetctl run from dist/: rebuild it when a source file is newer. */
-export function ensureBuilt(): void {
-  const target = join(PROJECT, 'dist/cli/fleetd.js');
-  const newest = (dir: string): number => {
-    let t = 0;
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) t = Math.max(t, newest(p));
-      else if (e.name.endsWith('.ts')) t = Math.max(t, statSync(p).mtimeMs);
-    }
-    return t;
-  };
-  const srcTime = Math.max(
-    ...['units', 'registry', 'engine', 'agent', 'api', 'cli'].map((d) => newest(join(PROJECT, d))),
-  );
-  if (existsSync(target) && statSync(target).mtimeMs >= srcTime) return;
-  try {
-    execFileSync('node_modules/.bin/tsc', ['-p', 'tsconfig.json'], { cwd: PROJECT, stdio: 'pipe' });
-  } catch (err) {
-    // tsc emits despite type errors (those fail the lint test); only a missing build is fatal here.
-    if (!existsSync(target)) throw new Error(`build failed: ${String((err as { stdout?: unknown }).stdout)}`);
-  }
-}
+const FLEETCTL = join(PROJECT, 'dist/cli/fleetctl.js');
 
 export interface RunResult {
   readonly code: number;

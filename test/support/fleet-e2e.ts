@@ -7,6 +7,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cluster, ExecResult } from './nspawn.js';
+import { SOURCE_DIRS } from './source-dirs.js';
 
 export const PROJECT = resolve(import.meta.dirname, '../..');
 const FLEETCTL = join(PROJECT, 'dist/cli/fleetctl.js');
@@ -25,9 +26,7 @@ export function ensureBuilt(): void {
     }
     return t;
   };
-  const srcTime = Math.max(
-    ...['units', 'registry', 'engine', 'agent', 'api', 'cli'].map((d) => newest(join(PROJECT, d))),
-  );
+  const srcTime = Math.max(...SOURCE_DIRS.map((d) => newest(join(PROJECT, d))));
   const stale = () => targets.some((t) => !existsSync(t) || statSync(t).mtimeMs < srcTime);
   if (!stale()) return;
   // The web console's assets (npm run build does the same after tsc).
