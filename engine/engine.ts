@@ -22,7 +22,9 @@
 //  - watch events of the schedule writes in flight are recognised as our own and dropped (the changes
 //    are applied to the copy when they commit), so a commit does not trigger a second, empty plan;
 //  - while events keep arriving, passes are spaced by at least the time the last plan took, so a flood
-//    of submissions is planned in fewer, larger passes and planning takes at most about half a core.
+//    of submissions is planned in fewer, larger passes and planning takes at most about half a core;
+//  - a plan runs in slices of 20 ms with event-loop turns between them (plan-steps.ts): at 100k units
+//    one plan is seconds of CPU, longer than the lease can be proven without keepalives.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NotLeaderError } from '../registry/types.js';
@@ -31,7 +33,8 @@ import { decideAbsence } from './absence.js';
 import { followLeadership } from './follow-leader.js';
 import type { LeaderElection } from './leader.js';
 import type { EngineOps } from './ops.js';
-import { planDetailed, sameRecord } from './plan.js';
+import { planSteps, sameRecord } from './plan.js';
+import { runInSlices } from './plan-steps.js';
 import {
   applyStoreEvents,
   changesAsEvents,
@@ -209,7 +212,8 @@ class LeaderSession {
       if (drain === current && current === this.settled && holdKey === this.settledHold) return;
       const state = hold.size > 0 ? { ...drain, hold } : drain;
       const planStarted = performance.now();
-      const plan = planDetailed(state);
+      // In slices: a big plan must not hold back the lease keepalives (engine/plan-steps.ts).
+      const plan = await runInSlices(planSteps(state), PLAN_SLICE_MS);
       const changes = plan.changes;
       this.lastPlanMs = performance.now() - planStarted;
       this.deps.onPlanned?.(this.lastPlanMs / 1000, changes);
@@ -322,6 +326,9 @@ class LeaderSession {
     return c.kind === 'put' ? e.record !== null && sameRecord(e.record, c.record) : e.record === null;
   }
 }
+
+/** Longest the planner runs before the event loop gets a turn (keepalives every ttl/3 ≥ 333 ms). */
+const PLAN_SLICE_MS = 20;
 
 /** Longest pause between passes while events keep arriving (a 50k-unit plan takes ~0.5 s). */
 const MAX_PACING_MS = 1000;

@@ -32,6 +32,7 @@ import { compareStrings as byName } from '../units/common.js';
 import type { Requirements, ScheduleRecord } from '../units/types.js';
 import { resolveRequirements } from '../units/xfleet.js';
 import { GlobIndex, isGlob } from './glob-index.js';
+import { CHEAP_STEP, PLACE_STEP, type PlanSteps, runToEnd } from './plan-steps.js';
 import { effectiveReplaces } from './replace-graph.js';
 import { Cluster, type Eviction, Fit, type MachineSlot, type SchedUnit } from './scheduler.js';
 import type { EngineState, EngineUnit, ScheduleChange } from './store.js';
@@ -103,6 +104,10 @@ const goneReason = (machineID: string): string => `target Machine(${machineID}) 
 
 /** Resolves requirements and precomputes every relation the scheduler needs, once per plan. */
 export function buildSchedUnits(units: readonly EngineUnit[]): Map<string, SchedUnit> {
+  return runToEnd(schedUnitSteps(units));
+}
+
+function* schedUnitSteps(units: readonly EngineUnit[]): PlanSteps<Map<string, SchedUnit>> {
   const resolved = units.map((u) => ({ u, ...resolveSafely(u) }));
   const conflictIndex = new GlobIndex();
   const conflictPids = new Map<string, number[]>();
@@ -126,7 +131,9 @@ export function buildSchedUnits(units: readonly EngineUnit[]): Map<string, Sched
     ? effectiveReplaces(resolved.map(({ u, req }) => ({ name: u.name, replaces: req.replaces })))
     : undefined;
   const out = new Map<string, SchedUnit>();
+  let step = 0;
   for (const { u, req, error } of resolved) {
+    if (++step % CHEAP_STEP === 0) yield;
     const targets = replaces?.targets.get(u.name) ?? NONE;
     let unplaceable = error;
     if (req.machineOf.length > 0) {
@@ -153,12 +160,22 @@ export function buildSchedUnits(units: readonly EngineUnit[]): Map<string, Sched
 }
 
 export function planReconcile(state: EngineState): ScheduleChange[] {
-  return planPlacements(withoutScheduledUnits(state)).changes;
+  return planDetailed(state).changes;
 }
 
 /** planReconcile, also returning the resulting cluster (scheduled units are left out, as there). */
 export function planDetailed(state: EngineState): DetailedPlan {
-  return planPlacements(withoutScheduledUnits(state));
+  return runToEnd(planSteps(state));
+}
+
+/**
+ * planDetailed in steps: the generator pauses (yields) every few units so that a caller can give the
+ * event loop a turn while a big plan is built (the engine's lease keepalives must go out on time). It
+ * is the same computation on the same immutable state, so the result is planDetailed's; `state` must
+ * not be mutated until the generator has finished.
+ */
+export function planSteps(state: EngineState): PlanSteps<DetailedPlan> {
+  return placementSteps(withoutScheduledUnits(state));
 }
 
 /**
@@ -185,9 +202,10 @@ export function withoutScheduledUnits(state: EngineState): EngineState {
   };
 }
 
-function planPlacements(state: EngineState): DetailedPlan {
+function* placementSteps(state: EngineState): PlanSteps<DetailedPlan> {
   const engineUnits = [...state.units.values()].sort((a, b) => byName(a.name, b.name));
-  const sched = buildSchedUnits(engineUnits);
+  yield;
+  const sched = yield* schedUnitSteps(engineUnits);
   const cluster = new Cluster(state.machines.values(), sched);
   const dropReason = new Map<string, string>();
   const noteEvictions = (evictions: readonly Eviction[]): void => {
@@ -196,8 +214,10 @@ function planPlacements(state: EngineState): DetailedPlan {
 
   // Step 0: static drops; collect admissible existing entries per unit, machines in ID order.
   const existing = new Map<string, string[]>();
+  let step = 0;
   for (const [machineID, entries] of state.schedule) {
     for (const unit of entries.keys()) {
+      if (++step % CHEAP_STEP === 0) yield;
       const u = state.units.get(unit);
       let reason: string | undefined;
       if (!u) reason = 'unit destroyed';
@@ -219,6 +239,7 @@ function planPlacements(state: EngineState): DetailedPlan {
   for (let pass = 0; pass < MAX_PASSES; pass++) {
     let admitted = false;
     for (const name of keepOrder) {
+      if (++step % PLACE_STEP === 0) yield;
       const u = sched.get(name)!;
       if (!u.global && cluster.locate(name)) continue;
       for (const machineID of existing.get(name)!) {
@@ -234,6 +255,7 @@ function planPlacements(state: EngineState): DetailedPlan {
   }
   // Explain every existing entry that was not admitted, against the state that refused it.
   for (const name of keepOrder) {
+    if (++step % PLACE_STEP === 0) yield;
     const u = sched.get(name)!;
     const kept = u.global ? undefined : cluster.locate(name);
     for (const machineID of existing.get(name)!) {
@@ -261,6 +283,7 @@ function planPlacements(state: EngineState): DetailedPlan {
   for (let pass = 0; pass < MAX_PASSES; pass++) {
     let placed = false;
     for (const g of globals) {
+      yield;
       for (const m of cluster.byID) {
         if (m.units.has(g.name) || cluster.fit(g, m) !== Fit.OK) continue;
         noteEvictions(cluster.place(g, m));
@@ -268,6 +291,7 @@ function planPlacements(state: EngineState): DetailedPlan {
       }
     }
     for (const u of singles) {
+      if (++step % PLACE_STEP === 0) yield;
       if (cluster.locate(u.name)) continue;
       const m = cluster.decide(u);
       if (!m) continue;
@@ -282,6 +306,7 @@ function planPlacements(state: EngineState): DetailedPlan {
   for (let pass = 0; anyDrained && pass < MAX_PASSES; pass++) {
     let admitted = false;
     for (const name of keepOrder) {
+      if (++step % PLACE_STEP === 0) yield;
       const u = sched.get(name)!;
       if (u.global || cluster.locate(name)) continue;
       const m = existing
@@ -295,22 +320,24 @@ function planPlacements(state: EngineState): DetailedPlan {
     if (!admitted) break;
   }
 
-  return { changes: diff(state, cluster, sched, dropReason), cluster, sched };
+  return { changes: yield* diffSteps(state, cluster, sched, dropReason), cluster, sched };
 }
 
 /** Target (the cluster) minus current (state.schedule): deletes first, then puts, each by unit then machine. */
-function diff(
+function* diffSteps(
   state: EngineState,
   cluster: Cluster,
   sched: ReadonlyMap<string, SchedUnit>,
   dropReason: ReadonlyMap<string, string>,
-): ScheduleChange[] {
+): PlanSteps<ScheduleChange[]> {
   const deletes: ScheduleChange[] = [];
   const puts: ScheduleChange[] = [];
   const previous = new Map<string, string>(); // unit -> lowest machine ID it was scheduled on
+  let step = 0;
   for (const [machineID, entries] of state.schedule) {
     const slot = cluster.slot(machineID);
     for (const unit of entries.keys()) {
+      if (++step % CHEAP_STEP === 0) yield;
       const prev = previous.get(unit);
       if (prev === undefined || machineID < prev) previous.set(unit, machineID);
       if (slot?.units.has(unit)) continue;
@@ -326,6 +353,7 @@ function diff(
   for (const m of cluster.byID) {
     const current = state.schedule.get(m.id);
     for (const unit of m.units) {
+      if (++step % CHEAP_STEP === 0) yield;
       const u = state.units.get(unit)!;
       const global = sched.get(unit)!.global;
       const had = current?.get(unit);
@@ -342,7 +370,9 @@ function diff(
   }
   const order = (a: ScheduleChange, b: ScheduleChange): number =>
     byName(a.unit, b.unit) || byName(a.machineID, b.machineID);
-  return [...deletes.sort(order), ...puts.sort(order)];
+  deletes.sort(order);
+  yield;
+  return [...deletes, ...puts.sort(order)];
 }
 
 function putReason(
