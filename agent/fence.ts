@@ -1,9 +1,6 @@
-// When an agent that cannot reach etcd stops units. Ordinary units: never (availability first; the
-// engine may start a second copy elsewhere once the machine's lease expires, and the agent stops its
-// copy as soon as it sees the schedule again). StopOnDisconnect units: a margin before the lease could
-// expire. The lease lives at least agent_ttl after the newest keepalive etcd acknowledged was *sent*
-// (etcd renews it on receipt), so the deadline counts from that send time on a monotonic clock: a
-// wall-clock step can neither trigger nor postpone it.
+// When an agent that cannot reach etcd stops units. Ordinary units: never (availability first).
+// StopOnDisconnect units: a margin before the lease could expire, counted on a monotonic clock.
+// Design notes: docs/architecture.md, "agent/fence.ts".
 
 /** Safety margin before the lease could expire: max(2 s, ttl/5). */
 export const fenceMarginMs = (ttlMs: number): number => Math.max(2000, ttlMs / 5);

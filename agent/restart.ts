@@ -1,11 +1,7 @@
-// Restart generations (fleetctl restart, registry/restart.ts), on the agent side: pure. The agent
-// remembers, per scheduled unit, the generation it has applied. A unit that was running before this
-// reconcile and is left alone by it is restarted when its scheduled generation grows; anything else
-// (first sight after a fleetd start, a unit just loaded/started/stopped, a unit not launched) only takes
-// the generation as its baseline: a fresh start is newer than any restart request, and a restarted
-// fleetd must not restart the units it finds running. The applied generations are kept in a file under
-// /run/fleet (agent/restart-file.ts), so a fleetd restarted on the same boot knows what it applied
-// before and still applies a restart requested while it was down to the units it re-adopts.
+// Restart generations (fleetctl restart, registry/restart.ts), on the agent side: pure. A unit running
+// before this reconcile and left alone by it is restarted when its scheduled generation grows; anything
+// else only takes the generation as its baseline.
+// Design notes: docs/architecture.md, "agent/restart.ts".
 
 export interface RestartInput {
   readonly unit: string;

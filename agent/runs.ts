@@ -1,9 +1,7 @@
 // Cluster cron on the agent: a schedule entry carrying `run: <tick>` is one run of a scheduled unit.
 // The agent starts the unit once per distinct run (also when the entry of the previous run is replaced
 // without the unit ever being unloaded), watches it finish, and reports into `runs/<unit>/<tick>`.
-//
-// Why check the run record before starting: after an agent restart every unit is re-loaded and
-// re-started by the planner; a run that already ran (or is running) must not run a second time.
+// Design notes: docs/architecture.md, "agent/runs.ts".
 
 import type { RunReporter } from '../registry/runs.js';
 import type { Logger } from '../units/log.js';

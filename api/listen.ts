@@ -1,11 +1,7 @@
-// The API's sockets. Like fleet, fleetd serves the sockets systemd hands it (socket activation,
-// `fleet.socket`), each as the operator configured it. Without activation it opens the unix socket
-// `api_socket` itself (mode 0660). A TCP address fleetd opens itself (`api_listen`) is off by default
-// and, when configured, must be protected by TLS client certificates or a bearer token: fleet's TCP
-// API had no authentication and gave root on every machine to anyone who could connect.
-//
-// The sockets outlive the handler's registry: `setRegistry` swaps it (fleetd on SIGHUP) and no
-// listener is closed or reopened.
+// The API's sockets: those systemd hands fleetd (socket activation), else the unix socket `api_socket`
+// (mode 0660); a TCP `api_listen` is off by default and needs TLS client certificates or a token.
+// `setRegistry` swaps the registry (fleetd on SIGHUP) without closing or reopening a listener.
+// Design notes: docs/architecture.md, "api/listen.ts".
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { chmodSync, lstatSync, readFileSync, unlinkSync } from 'node:fs';

@@ -20,7 +20,7 @@ export interface RealFlags {
   readonly agentTtlS: number;
 }
 
-/** fleet 1.0's figures, measured on the same 3 machines (/work/shared/reference/measurements.md). */
+/** fleet 1.0's figures, measured on the same 3 machines, the same hour as fleet-ts (2026-12-04). */
 const FLEET_1_0: Readonly<Record<string, string>> = {
   real_start_cmd_s: '1.69 s',
   real_all_active_list_units_s: '12.4 s',

@@ -1,10 +1,7 @@
 #!/usr/bin/env node
 // fleetd: the per-host daemon. It always runs the agent and, unless disable_engine is set, takes part
-// in the engine leader election. Signals behave like fleet's:
-//   SIGTERM / SIGINT  unload this machine's units, resign engine leadership, leave the cluster, exit 0;
-//   SIGHUP            re-read the configuration and restart engine and agent without stopping units
-//                     (the new agent re-adopts them);
-//   a second SIGTERM/SIGINT during shutdown exits at once (1).
+// in the engine leader election. Signals as in fleet: SIGTERM/SIGINT leave the cluster, SIGHUP reloads.
+// Design notes (what each signal does): docs/architecture.md, "cli/fleetd.ts".
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { dirname, join } from 'node:path';

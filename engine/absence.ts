@@ -1,13 +1,6 @@
 // When the engine treats a machine that is absent from the registry (its lease is gone) as lost, and
 // which units it must not place elsewhere yet. Pure: the runtime passes the clock and keeps `lostAt`.
-//
-// - A newly elected leader, and a leader whose etcd came back, first waits one agent_ttl ("grace") for
-//   machines to register again: after an etcd restart or a cluster-wide partition, "not registered
-//   yet" must not be mistaken for "lost". Meanwhile the absent machines' units are held in place.
-// - After that an absent machine is lost at once (`lostAt` = the first pass that saw it lost), and its
-//   units are placed elsewhere — except StopOnDisconnect units, held until `lostAt` + their stop bound:
-//   their agent stopped them before the lease could expire (lostAt is later than that expiry) and the
-//   stop takes at most the bound, so no two copies ever run at once.
+// Design notes: docs/architecture.md, "engine/absence.ts".
 import type { ScheduleRecord } from '../units/types.js';
 import type { EngineUnit } from './store.js';
 

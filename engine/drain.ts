@@ -2,9 +2,7 @@
 // move elsewhere one at a time: the next one is released only after the previous one's replacement is
 // active (or loaded, for a unit meant to be loaded) on its new machine. A released unit that fits nowhere
 // else stays (plan.ts) and is reported as stuck (engine/reasons.ts) until the machines change.
-//
-// The controller lives in the leader's memory: a new leader starts over, releasing the next unit still on
-// the drained machine (a move in flight is then not waited for: at most one extra unit moves early).
+// Design notes: docs/architecture.md, "engine/drain.ts".
 
 import type { EngineState } from './store.js';
 

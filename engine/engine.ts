@@ -2,29 +2,7 @@
 // machines and the schedule, fed by etcd watch events, and turn every change into one plan (the pure
 // planReconcile) written as leader-guarded transactions. A periodic pass (engine_reconcile_interval)
 // catches anything time-based, and a periodic full reload guards against any drift.
-//
-// Why one unit is never scheduled twice:
-//  - only the leader writes schedule keys, and every write is guarded by the leader key's create
-//    revision, so two engines never write interleaved (a deposed leader's transactions fail);
-//  - a new leader starts from a snapshot read after its election, so it sees every write of its
-//    predecessors;
-//  - the leader applies its own writes to its copy as soon as they commit and ignores schedule events
-//    up to its last write revision (they are its own, already applied), so its view is exact;
-//  - each written key is compared against that view (absent for a new placement, present for an
-//    update/delete), so a view that is somehow stale fails the transaction and forces a reload instead of
-//    writing a second placement;
-//  - deletes are written before puts: a move split over several transactions never shows both places.
-//
-// Why the planner does not run more than it must (a plan is a full pass over every unit: ~0.1 s at 10k
-// units, ~0.5 s at 50k):
-//  - planReconcile is a pure function of the state, so a state already planned with nothing to do is
-//    not planned again (the periodic pass is then free);
-//  - watch events of the schedule writes in flight are recognised as our own and dropped (the changes
-//    are applied to the copy when they commit), so a commit does not trigger a second, empty plan;
-//  - while events keep arriving, passes are spaced by at least the time the last plan took, so a flood
-//    of submissions is planned in fewer, larger passes and planning takes at most about half a core;
-//  - a plan runs in slices of 20 ms with event-loop turns between them (plan-steps.ts): at 100k units
-//    one plan is seconds of CPU, longer than the lease can be proven without keepalives.
+// Design notes: docs/architecture.md, "engine/engine.ts".
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NotLeaderError } from '../registry/types.js';

@@ -1,9 +1,5 @@
 // Finds which of many glob patterns match a unit name without trying every pattern.
-//
-// Why: Conflicts and Replaces globs are evaluated against every unit of the cluster. Trying each of P
-// patterns on each of N names costs N×P glob matches, too slow at 10k units. Almost every real
-// pattern starts with a literal part (`apache@*.service`), so patterns are bucketed by that literal
-// prefix and a name only tries the buckets keyed by one of its own prefixes.
+// Design notes: docs/architecture.md, "engine/glob-index.ts".
 
 import { globMatch } from '../units/glob.js';
 

@@ -1,15 +1,7 @@
-// Engine leader election on etcd v3, hand-rolled instead of etcd3's Election (whose observe() reports
-// the wrong leader and whose Campaign hides its lease, see dependencies.md §2):
-//
-//   campaign = grant a lease, then `if (engine/leader created == 0) put engine/leader = <machine> (lease)`
-//   follow   = watch engine/leader; campaign again as soon as it is deleted, and every retry interval
-//   fence    = the leader counts as leader only while it can prove its lease alive: the last keepalive
-//              etcd acknowledged was *sent* less than `ttl - margin` ago (the lease lives at least ttl
-//              after etcd received it, which is after we sent it). etcd3 itself only reports a lost
-//              lease after 2 × ttl, long after another machine may have taken over.
-//
-// Every engine write is additionally guarded by the leader key's create revision (LeaderGuard), so even
-// a leader that missed all of the above cannot overwrite a successor's decisions.
+// Engine leader election on etcd v3, hand-rolled instead of etcd3's Election: in etcd3 1.1.2 observe()
+// can report the last-created candidate instead of the leader, and Campaign hides its lease, so a
+// partitioned leader learns it lost only after 2 × TTL, when another machine has long taken over.
+// Design notes: docs/architecture.md, "engine/leader.ts".
 
 import { EventEmitter } from 'node:events';
 import type { Lease, Namespace, Watcher } from 'etcd3';

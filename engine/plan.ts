@@ -1,32 +1,6 @@
 // The engine's reconcile planner: (units, machines, current schedule) -> schedule changes.
 // Pure and deterministic: the same state always yields the same plan, whatever the map order.
-//
-// How a plan is built (fleet's engine/reconciler.go, made deterministic):
-//   0. Entries of destroyed or inactive units are dropped. Entries on machines that went away are not
-//      admitted; they are deleted once the unit is placed elsewhere (never for global units), and
-//      units in `hold` are not placed anywhere in this pass.
-//   1. Keep pass: existing entries are re-admitted onto their own machine, units in name order,
-//      repeated until nothing more is admitted (so a MachineOf follower is kept even when it sorts
-//      before its peer). An entry that no longer fits (MachineID, metadata, peer gone, conflict,
-//      replaced) is dropped. A non-global unit keeps its first admissible entry in machine-ID order;
-//      further entries are duplicates. Existing placements thus win over new ones: nothing running
-//      moves because something new arrived, except through Replaces.
-//   2. Place passes, repeated until a pass places nothing: every global unit (name order) onto every
-//      machine (ID order) it fits, then every unplaced non-global unit (name order) onto the
-//      least-loaded machine able to run it, ties to the lowest ID. Globals go first so they count
-//      toward the load the non-globals are balanced against. Repeating lets followers be placed after
-//      peers that sort later, and lets units evicted by Replaces find a new machine.
-//   3. The target schedule minus the current one gives the changes: all deletes, then all puts.
-//
-// Replaces (our deliberate difference from fleet, where either unit could end up moving): a unit
-// never lands on a machine where a unit replacing it runs, and placing a replacer evicts the units it
-// replaces from that machine. An evicted unit is re-placed by the normal rules (its own MachineID,
-// metadata, peers and conflicts still hold, unlike fleet's DecideReschedule) and, since its replacer
-// is there, never back on the same machine; if nothing fits it stays unscheduled. Circular replaces
-// are ignored (replace-graph.ts).
-//
-// Because the final pass of step 2 changed nothing, planning the applied result again admits every
-// entry in step 1 and places nothing in step 2: a converged state yields an empty plan.
+// Design notes: docs/architecture.md, "engine/plan.ts".
 
 import { compareStrings as byName } from '../units/common.js';
 import type { Requirements, ScheduleRecord } from '../units/types.js';

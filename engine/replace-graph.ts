@@ -1,9 +1,5 @@
 // Which unit replaces which (X-Fleet `Replaces=`), with circular relations dropped.
-//
-// fleet ignores a replace relation when it holds in both directions. We generalise that to every
-// cycle (A replaces B replaces C replaces A): an edge is ignored when both ends lie in the same
-// strongly connected component. What remains is acyclic, so "the replaced unit moves" can never
-// chase units around in circles, and a plan always converges.
+// Design notes: docs/architecture.md, "engine/replace-graph.ts".
 
 import { GlobIndex, isGlob } from './glob-index.js';
 

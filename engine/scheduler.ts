@@ -1,10 +1,7 @@
 // The in-memory cluster the planner places units into: per machine, the set of units it runs, kept
 // ordered least-loaded first (ties: lowest machine ID), plus the counters that make the Conflicts
-// check cheap. fleet's AbleToRun checks, in fleet's order: MachineID, MachineMetadata, MachineOf,
-// Conflicts; then our Replaces rule (a unit never lands where a unit replacing it runs; placing a
-// replacer evicts what it replaces).
-//
-// Everything here is pure data manipulation; planReconcile (plan.ts) drives it.
+// check cheap. Pure; planReconcile (plan.ts) drives it.
+// Design notes (the checks and their order): docs/architecture.md, "engine/scheduler.ts".
 
 import type { MachineState, Requirements } from '../units/types.js';
 import { machineMatchesID, machineMatchesMetadata } from '../units/xfleet.js';

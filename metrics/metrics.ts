@@ -1,9 +1,7 @@
 // fleet-ts's Prometheus metrics (prom-client), one registry per process. Every part records into the
 // metrics defined here; fleetd serves the registry at /metrics (api/ on its socket, and on
 // metrics_listen). Names and labels are documented in docs/operations.md; keep the two in step.
-//
-// Labels are bounded: commands, states, routes and codes are small fixed sets; `machine` is one per
-// cluster member.
+// Design notes: docs/architecture.md, "metrics/metrics.ts".
 
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 

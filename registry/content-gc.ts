@@ -1,12 +1,6 @@
 // Deletes unit contents (`unit/<hash>`) that no job and no schedule entry references any more. fleet
 // never deleted them: every replacement of a unit left its old contents in etcd for ever.
-//
-// Safety: jobs, schedule entries and content keys are read at one revision R. A content is deleted
-// only after it has been unreferenced in every collection for `graceMs` (an agent may still be
-// fetching it for a schedule entry written from an older job), in a transaction that requires the
-// engine leader key to be ours and the content key not to have been written after R — a unit created
-// since with the same contents rewrites the key (contents are always written with their job), and the
-// delete then fails harmlessly.
+// Design notes: docs/architecture.md, "registry/content-gc.ts".
 
 import type { Namespace } from 'etcd3';
 import type { LeaderGuard } from '../engine/store.js';

@@ -1,9 +1,7 @@
-// Least privilege in etcd: the roles fleet-ts needs, as key-prefix permissions under the key prefix.
-// fleet gave every fleetd the whole keyspace, so one compromised host could reschedule the cluster.
-// Here an agent-only machine can write only its own machine record and unit states (and cluster cron
-// run reports), and read only its own schedule and unit contents; an engine machine adds the engine's
-// schedule writes, still without write access to jobs or other machines' keys. docs/etcd-security.md
-// explains it.
+// Least privilege in etcd: the roles fleet-ts needs, as key-prefix permissions under the key prefix
+// (fleet gave every fleetd the whole keyspace). An agent-only machine writes only its own records and
+// reads only its own schedule and unit contents; an engine machine adds the schedule writes.
+// Design notes: docs/architecture.md, "registry/etcd-roles.ts"; docs/etcd-security.md.
 
 import { JOURNAL_PREFIX, machineJournalPrefix } from './journal-relay.js';
 import {

@@ -1,10 +1,7 @@
-// The web console's journal of a unit on another machine (docs/console.md). The fleetd serving the page
-// puts a request under journal/<machine>/request/<id> on a short lease of its own; that machine's fleetd
-// watches its own request prefix, reads its journal and puts the lines under journal/<machine>/reply/<id>
-// on the same lease; the requester reads the reply and revokes the lease, which deletes both keys (a
-// requester that dies leaves them to the lease's TTL). etcd is the channel every fleetd already trusts:
-// no SSH key, TCP API or certificate between machines is needed, and an agent-only machine's etcd role
-// covers only its own journal/<id>/ prefix (./etcd-roles.ts).
+// The web console's journal of a unit on another machine (docs/console.md): a request key under
+// journal/<machine>/request/<id> on the requester's short lease, answered by that machine's fleetd under
+// journal/<machine>/reply/<id>; revoking the lease deletes both.
+// Design notes: docs/architecture.md, "registry/journal-relay.ts".
 
 import { randomUUID } from 'node:crypto';
 import type { IWatchResponse, Namespace, Watcher } from 'etcd3';

@@ -1,10 +1,7 @@
-// Keeps one etcd lease alive for the agent. Written on etcd's lease RPCs instead of etcd3's Lease because
-// the agent needs three things that class does not give:
-//  - resuming a lease by ID (a fleetd restarted after SIGKILL keeps its registration, issue 13 item 5);
-//  - proof of liveness as the monotonic *send* time of the newest acknowledged keepalive: etcd renewed
-//    the lease when it received that request, so the lease lives at least TTL after the send time;
-//  - no local verdict "lost" after 2 × TTL without etcd: when etcd itself was down, its new leader
-//    renews every lease, so only etcd's answer (TTL 0: expired) means lost.
+// Keeps one etcd lease alive for the agent, on etcd's lease RPCs rather than etcd3's Lease: it resumes a
+// lease by ID, proves liveness by the send time of the newest acknowledged keepalive, and only etcd's
+// answer (TTL 0) means lost.
+// Design notes: docs/architecture.md, "registry/lease-keeper.ts".
 import type { LeaseClient } from 'etcd3/lib/rpc.js';
 
 export interface LeaseKeeperOptions {

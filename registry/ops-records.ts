@@ -1,9 +1,5 @@
 // fleet-ts extension records for operators (docs/operations.md):
-//
-//   unplaced/<unit>          JSON {reason, since}: why the engine cannot place the unit. Written by the engine
-//                            leader only (leader-guarded), only when the reason changes; deleted once placed.
-//   machines/<id>/drain      JSON {since}: the machine is drained (`fleetctl drain`). No lease: it survives
-//                            fleetd restarts until `fleetctl undrain`.
+// Design notes: docs/architecture.md, "registry/ops-records.ts".
 
 import type { Namespace } from 'etcd3';
 import { rangePrefix } from './etcd-read.js';

@@ -1,9 +1,5 @@
 // Cluster cron run records: `runs/<unit>/<tick ISO>` (relative to the key prefix).
-//
-// One key per tick of a scheduled unit. The engine leader creates it with a create-if-absent
-// transaction guarded by the leader key, so a tick is decided exactly once across leader failovers;
-// the machine that runs it then updates it (running, then succeeded/failed). ISO times of the same
-// format sort like the times themselves, so the newest runs are the last keys of the prefix.
+// Design notes: docs/architecture.md, "registry/runs.ts".
 
 import type { Namespace } from 'etcd3';
 import { RUN_STATUSES, type RunRecord, type RunStatus } from '../units/runs.js';

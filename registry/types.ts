@@ -1,19 +1,5 @@
 // The registry: fleet-ts's shared state in etcd v3, used by engine, agent, CLI and API.
-//
-// Key layout under the prefix (default `/_coreos.com/fleet/`):
-//
-//   unit/<sha1>                      serialized unit file (fleet's Serialize), stored once per hash, create-only
-//   job/<unit>                       JSON JobRecord {name, hash, desiredState, origin?}  (written by CLI/API/watcher)
-//   schedule/<machineID>/<unit>      JSON ScheduleRecord {hash, desiredState, global?}   (written by the engine
-//                                    leader only, in transactions guarded by the leader key's create revision)
-//   machines/<machineID>/object      JSON MachineState                                   (under the machine's lease)
-//   machines/<machineID>/metadata/<k> dynamic metadata value; "" is a tombstone          (PATCH /machines, no lease)
-//   state/<machineID>/<unit>         JSON StateRecord {hash, load, active, sub, agentState} (under the machine's lease)
-//   engine/leader                    machine ID of the engine leader                     (under the leader's lease)
-//
-// Why per-machine schedule keys: an agent watches only `schedule/<its id>/` and is never woken by
-// another machine's placements (fleet woke every agent on every change). Global units are fanned out
-// by the engine into the schedule of every machine that may run them, so agents have one watch.
+// Design notes: docs/architecture.md, "registry/types.ts".
 
 import type {
   DesiredState,

@@ -1,10 +1,8 @@
 #!/usr/bin/env bash
-# `npm run demo`: boots a cluster of real systemd machines (systemd-nspawn) running fleetd, with etcd on
-# this host, shows fleet-ts working (every command printed, then its output), and leaves the cluster
-# running with one `export` line that points fleetctl (and its SSH) at it.
-#   npm run demo -- --help   steps and options        npm run demo -- stop   remove everything
-#   npm run demo -- galera   the Galera example (examples/galera) on 4 machines
-# Needs root on Debian 12 (installs its packages with scripts/install-deps.sh).
+# `npm run demo`: boots real systemd machines (systemd-nspawn) running fleetd, etcd on this host, shows
+# fleet-ts working (every command printed, then its output) and leaves the cluster running with one
+# `export` line for fleetctl. `-- --help` steps and options, `-- stop` removes everything, `-- galera`
+# runs the Galera example (examples/galera) on 4 machines. Needs root on Debian 12 (install-deps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

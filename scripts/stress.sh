@@ -1,11 +1,8 @@
 #!/usr/bin/env bash
-# `npm run test:stress [-- RUNS]`: runs the README's test command (`bash scripts/test.sh`) RUNS times
-# (default 3) in a row on a deliberately busy machine, to find tests that only pass on an idle one:
-#   - a CPU burner: two busy loops, each bounded in time (`timeout`), for the whole stress run;
-#   - the e2e machines of another run: scripts/stress-load.ts boots 3 real systemd machines, uses them
-#     and tears them down, over and over.
-# Each run's output goes to .stress-results/run-K.log (and its vitest JSON reports next to it); the
-# script ends with one line per run and exits non-zero if any run failed. Needs root, like test.sh.
+# `npm run test:stress [-- RUNS]`: runs `bash scripts/test.sh` RUNS times (default 3) on a deliberately
+# busy machine (two CPU burners and scripts/stress-load.ts's nspawn machines), to find tests that only
+# pass on an idle one. Logs: .stress-results/run-K.log; exits non-zero if any run failed. Needs root.
+# Design notes: docs/architecture.md, "scripts/stress.sh".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,11 +1,7 @@
 // Cron expressions of [X-Fleet] Schedule=, on croner's public API: one compile function shared by
 // submit-time validation (units/schedule.ts) and the engine's tick computation (engine/cron/ticks.ts),
 // so what was accepted at submit time is exactly what the engine computes ticks for.
-//
-// The documented syntax is node-cron's (what fleet-ts accepted before): 5 fields, or 6 with seconds
-// first; names, ranges, steps, `?`, `L` and `#`; day-of-month AND day-of-week must both match.
-// croner's defaults differ on two points, set here: day-of-month/day-of-week are combined with AND
-// (domAndDow), and only 5 or 6 fields are accepted (no year field).
+// Design notes: docs/architecture.md, "units/cron-expression.ts".
 
 import { Cron } from 'croner';
 

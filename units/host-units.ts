@@ -1,10 +1,7 @@
-// Units that belong to the host, not to fleet. The agent links fleet's units into
-// /run/systemd/system, which systemd reads before /lib/systemd/system: a fleet unit named like a host
-// unit (sshd.service, -.mount, systemd-journald.service, getty@tty1.service) would replace the
-// host's own on the next daemon-reload. `enable --runtime --force` of an [Install] section does the
-// same through Alias= and hooks fleet units into host units through WantedBy=/RequiredBy=.
-// This module is the pure part (a static list checked at submit time); the agent also refuses names
-// that exist as unit files on its host (agent/host-guard.ts). docs/limits.md explains the rules.
+// Units that belong to the host, not to fleet: the static list checked at submit time (a fleet unit
+// linked into /run/systemd/system under a host unit's name would replace the host's own). The agent
+// also refuses names that exist on its host (agent/host-guard.ts); docs/limits.md explains the rules.
+// Design notes: docs/architecture.md, "units/host-units.ts".
 import { globMatch } from './glob.js';
 import { validateUnitName } from './names.js';
 import type { UnitOption } from './types.js';

@@ -1,13 +1,7 @@
 // The one logger factory of fleet-ts. Quiet by default (warn), because fleetd runs under systemd and
 // fleetctl shares the terminal with the user: routine events must not drown real problems.
 // JSON lines go to stderr synchronously so that a crash never loses the line explaining it.
-//
-// Under systemd (JOURNAL_STREAM set, stderr is the journal stream) every line starts with its syslog
-// priority as `<N>` (sd-daemon(3)): journald strips it and files the line at that priority, so
-// `journalctl -u fleetd -p warning` finds warnings. FLEET_LOG_FORMAT=pretty prints one human-readable
-// line per event instead of JSON (pino-pretty), for a terminal.
-//
-// Field names are the same everywhere: `machine` (machine ID) and `unit` (unit name).
+// Design notes: docs/architecture.md, "units/log.ts".
 
 import { fstatSync } from 'node:fs';
 import type { DestinationStream, Logger } from 'pino';

@@ -1,19 +1,6 @@
 // Unit-file parser with the semantics of go-systemd's `unit.Deserialize` as vendored by fleet 1.0,
 // so that a file yields the same options (and therefore the same hash) as it did under fleet.
-//
-// The Go lexer is a chain of steps over a bufio.Reader; we keep the same steps, in the same order,
-// because its 2048-byte line check runs *between* steps (see `checkLineLength`). Work is done on
-// UTF-8 bytes since the limit is in bytes and Go's reader is byte-oriented.
-//
-// Two deliberate departures from go-systemd, both so that `serializeUnit` is a fixed point
-// (a stored unit must read back as the same options, or its hash would change on every read):
-//  1. A backslash continuation on the last line of a file without a final newline behaves as if the
-//     newline were there. go-systemd stored "b\" there, which re-reads as "b\<newline>".
-//  2. A value that ends in a backslash only because trailing whitespace (or a CR) after the backslash
-//     was trimmed is rejected: fleet stored "b\", whose serialization is a continuation line that
-//     swallows the next line when read back. systemd itself would not have joined those lines.
-// The line-length check is also made independent of bufio's 4096-byte buffer position; for files up
-// to 4096 bytes this is exactly go-systemd's behaviour.
+// Design notes: docs/architecture.md, "units/parse.ts".
 
 import {
   BACKSLASH,
@@ -269,7 +256,7 @@ class Lexer {
     const raw = continues ? `${kept}\n` : kept;
     const value = raw.endsWith('\n') ? `${goTrimSpace(raw)}\n` : goTrimSpace(raw);
     if (value.endsWith('\\')) {
-      // Departure 2: see the header comment. Only reachable when this line was kept (a blank line
+      // Departure 2 (docs/architecture.md, "units/parse.ts"). Only reachable when this line was kept (a blank line
       // leaves a trailing newline), so the offending backslash is the last one on this line.
       const backslashAt = this.bytes.lastIndexOf(BACKSLASH, lineEnd - 1);
       throw this.error(

@@ -1,10 +1,7 @@
-// fleet-ts extension for the web console (docs/console.md), below /fleet/v1/console/:
-//   GET snapshot                 machines with health, units with reasons, states, cron (./schema.ts)
-//   GET units/<name>             one unit and its file
-//   GET units/<name>/journal     recent journal lines (?lines=N, ?machine=ID for a global unit); of a
-//                                unit on another machine, read by that machine's fleetd via etcd
-// Writes are not here: the page uses the API's own routes (PUT/DELETE /units/<name>, POST restart,
-// PUT/DELETE /machines/<id>/drain), the same code paths and checks fleetctl's API driver goes through.
+// fleet-ts extension for the web console (docs/console.md), below /fleet/v1/console/: GET snapshot,
+// GET units/<name> (a unit and its file), GET units/<name>/journal (?lines=N, ?machine=ID; another
+// machine's journal is read by its fleetd via etcd). Writes go through the API's own routes.
+// Design notes: docs/architecture.md, "api/ui/routes.ts".
 
 import { JournalRelayError } from '../../registry/journal-relay.js';
 import { serializeUnit } from '../../units/serialize.js';

@@ -1,4 +1,4 @@
-// fleet's unit creation algorithm (lazyCreateUnits / checkUnitCreation / getUnitFile, §1.6): used by
+// fleet's unit creation algorithm (fleetctl's lazyCreateUnits / checkUnitCreation / getUnitFile): used by
 // submit, load, start and restart before they change desired states.
 import { dirname, join, resolve } from 'node:path';
 import type { UnitOption, UnitSpec } from '../../units/types.js';
@@ -48,7 +48,7 @@ function localCounterpart(
   return opts ? { path: tpath, options: opts } : null;
 }
 
-/** Where a new unit's contents come from (§1.6 steps 2-3). */
+/** Where a new unit's contents come from: a local file at the argument's path, else for an instance its template. */
 async function findUnitContents(
   ctx: CommandContext,
   units: UnitLookup,

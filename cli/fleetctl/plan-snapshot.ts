@@ -1,11 +1,7 @@
 // The engine state `fleetctl plan` and `sync --dry-run` preview against, rebuilt from what every driver
 // lists (units with their target machine, machines with metadata and drain marks), so that plan works the
 // same over etcd and over fleet's HTTP API. Pure.
-//
-// fleet's API has no schedule listing, so the schedule is rebuilt: a non-global unit is scheduled on its
-// target machine; a global unit on every listed machine whose MachineID/metadata it matches (what the
-// engine converges to). Engine-internal state (units held while a machine may come back, a drain move in
-// flight) is not visible here; docs/operations.md says so.
+// Design notes: docs/architecture.md, "cli/fleetctl/plan-snapshot.ts".
 
 import type { EngineState, EngineUnit } from '../../engine/store.js';
 import type { UnitWithTarget } from '../../registry/types.js';

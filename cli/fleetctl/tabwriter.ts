@@ -1,13 +1,7 @@
 // Emulation of Go's text/tabwriter as fleetctl configures it: Init(w, minwidth 0, tabwidth 8, padding 1,
 // padchar '\t', flags 0). Scripts that parse fleetctl output split on TABs, so the padding must be TABs
 // in exactly the places Go puts them, not spaces.
-//
-// Go's rules, reproduced here:
-// - a line is a list of cells; every cell but the last one of a line is tab-terminated, and only
-//   tab-terminated cells take part in column alignment;
-// - a column block is a run of consecutive lines that all have a tab-terminated cell in that column;
-//   its width is the widest cell + padding, rounded up to a multiple of tabwidth;
-// - each cell is followed by ceil((width - textwidth) / tabwidth) TABs.
+// Design notes: docs/architecture.md, "cli/fleetctl/tabwriter.ts".
 
 export interface TabwriterOptions {
   readonly minwidth: number;

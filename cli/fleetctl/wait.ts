@@ -1,4 +1,4 @@
-// Blocking: after changing desired states, fleetctl waits until the cluster reports them (§1.7).
+// Blocking: after changing desired states, fleetctl waits until the cluster reports them (fleet's waitForState).
 // All units of one command are polled together with ONE registry read per poll (fleet issued one
 // request per unit per 250 ms). Attempts keep fleet's meaning: one attempt = a 2 s window, 0 = forever,
 // -1 (--no-block) = do not wait. While waiting, a progress line goes to stderr now and then so a long

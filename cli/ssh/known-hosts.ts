@@ -1,10 +1,6 @@
 // known_hosts in OpenSSH format, as pure functions: parse the text, match a host against an entry,
 // and decide whether an offered host key is known, unknown, changed or revoked.
-//
-// Line format: `[@marker] patterns keytype base64 [comment]`. Patterns are comma-separated globs
-// (`*`, `?`), `!` negates, `[host]:port` names a non-22 port, and `|1|salt|hash` is a hashed name
-// (HMAC-SHA1 keyed by the salt, over the lower-cased lookup name). fleet skipped hashed lines; we
-// match them, because Debian's ssh writes hashed entries by default and users copy them over.
+// Design notes: docs/architecture.md, "cli/ssh/known-hosts.ts".
 
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 

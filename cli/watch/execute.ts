@@ -1,9 +1,7 @@
-// Carries out a SyncPlan against the registry. Every write re-reads the unit first and only acts when
-// the unit is still this directory's and still differs: a second watcher of an identical directory
-// (another fleetd) that got there first turns our write into a no-op instead of a second write, and a
-// unit taken over meanwhile by fleetctl is left alone. New units use createUnit's create-only
-// transaction and replaces its compare-and-swap on the hash read (expectHash), so of two concurrent
-// submits or replaces of the same version exactly one writes.
+// Carries out a SyncPlan against the registry. Every write re-reads the unit first and acts only when it
+// is still this directory's and still differs, and writes are create-only or compare the hash read, so
+// two watchers of the same directory never both write.
+// Design notes: docs/architecture.md, "cli/watch/execute.ts".
 import type { Registry } from '../../registry/types.js';
 import type { Logger } from '../../units/log.js';
 import type { SyncPlan, WatchAction } from './plan.js';

@@ -1,21 +1,7 @@
 // Watched unit directory, pure part: what the files of a directory say (classifyDir) and what must
 // change in the registry so the cluster matches them (planSync). No I/O: the shell (./scan.ts,
 // ./execute.ts, ./watcher.ts) reads the directory and carries the plan out.
-//
-// File-name convention (documented in ./README.md):
-//   hello.service                 unit hello.service, desired state launched
-//   hello.service.loaded          unit hello.service, desired state loaded
-//   hello.service.inactive        unit hello.service, submitted only (inactive)
-//   foo@.service                  a template: never submitted itself, only the source of its instances
-//   foo@1.service -> foo@.service an instance (systemd's symlink convention); contents = the link target's;
-//                                 the same `.loaded` / `.inactive` suffixes apply to the link name
-// Ignored (editors' and tools' scratch files, and anything that is not a unit name): names starting
-// with `.` (dotfiles, `.#x`, `.x.swp`), `#x#`, `x~`, `*.tmp`, `*.swp`, `*.swx`, `*.bak`, `*.orig`,
-// `*.dpkg-*`, `*.rpm*`, and names that are not valid unit names after the suffix is removed.
-//
-// A file that cannot be used (unreadable, unparsable, invalid, empty, still being written, or two files
-// naming the same unit) "holds" its unit: the plan has no action for it, so the version already in
-// the cluster keeps running; the file is retried on the next scan.
+// Design notes: docs/architecture.md, "cli/watch/plan.ts".
 
 import { compareStrings as cmp } from '../../units/common.js';
 import { parseUnitName, validateUnitName } from '../../units/names.js';
@@ -48,7 +34,7 @@ export interface UnitFileVerdict {
   readonly hash: string;
 }
 
-/** A file whose unit must be left as it is in the cluster (see the header). */
+/** A file whose unit must be left as it is in the cluster (docs/architecture.md, "cli/watch/plan.ts"). */
 export interface HoldVerdict {
   readonly kind: 'hold';
   readonly file: string;

@@ -1,10 +1,5 @@
 // The background process that owns the demo cluster (`demo.ts keeper N`).
-//
-// Why a keeper process: the test harness (test/support/nspawn.ts) ties a cluster's lifetime to the
-// process that created it (teardown on exit, etcd's stderr piped to it), which is exactly what tests
-// need. The demo must return the user's shell while the cluster keeps running, so `start` spawns a
-// detached keeper (own session, output to a log file) that boots the cluster through the harness and
-// holds it until `stop` sends it SIGTERM, at which point the harness's own teardown runs.
+// Design notes: docs/architecture.md, "scripts/demo/keeper.ts".
 import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BIN_DIR, FLEETCTL, KNOWN_HOSTS, PROJECT, proc, SSH_KEY, WATCH_DIR, writeState } from './state.js';

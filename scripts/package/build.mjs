@@ -1,10 +1,8 @@
 #!/usr/bin/env node
-// `npm run package`: every release artefact under out/ (git-ignored).
-//   out/bundle/fleetctl.cjs, fleetd.cjs   single-file bundles (bundle.mjs), need node >= 20 on the host
-//   out/fleet-ts_<v>_all.deb              Debian/Ubuntu package (deb.mjs)
-//   out/fleet-ts-<v>-1.noarch.rpm         Rocky/Alma/RHEL/Fedora package (rpm.mjs)
-//   out/fleet-ts-<v>-linux-x64.tar.gz     self-contained executables, no node needed (sea.mjs)
+// `npm run package`: every release artefact under out/ (git-ignored): the bundles (bundle.mjs), the
+// .deb (deb.mjs), the .rpm (rpm.mjs) and a tarball of self-contained executables (sea.mjs).
 // `--only bundle|deb|rpm|sea` builds the bundles plus that one artefact.
+// Design notes (the artefacts' names): docs/architecture.md, "scripts/package/build.mjs".
 import { join } from 'node:path';
 import { bundle, ROOT, VERSION } from './bundle.mjs';
 import { buildDeb } from './deb.mjs';

@@ -1,12 +1,8 @@
 #!/usr/bin/env node
-// Single-file bundles of fleetctl and fleetd (esbuild): each is one CommonJS file that needs only the
-// host's node (>= 20), no node_modules. CommonJS because the packages install them as extensionless
-// /usr/bin/fleetctl and /usr/bin/fleetd (node reads an extensionless file outside any package as
-// CommonJS) and because Node 20's single-executable applications take a CommonJS script.
-//
+// Single-file CommonJS bundles of fleetctl and fleetd (esbuild) that need only the host's node (>= 20).
 //   node scripts/package/bundle.mjs [OUT_DIR]     (default out/bundle) -> OUT_DIR/fleetctl.cjs, fleetd.cjs
-//
 // Exported as bundle() for scripts/package/build.mjs and for tests.
+// Design notes (why CommonJS): docs/architecture.md, "scripts/package/bundle.mjs".
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';

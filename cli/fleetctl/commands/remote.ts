@@ -185,7 +185,7 @@ export async function runJournal(
   return runOn(ctx, machine, argv, remote);
 }
 
-/** ssh target resolution (fleet §7): --machine, --unit, or the first argument as either. */
+/** fleetctl ssh's target, as fleet resolved it: --machine (ID prefix), --unit, or the first argument as either. */
 export async function resolveSshTarget(
   ctx: CommandContext,
   args: readonly string[],
