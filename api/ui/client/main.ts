@@ -183,9 +183,17 @@ byId<HTMLFormElement>('token-form').addEventListener('submit', (e) => {
   const input = byId<HTMLInputElement>('token-input');
   setToken(input.value.trim());
   input.value = '';
-  byId<HTMLDialogElement>('token-dialog').close();
+  byId<HTMLDialogElement>('token-dialog').close('entered');
+  byId('token-open').hidden = true;
   void connect();
 });
+// Dismissed (Escape) without a token: a header button asks again, so the page is never left stuck.
+byId<HTMLDialogElement>('token-dialog').addEventListener('close', () => {
+  const dialog = byId<HTMLDialogElement>('token-dialog');
+  if (dialog.returnValue !== 'entered') byId('token-open').hidden = false;
+  dialog.returnValue = '';
+});
+byId('token-open').addEventListener('click', askToken);
 
 /** Follows the event stream, reconnecting after 2 s; a 401 asks for the token. */
 async function connect(): Promise<void> {
