@@ -167,4 +167,17 @@ describe('agent: units the host already has (link time)', () => {
     guard.retain(new Set(['web.service']));
     expect(guard.refusedStates().size).toBe(0);
   });
+
+  it('sees a host unit that appeared since the last reconcile turn (directories are listed per turn)', async () => {
+    const guard = new HostUnitGuard({
+      ...g,
+      log: createLogger('test', { level: 'silent' }),
+      machineID: 'm1',
+    });
+    guard.retain(new Set());
+    expect(await guard.admit('web.service', 'h1', unit())).toBe(true);
+    await writeFile(join(root, 'etc/systemd/system/api.service'), unit());
+    guard.retain(new Set(['web.service']));
+    expect(await guard.admit('api.service', 'h2', unit())).toBe(false);
+  });
 });
