@@ -1,15 +1,6 @@
-// The database examples on 4 real systemd machines (one cluster boot for both, to keep CI lean):
-// - examples/galera: galera@1..3 form a 3-node cluster, a row written through one node is read on the
-//   others; a machine with a node is killed hard -> the other two stay in the primary component and keep
-//   taking writes (sampled every second: the quorum-loss window is printed, expected none); fleet-ts
-//   places the lost instance on the 4th machine, it joins by state transfer and has every row.
-//   Then the whole cluster is stopped node by node and started at once: the node that left last
-//   (grastate.dat safe_to_bootstrap: 1) bootstraps, the others join, no row is lost.
-// - health-gated rolling updates of the Galera template on that cluster (./galera-rolling.ts): never
-//   below 2 nodes, every node on the new contents; a failing health check is rolled back.
-// - examples/mysql-replication: a primary and two replicas on three different machines (Conflicts=);
-//   a row written on the primary appears on both replicas, also after the primary's unit restarted.
-// Figures are printed, never asserted (no timed assertions).
+// The database examples on 4 real systemd machines: a Galera cluster that survives the hard loss of a
+// machine and a full restart, health-gated rolling updates of it, and MySQL primary/replica replication.
+// Scenario list: docs/testing.md. Figures are printed, never asserted.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Cluster, createCluster } from '../support/nspawn.js';

@@ -1,19 +1,7 @@
-// Issue 13 on real systemd machines with a real 3-member etcd cluster (members on the host, every
-// fleetd and fleetctl given all three endpoints). What systemd inside the machines sees is the measure:
-// a unit "kept running" has the same MainPID and ActiveEnterTimestamp; "restarted" has new ones.
-//   - fleetctl restart: a global unit restarts on every machine, a unit on its one machine (etcd and
-//     API drivers);
-//   - (a) the etcd leader member killed: nothing stops, a new unit is still placed;
-//   - (b) 2 of 3 members down 60 s and (c) all 3 down 60 s: nothing stops, restarts or moves; after
-//     they return everything converges;
-//   - fleetd SIGKILLed and started again within agent_ttl resumes its registration: nothing changes;
-//   - a second fleetd with a live machine's ID is refused (its error names the ID and the holder's IP)
-//     and the holder keeps its registration and units;
-//   - a machine cut off longer than agent_ttl keeps running its units; on reconnect the units the
-//     engine moved away meanwhile are stopped there, the rest is untouched;
-//   - SIGTERM of fleetd with etcd unreachable ends within 10 s (systemd's stop timeout set to 10 s for
-//     the check: Result=success, not timeout) with exit status 0.
-// Figures (failover, outage convergence, restart, resume, fence gap) are printed for the README.
+// Issue 13 on real systemd machines and a real 3-member etcd cluster: restart, the etcd leader member
+// killed, 2 and 3 members down, fleetd killed and restarted, a second fleetd with a live machine's ID,
+// a machine cut off, SIGTERM with etcd unreachable. systemd's MainPID and ActiveEnterTimestamp are the
+// measure of "kept running". Scenario list: docs/testing.md.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EtcdCluster } from '../support/etcd-cluster.js';

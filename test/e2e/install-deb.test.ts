@@ -1,16 +1,6 @@
-// The README's "Install on a host" on real systemd machines: each machine gets fleetd by installing
-// the .deb with scripts/install-host.sh over SSH (not from the bind-mounted checkout), the machines
-// form a cluster, and the demo's apache example runs on it through the installed fleetctl. Then
-// --uninstall on one machine removes fleetd and the package again.
-//
-// The machines boot the host's /usr read-only on a tmpfs root, so before the install each machine
-// gets what a normal host has (test-only preparation, done from the host):
-//   - a writable /usr: an overlay with the host's /usr as its lower layer and a tmpfs upper layer,
-//     so dpkg really unpacks /usr/bin/fleetd, /lib/systemd/system/fleetd.service, the man pages;
-//   - the host's dpkg database (copied into the machine's /var/lib/dpkg, less the host's ownership
-//     overrides), so dpkg checks the package's real dependencies (nodejs >= 20, systemd) against the
-//     installed packages;
-//   - its own empty /etc/fleet (the harness bind-mounts its own fleet.conf there: unmounted).
+// The README's "Install on a host" on real systemd machines: the .deb installed with
+// scripts/install-host.sh over SSH, a cluster formed, the demo's apache example run through the installed
+// fleetctl, then --uninstall. How the machines are made to look like normal hosts: docs/testing.md.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

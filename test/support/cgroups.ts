@@ -1,11 +1,5 @@
-// Control groups for nspawn machines on a host without systemd as PID 1.
-//
-// Why: `systemd-nspawn --keep-unit` leaves the container in its caller's cgroup and puts the machine's
-// systemd under `<that cgroup>/payload`. Machines started from one cgroup would share
-// `/payload/system.slice/<unit>`, so one machine's systemd would wait for or kill another machine's
-// processes. Each nspawn process is therefore moved, before it execs, into a cgroup of its own in the
-// named `systemd` v1 hierarchy (when the host has the hybrid layout) and in a cgroup2 hierarchy
-// (mounted in a temp dir if the host has none).
+// A cgroup of its own for each nspawn machine on a host without systemd as PID 1 (machines started
+// from one cgroup would share and kill each other's services). Why: docs/testing.md.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
