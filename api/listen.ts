@@ -23,7 +23,6 @@ import { tcpAuthProblem, tokenProblem } from './tcp-auth.js';
 import type { JournalReader } from './ui/journal.js';
 import { UI_STATIC_PATH } from './ui/static.js';
 
-export const FLEETD_VERSION = FLEET_TS_VERSION;
 /** First file descriptor systemd passes (SD_LISTEN_FDS_START). */
 export const LISTEN_FDS_START = 3;
 
@@ -96,7 +95,7 @@ export async function startApiServer(
   opts: StartApiOptions = {},
 ): Promise<ApiServer> {
   const env = opts.env ?? process.env;
-  const version = opts.version ?? FLEETD_VERSION;
+  const version = opts.version ?? FLEET_TS_VERSION;
   const handler = createApiHandler({
     registry,
     tokenLimit: config.tokenLimit,

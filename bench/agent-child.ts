@@ -10,6 +10,7 @@ import { EtcdAgentStore } from '../registry/agent-store.js';
 import { createEtcdClient } from '../registry/client.js';
 import { DEFAULT_KEY_PREFIX } from '../registry/types.js';
 import { createLogger } from '../units/log.js';
+import { FLEET_TS_VERSION } from '../units/version.js';
 import type { BenchMachine } from './workload.js';
 
 const [endpoint, dir, ttl, machineJson] = process.argv.slice(2);
@@ -39,7 +40,7 @@ const agent = startAgent({
   files: new UnitFileStore({ unitsDir: `${dir}/units`, systemdDir: `${dir}/system` }),
   ttlMs: Number(ttl),
   log,
-  version: 'bench',
+  version: FLEET_TS_VERSION,
   disableEngine: true,
 });
 const say = (event: string, extra: object = {}) =>

@@ -27,6 +27,7 @@ import { type EtcdServer, startEtcd } from '../test/support/etcd.js';
 import { createLogger } from '../units/log.js';
 import { serializeUnit } from '../units/serialize.js';
 import type { UnitSpec } from '../units/types.js';
+import { FLEET_TS_VERSION } from '../units/version.js';
 import { type AgentProcess, spawnAgentProcess } from './agent-process.js';
 import type { BenchMachine } from './workload.js';
 
@@ -240,7 +241,7 @@ export async function startBenchCluster(opts: ClusterOptions): Promise<BenchClus
         files,
         ttlMs: opts.agentTtlMs,
         log,
-        version: 'bench',
+        version: FLEET_TS_VERSION,
         disableEngine: true,
       });
       agents.push({ machine: m, agent, store });

@@ -1,7 +1,7 @@
 // fleet's help template (fleetctl/help.go): NAME, USAGE, VERSION (root only), COMMANDS, DESCRIPTION,
 // OPTIONS and GLOBAL OPTIONS, entries TAB-indented and aligned with the tabwriter.
 import type { Command } from 'commander';
-import { FLEETCTL_VERSION } from './commands/misc.js';
+import { FLEET_TS_VERSION } from '../../units/version.js';
 import { COMMAND_HELP } from './help-text.js';
 import { envName, GLOBAL_FLAGS } from './options.js';
 import { tabwrite } from './tabwriter.js';
@@ -35,7 +35,7 @@ export function fleetHelp(cmd: Command): string {
       '\tfleetctl [global options] <command> [command options] [arguments...]',
       '',
     );
-    out.push('VERSION:', `\t${FLEETCTL_VERSION}`, '', 'COMMANDS:');
+    out.push('VERSION:', `\t${FLEET_TS_VERSION}`, '', 'COMMANDS:');
     const cmds = cmd.commands.filter((c) => !(c as Command & { _hidden?: boolean })._hidden);
     out.push(...cmds.map((c) => `\t${c.name()}\t${c.summary() || c.description()}`).sort());
     out.push('', 'GLOBAL OPTIONS:', ...globalLines(), '');

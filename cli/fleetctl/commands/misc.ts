@@ -2,10 +2,8 @@
 import { FLEET_TS_VERSION } from '../../../units/version.js';
 import type { CommandContext } from '../context.js';
 
-export const FLEETCTL_VERSION = FLEET_TS_VERSION;
-
 export function runVersion(ctx: CommandContext): number {
-  ctx.print.out(`fleetctl version ${FLEETCTL_VERSION}`);
+  ctx.print.out(`fleetctl version ${FLEET_TS_VERSION}`);
   return 0;
 }
 
