@@ -2,6 +2,8 @@
 // field names match exactly or case-insensitively, unknown fields are ignored, `null` leaves a field
 // empty, a value of the wrong JSON type is an error. Pure: text in, value or error message out.
 
+import { errorMessage } from '../units/common.js';
+
 export class BodyError extends Error {
   constructor(message: string) {
     super(message);
@@ -65,7 +67,7 @@ function parseJson(text: string): Json {
   try {
     return JSON.parse(text) as Json;
   } catch (err) {
-    throw new BodyError((err as Error).message);
+    throw new BodyError(errorMessage(err));
   }
 }
 

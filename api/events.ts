@@ -6,6 +6,7 @@
 
 import type { ServerResponse } from 'node:http';
 import type { ChangeWatch } from '../registry/change-watch.js';
+import { errorMessage } from '../units/common.js';
 import { ApiError } from './http.js';
 import { type ApiContext, type ApiRoute, byMethod } from './route.js';
 import { readSnapshot } from './ui/snapshot.js';
@@ -73,8 +74,7 @@ async function stream(res: ServerResponse, ctx: ApiContext): Promise<void> {
       }
     } catch (err) {
       // etcd unavailable: the page keeps its last view and says so; the next change retries.
-      if (!closed)
-        res.write(`event: problem\ndata: ${JSON.stringify({ message: String((err as Error).message) })}\n\n`);
+      if (!closed) res.write(`event: problem\ndata: ${JSON.stringify({ message: errorMessage(err) })}\n\n`);
     } finally {
       reading = false;
     }

@@ -13,6 +13,7 @@ import {
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { connect } from 'node:net';
+import { errorMessage } from '../units/common.js';
 import type { Logger } from '../units/log.js';
 import { FLEET_TS_VERSION } from '../units/version.js';
 import { createApiHandler } from './handler.js';
@@ -316,7 +317,7 @@ export async function clearStaleSocket(path: string): Promise<void> {
     isSocket = lstatSync(path).isSocket();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw new ApiListenError(`api_socket ${path}: ${(err as Error).message}`);
+    throw new ApiListenError(`api_socket ${path}: ${errorMessage(err)}`);
   }
   if (!isSocket) throw new ApiListenError(`api_socket ${path} exists and is not a socket; not removing it`);
   const alive = await new Promise<boolean>((resolve) => {

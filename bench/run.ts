@@ -10,6 +10,7 @@ import { main as fleetctlMain } from '../cli/fleetctl/program.js';
 import { unitModel } from '../cli/fleetctl/unit-model.js';
 import { openEtcdRegistry } from '../registry/etcd-registry.js';
 import { runChild } from '../test/support/child.js';
+import { errorMessage } from '../units/common.js';
 import { type BenchCluster, startBenchCluster } from './cluster.js';
 import { ensureFreshDist } from './dist.js';
 import { measureLeaderFailover, measureMachineLoss } from './failures.js';
@@ -276,7 +277,7 @@ async function main(): Promise<void> {
     Object.assign(
       out,
       await point100k(flags).catch((err: unknown) => {
-        progress(`curve point failed: ${err instanceof Error ? err.message : String(err)}`);
+        progress(`curve point failed: ${errorMessage(err)}`);
         return { scale_100k_failed: 1 };
       }),
     );
@@ -378,7 +379,7 @@ function printTable(out: Record<string, number>, loadBefore: string, loadAfter: 
 main().then(
   () => process.exit(0),
   (err: unknown) => {
-    process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`bench: ${errorMessage(err)}\n`);
     process.exit(1);
   },
 );

@@ -2,7 +2,7 @@
 // Pure and deterministic: the same state always yields the same plan, whatever the map order.
 // Design notes: docs/architecture.md, "engine/plan.ts".
 
-import { compareStrings as byName } from '../units/common.js';
+import { compareStrings as byName, errorMessage } from '../units/common.js';
 import type { Requirements, ScheduleRecord } from '../units/types.js';
 import { resolveRequirements } from '../units/xfleet.js';
 import { GlobIndex, isGlob } from './glob-index.js';
@@ -68,7 +68,7 @@ function resolveSafely(u: EngineUnit): { req: Requirements; error?: string } {
   try {
     return { req: resolveRequirements(u.requirements, u.name) };
   } catch (err) {
-    return { req: u.requirements, error: `unresolvable requirements: ${(err as Error).message}` };
+    return { req: u.requirements, error: `unresolvable requirements: ${errorMessage(err)}` };
   }
 }
 

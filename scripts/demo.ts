@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { errorMessage } from '../units/common.js';
 import { galeraExample, galeraHints, writeGaleraUnit } from './demo/galera.js';
 import { keeper, machineNames } from './demo/keeper.js';
 import { HELP, parseStart, type StartOptions } from './demo/options.js';
@@ -128,7 +129,7 @@ async function startDemo(opts: StartOptions): Promise<void> {
       await cronAndApi(st);
     }
   } catch (err) {
-    console.error(`\ndemo: ${(err as Error).message}`);
+    console.error(`\ndemo: ${errorMessage(err)}`);
     if (opts.keep) {
       console.error('demo: --keep: the cluster is left running; remove it with npm run demo -- stop');
       console.error(`  ${exportLine(st)}`);
@@ -166,6 +167,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(`demo: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(`demo: ${errorMessage(err)}`);
   process.exit(1);
 });

@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Cluster, createCluster } from '../test/support/nspawn.js';
+import { errorMessage } from '../units/common.js';
 
 const deadline = Date.now() + Number(process.argv[2] ?? 3600) * 1000;
 let stopping = false;
@@ -30,7 +31,7 @@ while (!stopping && Date.now() < deadline) {
     // Hold the machines up for a while, as a running e2e file would.
     for (let i = 0; i < 20 && !stopping; i++) await sleep(1000);
   } catch (err) {
-    console.error(`stress-load: round ${rounds + 1}: ${(err as Error).message}`);
+    console.error(`stress-load: round ${rounds + 1}: ${errorMessage(err)}`);
     await sleep(2000);
   } finally {
     await current?.teardown().catch((err: Error) => console.error(`stress-load: teardown: ${err.message}`));

@@ -4,6 +4,7 @@
 // Design notes: docs/architecture.md, "units/cron-expression.ts".
 
 import { Cron } from 'croner';
+import { errorMessage } from './common.js';
 
 export interface CompiledCron {
   /** Epoch ms of the first tick strictly after `afterMs`; null when there is none. */
@@ -36,6 +37,6 @@ export function cronExpressionError(expression: string): string | null {
     compileCron(expression);
     return null;
   } catch (err) {
-    return (err as Error).message;
+    return errorMessage(err);
   }
 }

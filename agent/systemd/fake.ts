@@ -2,6 +2,7 @@
 // at once on start, every call is recorded, and a unit can be told to fail. Kept cheap on purpose.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { errorMessage } from '../../units/common.js';
 import type { SystemdState } from '../../units/types.js';
 import { type SystemdDriver, type SystemdRunResult, UNKNOWN_UNIT_STATE } from './driver.js';
 
@@ -166,7 +167,7 @@ export class InMemorySystemd implements SystemdDriver {
       try {
         this.start(name);
       } catch (err) {
-        errors.push(err instanceof Error ? err.message : String(err));
+        errors.push(errorMessage(err));
       }
     }
     if (errors.length > 0) throw new Error(errors.join('; '));

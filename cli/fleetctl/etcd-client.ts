@@ -2,6 +2,7 @@
 // given), with an unreachable etcd reported as one line.
 import type { EtcdConnectionOptions } from '../../registry/types.js';
 import { UnitNotFoundError } from '../../registry/types.js';
+import { errorMessage } from '../../units/common.js';
 import type { DriverDeps, FleetClient } from './client.js';
 import { CliError } from './io.js';
 import type { GlobalOptions } from './options.js';
@@ -77,7 +78,7 @@ export function guardClient(client: FleetClient, where: string): FleetClient {
         if (err instanceof UnitNotFoundError || err instanceof CliError || !isUnreachable(err)) throw err;
         const secs = ((Date.now() - started) / 1000).toFixed(1);
         throw new CliError(
-          `Error: cannot reach etcd at ${where}: ${firstLine((err as Error).message)} (after ${secs}s)`,
+          `Error: cannot reach etcd at ${where}: ${firstLine(errorMessage(err))} (after ${secs}s)`,
         );
       }
     };
@@ -118,7 +119,7 @@ export async function openEtcdClient(g: GlobalOptions, deps: DriverDeps): Promis
     } catch (err) {
       if (err instanceof CliError) throw err;
       throw new CliError(
-        `Unable to initialize client: cannot open SSH tunnel through ${g.tunnel}: ${firstLine((err as Error).message)}`,
+        `Unable to initialize client: cannot open SSH tunnel through ${g.tunnel}: ${firstLine(errorMessage(err))}`,
       );
     }
     closeTunnel = () => t.close();

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { tcpAuthProblem, tokenProblem } from '../../api/tcp-auth.js';
 import type { EtcdConnectionOptions } from '../../registry/types.js';
+import { errorMessage } from '../../units/common.js';
 import { parseFleetdArgs } from './config-args.js';
 import {
   ConfigError,
@@ -102,7 +103,7 @@ function readConfigFile(
   try {
     text = readFile(path);
   } catch (e) {
-    throw new ConfigError(`unable to use config file ${path}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new ConfigError(`unable to use config file ${path}: ${errorMessage(e)}`);
   }
   if (text === null) {
     // fleet: a config file the user named must exist; the default one is optional.

@@ -4,6 +4,7 @@
 
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { errorMessage } from '../../units/common.js';
 import { HostKeyError } from './errors.js';
 import {
   checkHostKey,
@@ -25,7 +26,7 @@ async function readKnownHostsText(file: string): Promise<string> {
     return await readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
-    throw new HostKeyError(`cannot read known hosts file ${file}: ${(err as Error).message}`);
+    throw new HostKeyError(`cannot read known hosts file ${file}: ${errorMessage(err)}`);
   }
 }
 
@@ -110,7 +111,7 @@ export async function verifyHostKey(
       try {
         await appendKnownHost(file, formatKnownHostLine(host, port, blob), text);
       } catch (err) {
-        throw new HostKeyError(`cannot record the host key of ${name} in ${file}: ${(err as Error).message}`);
+        throw new HostKeyError(`cannot record the host key of ${name} in ${file}: ${errorMessage(err)}`);
       }
       notice(`Warning: Permanently added '${name}' (${type}) to the list of known hosts.`);
       return;

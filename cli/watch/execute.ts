@@ -3,6 +3,7 @@
 // two watchers of the same directory never both write.
 // Design notes: docs/architecture.md, "cli/watch/execute.ts".
 import type { Registry } from '../../registry/types.js';
+import { errorLine } from '../../units/common.js';
 import type { Logger } from '../../units/log.js';
 import type { SyncPlan, WatchAction } from './plan.js';
 import { type RollingAction, rollTemplate } from './rolling.js';
@@ -56,9 +57,6 @@ export interface ExecuteResult {
   readonly interrupted: boolean;
 }
 
-const errText = (err: unknown): string =>
-  (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? 'unknown error';
-
 export async function executePlan(plan: SyncPlan, opts: ExecuteOptions): Promise<ExecuteResult> {
   const { registry, origin, log } = opts;
   const applied: WatchAction[] = [];
@@ -99,7 +97,7 @@ export async function executePlan(plan: SyncPlan, opts: ExecuteOptions): Promise
     try {
       done(action, await apply(registry, origin, action));
     } catch (err) {
-      failed.push({ action, error: `${action.kind} ${action.unit} failed: ${errText(err)}` });
+      failed.push({ action, error: `${action.kind} ${action.unit} failed: ${errorLine(err)}` });
     }
   }
   return { applied, skipped, failed, interrupted };

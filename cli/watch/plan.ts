@@ -3,7 +3,7 @@
 // ./execute.ts, ./watcher.ts) reads the directory and carries the plan out.
 // Design notes: docs/architecture.md, "cli/watch/plan.ts".
 
-import { compareStrings as cmp } from '../../units/common.js';
+import { compareStrings as cmp, errorMessage } from '../../units/common.js';
 import { parseUnitName, validateUnitName } from '../../units/names.js';
 import { UnitParseError } from '../../units/parse.js';
 import { unitHash } from '../../units/serialize.js';
@@ -160,7 +160,7 @@ function classifyEntry(entry: DirEntry): FileVerdict {
     if (err instanceof UnitParseError) {
       return hold(`${describe(entry)}: line ${err.line}: ${err.detail}`, { line: err.line });
     }
-    return hold(`${describe(entry)}: cannot parse: ${(err as Error).message}`);
+    return hold(`${describe(entry)}: cannot parse: ${errorMessage(err)}`);
   }
   if (options.length === 0) return hold(`${describe(entry)}: no options (empty unit file)`);
   return { kind: 'unit', file: entry.file, unit, desiredState, options, hash: unitHash(options) };

@@ -5,6 +5,7 @@
 // Passes never overlap: a trigger during a pass marks the state dirty and one more pass follows.
 import { type FSWatcher, watch } from 'node:fs';
 import { resolve } from 'node:path';
+import { errorLine } from '../../units/common.js';
 import type { Logger } from '../../units/log.js';
 import {
   DEFAULT_WAIT_ACTIVE,
@@ -60,8 +61,6 @@ export interface UnitDirWatcher {
 }
 
 const EMPTY_PLAN: SyncPlan = { actions: [], problems: [] };
-const errText = (err: unknown): string =>
-  (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? 'unknown error';
 
 /** One scan → plan → (execute) over the directory. Shared by the watcher and `fleetctl sync`. */
 export async function syncUnitDirOnce(opts: {
@@ -85,7 +84,7 @@ export async function syncUnitDirOnce(opts: {
     const units = await opts.registry.listUnits();
     plan = planSync(classifyDir(entries), units, opts.origin);
   } catch (err) {
-    return { plan: EMPTY_PLAN, error: errText(err) };
+    return { plan: EMPTY_PLAN, error: errorLine(err) };
   }
   if (opts.dryRun) return { plan };
   const result = await executePlan(plan, {
@@ -172,7 +171,7 @@ export function startUnitDirWatcher(opts: UnitDirWatcherOptions): UnitDirWatcher
       try {
         pass = await runPass();
       } catch (err) {
-        pass = { plan: EMPTY_PLAN, error: errText(err) };
+        pass = { plan: EMPTY_PLAN, error: errorLine(err) };
         report(pass);
       }
       opts.onPass?.(pass);
@@ -205,7 +204,7 @@ export function startUnitDirWatcher(opts: UnitDirWatcherOptions): UnitDirWatcher
       fsWatcher = watch(dir, { persistent: false }, onFsEvent);
       fsWatcher.on('error', (err) => {
         // e.g. the directory was removed: drop the watch; the periodic rescan re-establishes it.
-        log.warn({ dir, err: errText(err) }, `unit directory ${dir}: watch lost; relying on rescans`);
+        log.warn({ dir, err: errorLine(err) }, `unit directory ${dir}: watch lost; relying on rescans`);
         fsWatcher?.close();
         fsWatcher = undefined;
       });

@@ -2,6 +2,7 @@
 // Design notes: docs/architecture.md, "scripts/demo/keeper.ts".
 import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { errorMessage } from '../../units/common.js';
 import { BIN_DIR, FLEETCTL, KNOWN_HOSTS, PROJECT, proc, SSH_KEY, WATCH_DIR, writeState } from './state.js';
 
 /** Machine (and host) names demo1..N; the harness keeps nspawn's own names unique on this host. */
@@ -40,7 +41,7 @@ export async function keeper(count: number): Promise<void> {
       try {
         await cluster?.teardown();
       } catch (err) {
-        console.error(`teardown: ${(err as Error).message}`);
+        console.error(`teardown: ${errorMessage(err)}`);
         code = 1;
       }
       process.exit(code);
@@ -69,7 +70,7 @@ export async function keeper(count: number): Promise<void> {
     await cluster.startFleetd(watcher);
     provisionAccess(cluster.sshKeyFile, cluster.knownHostsFile);
   } catch (err) {
-    writeState({ keeper: self, error: (err as Error).message });
+    writeState({ keeper: self, error: errorMessage(err) });
     await cluster?.teardown().catch(() => {});
     process.exit(1);
   }
