@@ -10,11 +10,12 @@ import { main as fleetctlMain } from '../cli/fleetctl/program.js';
 import { unitModel } from '../cli/fleetctl/unit-model.js';
 import { openEtcdRegistry } from '../registry/etcd-registry.js';
 import { runChild } from '../test/support/child.js';
-import { errorMessage } from '../units/common.js';
+import { errorLine, errorMessage } from '../units/common.js';
 import { type BenchCluster, startBenchCluster } from './cluster.js';
 import { ensureFreshDist } from './dist.js';
 import { measureLeaderFailover, measureMachineLoss } from './failures.js';
 import { loadAverage, seconds } from './measure.js';
+import { printTable } from './print-table.js';
 import { measureRaw } from './raw.js';
 import { printRealTable, runRealBench } from './real.js';
 import { measureScheduling, type SchedulingResult } from './scheduling.js';
@@ -205,7 +206,12 @@ async function main(): Promise<void> {
   const out: Record<string, number> = {};
   const started = Date.now();
   // The real machines first: they boot slowly and their figures suffer most from a busy host.
-  if (flags.real) Object.assign(out, await realRun(flags));
+  const failed = new Map<string, string>();
+  if (flags.real)
+    Object.assign(
+      out,
+      await realRun(flags).catch((err: unknown) => stepFailed(failed, '--real', 'real-systemd run', err)),
+    );
   const loadBefore = loadAverage();
   out.agent_ttl_s = flags.agentTtlS;
   out.engine_lease_ttl_s = flags.engineTtlS;
@@ -272,20 +278,31 @@ async function main(): Promise<void> {
     const s50 = out.scale_50k_s ?? 0;
     out.scale_50k_over_1k = s1 > 0 ? Math.round((s50 / s1) * 10) / 10 : 0;
   }
-  // A failed big point (it timed out once at load 40) must not lose the figures measured before it.
+  // A failed big point (it timed out once at load 40) must not lose the figures measured before it,
+  // and the targets table says it failed and why (not "not measured").
   if (flags.c100k)
     Object.assign(
       out,
-      await point100k(flags).catch((err: unknown) => {
-        progress(`curve point failed: ${errorMessage(err)}`);
-        return { scale_100k_failed: 1 };
-      }),
+      await point100k(flags).catch((err: unknown) => stepFailed(failed, '--100k', 'curve point', err)),
     );
   out.bench_wall_s = seconds(Date.now() - started);
   const loadAfter = loadAverage();
   printTable(out, loadBefore, loadAfter);
-  printTargets(out);
+  printTargets(out, failed);
   writeJson(flags.json, out);
+}
+
+/** Notes why a step failed, for the targets table; the JSON gets `<step>_failed` = 1. */
+function stepFailed(
+  failed: Map<string, string>,
+  flag: string,
+  step: string,
+  err: unknown,
+): Record<string, number> {
+  const why = errorLine(err);
+  progress(`${step} failed: ${why}`);
+  failed.set(flag, why);
+  return { [flag === '--100k' ? 'scale_100k_failed' : 'real_failed']: 1 };
 }
 
 /** The curve point of issue 16: 100k units on 1,000 agents, one agent in its own process for its RSS. */
@@ -330,51 +347,12 @@ function writeJson(file: string | undefined, out: Record<string, number>): void 
   progress(`wrote ${file}`);
 }
 
-function printTable(out: Record<string, number>, loadBefore: string, loadAfter: string): void {
-  const rows: [string, string, string][] = [];
-  const v = (k: string) => out[k];
-  const target = (ok: boolean | undefined, text: string) =>
-    ok === undefined ? text : `${text} ${ok ? 'OK' : 'MISSED'}`;
-  const num = (k: string) => out[k];
-  const row = (label: string, key: string, unit: string, check?: (x: number) => boolean, goal = '') => {
-    const x = num(key);
-    if (x === undefined) return;
-    rows.push([label, `${x} ${unit}`.trim(), goal ? target(check?.(x), goal) : '']);
-  };
-  const raw = v('raw_put_per_s') ?? 0;
-  row('raw etcd put (16 in flight)', 'raw_put_per_s', '/s');
-  row('raw etcd txn (16 in flight)', 'raw_txn_per_s', '/s');
-  row('units / machines', 'units', `/ ${v('machines')}`);
-  row('submit (batched txns)', 'submit_s', 's');
-  row(
-    'placements committed',
-    'placements_per_s',
-    '/s',
-    (x) => x >= 5000 && x >= 0.5 * raw,
-    '≥ 5000 and ≥ 0.5 × raw put',
-  );
-  row('submit → all active', 'all_active_s', 's', (x) => x <= 5, '≤ 5 s at 10k');
-  row('etcd ops (put+range+delete) / unit', 'etcd_ops_per_unit', '');
-  row('etcd txns / unit', 'etcd_txns_per_unit', '');
-  row('engine CPU', 'engine_cpu_s', 's');
-  row('max foreign watch events', 'max_foreign_watch_events', '', (x) => x === 0, '= 0');
-  row('fleetctl list-units', 'list_units_s', 's', (x) => x <= 0.3, '≤ 0.3 s at 10k');
-  row('fleetctl list-unit-files', 'list_unit_files_s', 's');
-  row('fleetctl version (startup only)', 'fleetctl_startup_s', 's', (x) => x <= 0.06, '≤ 0.06 s');
-  row('list-units in process (no start-up)', 'list_units_in_process_s', 's');
-  row('list-unit-files in process', 'list_unit_files_in_process_s', 's');
-  row('machine loss → active elsewhere', 'machine_loss_reschedule_s', `s (TTL ${v('agent_ttl_s')} s)`);
-  row('leader SIGKILL → next placement', 'leader_failover_s', `s (lease ${v('engine_lease_ttl_s')} s)`);
-  for (const l of ['1k', '10k', '50k'])
-    row(`curve: ${v(`scale_${l}_units`)} units / ${v('machines')}`, `scale_${l}_s`, 's');
-  row('curve: time at 50k / time at 1k', 'scale_50k_over_1k', '×', (x) => x <= 60, '≤ 60');
-  for (const l of ['m10', 'm100', 'm1000'])
-    row(`curve: ${v('scale_machines_units')} units / ${v(`scale_${l}_machines`)}`, `scale_${l}_s`, 's');
-  const w0 = Math.max(...rows.map((r) => r[0].length));
-  const w1 = Math.max(...rows.map((r) => r[1].length));
-  console.log(`fleet-ts benchmark (load average before: ${loadBefore}, after: ${loadAfter})`);
-  for (const [a, b, c] of rows) console.log(`${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}`.trimEnd());
-}
+// A bench stopped by a signal still runs the 'exit' handlers that kill its engine and agent children.
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
+  process.once(sig, () => {
+    process.stderr.write(`bench: stopped by ${sig}\n`);
+    process.exit(1);
+  });
 
 main().then(
   () => process.exit(0),

@@ -83,14 +83,27 @@ const TARGETS: readonly Target[] = [
   },
 ];
 
-/** Prints the targets table and adds `target_<key>` (1 OK, 0 MISSED, -1 not measured) to `out`. */
-export function printTargets(out: Record<string, number>): void {
+/**
+ * Prints the targets table and adds `target_<key>` (1 OK, 0 MISSED, -1 not measured, -2 the step that
+ * measures it failed) to `out`. `failed` maps a step's flag (a target's measuredBy) to why it failed.
+ */
+export function printTargets(
+  out: Record<string, number>,
+  failed: ReadonlyMap<string, string> = new Map(),
+): void {
   const rows = TARGETS.map((t) => {
     const x = out[t.key];
     const measured = x !== undefined && Number.isFinite(x);
     const ok = measured && t.ok(x, out);
-    out[`target_${t.key}`] = measured ? (ok ? 1 : 0) : -1;
-    const verdict = measured ? (ok ? 'OK' : 'MISSED') : `NOT MEASURED (run with ${t.measuredBy})`;
+    const failure = measured ? undefined : failed.get(t.measuredBy);
+    out[`target_${t.key}`] = measured ? (ok ? 1 : 0) : failure !== undefined ? -2 : -1;
+    const verdict = measured
+      ? ok
+        ? 'OK'
+        : 'MISSED'
+      : failure !== undefined
+        ? `FAILED (${t.measuredBy} ran and failed: ${failure})`
+        : `NOT MEASURED (run with ${t.measuredBy})`;
     const u = out.scale_100k_units;
     const m = out.scale_100k_machines;
     const label =

@@ -1,7 +1,7 @@
 // The benchmark at a tiny size: it must complete, every unit must become active, no agent may see
 // another machine's schedule events, and the JSON must carry every figure the issue names. No timing
 // is asserted (figures depend on the machine); that is what `npm run bench` reports.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,27 +31,66 @@ const KEYS = [
   'leader_failover_s',
 ];
 
+const TIMEOUT_MS = 600_000;
+
+/**
+ * Runs the bench in its own process group. On timeout the whole group (the bench, its engine and agent
+ * children, its etcd) is killed by the bench's PID: killing only the bench left them running.
+ */
+function runBench(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, {
+      cwd: ROOT,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const killGroup = () => {
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    };
+    const timer = setTimeout(() => {
+      killGroup();
+      reject(
+        new Error(`bench did not finish within ${TIMEOUT_MS} ms; its process group was killed\n${stderr}`),
+      );
+    }, TIMEOUT_MS);
+    child.on('error', reject);
+    child.on('exit', (status) => {
+      clearTimeout(timer);
+      try {
+        killGroup(); // whatever the bench left behind
+      } catch {
+        // ESRCH: nothing left
+      }
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
 describe('npm run bench (tiny)', () => {
-  it('completes, places and activates every unit, and reports every figure', () => {
+  it('completes, places and activates every unit, and reports every figure', async () => {
     const json = join(dir, 'results.json');
-    const r = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'bench/run.ts',
-        '--units=200',
-        '--machines=5',
-        '--curve-units=50,100,200',
-        '--curve-machines=2,3,5',
-        '--engine-ttl=10', // a 2 s lease flapped on a loaded machine: 'no engine leader to measure'
-        '--agent-ttl=10',
-        '--100k',
-        '--100k-size=300,4',
-        `--json=${json}`,
-      ],
-      { cwd: ROOT, encoding: 'utf8', timeout: 600_000 },
-    );
+    const r = await runBench([
+      '--import',
+      'tsx',
+      'bench/run.ts',
+      '--units=200',
+      '--machines=5',
+      '--curve-units=50,100,200',
+      '--curve-machines=2,3,5',
+      '--engine-ttl=10', // a 2 s lease flapped on a loaded machine: 'no engine leader to measure'
+      '--agent-ttl=10',
+      '--100k',
+      '--100k-size=300,4',
+      `--json=${json}`,
+    ]);
     expect(r.stderr.split('\n').filter((l) => l.startsWith('bench:'))).toEqual([]);
     expect(r.status).toBe(0);
     const out = JSON.parse(readFileSync(json, 'utf8')) as Record<string, unknown>;
