@@ -36,6 +36,16 @@ function requireUnits(args: readonly string[]): void {
   if (args.length === 0) throw new CliError('No units given');
 }
 
+/** The units named on the command line that exist (see findUnits), and the client that read them. */
+async function existingUnits(
+  ctx: CommandContext,
+  args: readonly string[],
+): Promise<{ client: FleetClient; found: FoundUnits }> {
+  requireUnits(args);
+  const client = await ctx.client();
+  return { client, found: await findUnits(ctx, client, args) };
+}
+
 function waitCtx(ctx: CommandContext, client: FleetClient): WaitContext {
   return { client, io: ctx.io, print: ctx.print };
 }
@@ -173,9 +183,7 @@ export async function runStop(
   args: readonly string[],
   opts: BlockOptions,
 ): Promise<number> {
-  requireUnits(args);
-  const client = await ctx.client();
-  const found = await findUnits(ctx, client, args);
+  const { client, found } = await existingUnits(ctx, args);
   const units = found.units;
   // Checked for all units before changing any, so a refused stop changes nothing.
   // A global unit is stopped whatever its state (as in fleet). A cluster cron unit is placed nowhere
@@ -196,9 +204,7 @@ export async function runUnload(
   args: readonly string[],
   opts: BlockOptions,
 ): Promise<number> {
-  requireUnits(args);
-  const client = await ctx.client();
-  const found = await findUnits(ctx, client, args);
+  const { client, found } = await existingUnits(ctx, args);
   const units = found.units;
   const triggered = units.filter(
     (u) => u.global || (u.currentState ?? 'inactive') !== 'inactive' || u.desiredState !== 'inactive',
@@ -235,9 +241,7 @@ export async function runDestroy(
   args: readonly string[],
   opts: BlockOptions,
 ): Promise<number> {
-  requireUnits(args);
-  const client = await ctx.client();
-  const found = await findUnits(ctx, client, args);
+  const { client, found } = await existingUnits(ctx, args);
   const units = found.units;
   const destroyed: string[] = [];
   const done = (u: UnitWithTarget, gone: boolean) => {
