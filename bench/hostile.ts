@@ -13,7 +13,9 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { apiListenConfig } from '../test/support/api-config.js';
 import { startEtcd } from '../test/support/etcd.js';
+import { holdLease } from '../test/support/held-lease.js';
 
 type Loose = Record<string, (...args: never[]) => unknown>;
 type Option = { section: string; name: string; value: string };
@@ -45,16 +47,6 @@ function xfleet(n: number): Option[] {
   for (let i = 0; i < n; i++) opts.push({ section: 'X-Fleet', name: 'MachineOf', value: `p${i}.service` });
   return opts;
 }
-const apiConfig = (over: Record<string, unknown>) => ({
-  apiSocket: '',
-  apiListen: '',
-  apiToken: '',
-  apiTlsCert: '',
-  apiTlsKey: '',
-  apiTlsClientCa: '',
-  tokenLimit: 100,
-  ...over,
-});
 const registryModule = () => load('registry/etcd-registry.ts', 'units/registry/etcd-registry.ts');
 const logger = async () =>
   call<unknown>(await load('units/log.ts'), 'createLogger', 'bench', { level: 'silent' });
@@ -113,17 +105,13 @@ const children: Record<string, (arg: number) => Promise<Figure>> = {
     const server = await call<Promise<{ close(): Promise<void> }>>(
       listen,
       'startApiServer',
-      apiConfig({ apiSocket: socketPath }),
+      apiListenConfig({ apiSocket: socketPath }),
       reg,
       await logger(),
       { env: {} },
     );
     const lease = client.lease(5);
-    let lost = false;
-    lease.on('lost', () => {
-      lost = true;
-    });
-    await lease.grant();
+    const leaseLost = await holdLease(lease);
     const h = monitorEventLoopDelay({ resolution: 10 });
     h.enable();
     const t0 = performance.now();
@@ -136,7 +124,7 @@ const children: Record<string, (arg: number) => Promise<Figure>> = {
     client.close();
     await etcd.stop();
     rmSync(dir, { recursive: true, force: true });
-    return { maxDelayMs: h.max / 1e6, wallMs, status: `${a}/${b}`, leaseLost: lost };
+    return { maxDelayMs: h.max / 1e6, wallMs, status: `${a}/${b}`, leaseLost: leaseLost() };
   },
 
   /** Replace one 170 KB unit `n` times: heap before/after, contents in etcd, after the cleanup if any. */
@@ -222,7 +210,7 @@ const children: Record<string, (arg: number) => Promise<Figure>> = {
     const server = await call<Promise<{ addresses: string[] }>>(
       listen,
       'startApiServer',
-      apiConfig({ apiListen: '127.0.0.1:0', apiToken: TOKEN }),
+      apiListenConfig({ apiListen: '127.0.0.1:0', apiToken: TOKEN }),
       reg,
       await logger(),
       { env: {} },

@@ -14,7 +14,9 @@ import { type EtcdRegistry, openEtcdRegistry } from '../../registry/etcd-registr
 import { createLogger } from '../../units/log.js';
 import { UNIT_FILE_MAX_BYTES } from '../../units/parse.js';
 import type { UnitOption } from '../../units/types.js';
+import { apiListenConfig } from '../support/api-config.js';
 import { type EtcdServer, startEtcd } from '../support/etcd.js';
+import { holdLease } from '../support/held-lease.js';
 import { http, json, type Target } from './api-helpers.js';
 
 // Issue 14's target is 200 ms of blocked loop. On a shared 2-core machine (load averages of 20-35 were
@@ -41,15 +43,7 @@ beforeAll(async () => {
   client = createEtcdClient(conn);
   dir = mkdtempSync(join(tmpdir(), 'fleet-ts-api-loop-'));
   server = await startApiServer(
-    {
-      apiSocket: join(dir, 'fleet.sock'),
-      apiListen: '',
-      apiToken: '',
-      apiTlsCert: '',
-      apiTlsKey: '',
-      apiTlsClientCa: '',
-      tokenLimit: 100,
-    },
+    apiListenConfig({ apiSocket: join(dir, 'fleet.sock') }),
     reg,
     createLogger('api-loop-test', { level: 'silent' }),
     { env: {} },
@@ -72,11 +66,7 @@ const put = (name: string, options: UnitOption[]) =>
 
 it(`the worst inputs through the API never block the event loop for ${MAX_BLOCK_MS} ms; a ${LEASE_TTL_S} s lease survives`, async () => {
   const lease: Lease = client.lease(LEASE_TTL_S);
-  let lost = false;
-  lease.on('lost', () => {
-    lost = true;
-  });
-  await lease.grant();
+  const leaseLost = await holdLease(lease);
   const histogram = monitorEventLoopDelay({ resolution: 10 });
   histogram.enable();
   let maxBlockCpuMs = 0;
@@ -133,10 +123,10 @@ it(`the worst inputs through the API never block the event loop for ${MAX_BLOCK_
     `event-loop delay while the worst inputs went through the API: max ${maxMs.toFixed(0)} ms, ` +
       `p99 ${(histogram.percentile(99) / 1e6).toFixed(0)} ms, mean ${(histogram.mean / 1e6).toFixed(1)} ms ` +
       `(target 200 ms; test bound ${MAX_BLOCK_MS} ms); longest block ${maxBlockCpuMs.toFixed(0)} ms of CPU ` +
-      `(bound ${MAX_BLOCK_CPU_MS} ms); lease lost: ${lost}`,
+      `(bound ${MAX_BLOCK_CPU_MS} ms); lease lost: ${leaseLost()}`,
   );
   // The lease is still alive at etcd: keepalives went out in time.
-  expect(lost).toBe(false);
+  expect(leaseLost()).toBe(false);
   const ttl = await client.leaseClient.leaseTimeToLive({ ID: await lease.grant() });
   expect(Number(ttl.TTL)).toBeGreaterThan(0);
   expect(maxMs).toBeLessThan(MAX_BLOCK_MS);

@@ -11,6 +11,7 @@ import { createLogger } from '../../units/log.js';
 import { parseUnitFile } from '../../units/parse.js';
 import { unitHash } from '../../units/serialize.js';
 import type { UnitOption } from '../../units/types.js';
+import { apiListenConfig } from '../support/api-config.js';
 import { type EtcdServer, startEtcd } from '../support/etcd.js';
 import { http, json, snapshot, type Target } from './api-helpers.js';
 
@@ -34,15 +35,7 @@ beforeAll(async () => {
   });
   dir = mkdtempSync(join(tmpdir(), 'fleet-ts-api-hostile-'));
   server = await startApiServer(
-    {
-      apiSocket: join(dir, 'fleet.sock'),
-      apiListen: '',
-      apiToken: '',
-      apiTlsCert: '',
-      apiTlsKey: '',
-      apiTlsClientCa: '',
-      tokenLimit: 100,
-    },
+    apiListenConfig({ apiSocket: join(dir, 'fleet.sock') }),
     reg,
     createLogger('api-test', { level: 'silent' }),
     { env: {} },

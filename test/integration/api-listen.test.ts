@@ -12,6 +12,7 @@ import { type ApiListenConfig, activatedFds, bearerMatches, startApiServer } fro
 import { type EtcdRegistry, openEtcdRegistry } from '../../registry/etcd-registry.js';
 import { createLogger } from '../../units/log.js';
 import { unitHash } from '../../units/serialize.js';
+import { apiListenConfig } from '../support/api-config.js';
 import { type EtcdServer, startEtcd } from '../support/etcd.js';
 import { http, type Target } from './api-helpers.js';
 
@@ -21,16 +22,7 @@ let etcd: EtcdServer;
 let reg: EtcdRegistry;
 let dir: string;
 
-const base: ApiListenConfig = {
-  apiSocket: '',
-  apiListen: '',
-  apiToken: '',
-  apiTlsCert: '',
-  apiTlsKey: '',
-  apiTlsClientCa: '',
-  tokenLimit: 100,
-  apiInsecureUnauthenticatedTcp: false,
-};
+const base: ApiListenConfig = apiListenConfig({ apiInsecureUnauthenticatedTcp: false });
 const opts = [{ section: 'Service', name: 'ExecStart', value: '/bin/true' }];
 
 beforeAll(async () => {

@@ -10,6 +10,7 @@ import { jobKey, unitStateKey } from '../../registry/keys.js';
 import { decodeJob, encodeState } from '../../registry/records.js';
 import { createLogger } from '../../units/log.js';
 import { unitHash } from '../../units/serialize.js';
+import { apiListenConfig } from '../support/api-config.js';
 import { type EtcdServer, startEtcd } from '../support/etcd.js';
 import { http, snapshot, type Target } from './api-helpers.js';
 
@@ -29,15 +30,7 @@ beforeAll(async () => {
   });
   dir = mkdtempSync(join(tmpdir(), 'fleet-ts-api-restart-'));
   server = await startApiServer(
-    {
-      apiSocket: join(dir, 'fleet.sock'),
-      apiListen: '',
-      apiToken: '',
-      apiTlsCert: '',
-      apiTlsKey: '',
-      apiTlsClientCa: '',
-      tokenLimit: 100,
-    },
+    apiListenConfig({ apiSocket: join(dir, 'fleet.sock') }),
     reg,
     createLogger('api-restart-test', { level: 'silent' }),
     { env: {}, version: 'v1.0.0' },

@@ -3,6 +3,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiChild, spawnApiChild } from '../support/api-child-process.js';
+import { apiListenConfig } from '../support/api-config.js';
 import { type EtcdServer, freePort, startEtcd } from '../support/etcd.js';
 import { http } from './api-helpers.js';
 
@@ -16,17 +17,7 @@ afterAll(async () => {
   await etcd?.stop();
 });
 
-const config = (extra: Record<string, unknown>) =>
-  JSON.stringify({
-    apiSocket: '',
-    apiListen: '',
-    apiToken: '',
-    apiTlsCert: '',
-    apiTlsKey: '',
-    apiTlsClientCa: '',
-    tokenLimit: 100,
-    ...extra,
-  });
+const config = (extra: Record<string, unknown>) => JSON.stringify(apiListenConfig(extra));
 
 /** systemd-socket-activate listening on 127.0.0.1:port; the first connection starts the API child. */
 async function activated(extra: Record<string, unknown>): Promise<{ child: ApiChild; port: number }> {

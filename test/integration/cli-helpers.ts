@@ -10,6 +10,7 @@ import { main } from '../../cli/fleetctl/program.js';
 import { unitModel } from '../../cli/fleetctl/unit-model.js';
 import { type EtcdRegistry, openEtcdRegistry } from '../../registry/etcd-registry.js';
 import { createLogger } from '../../units/log.js';
+import { apiListenConfig } from '../support/api-config.js';
 import { SIM_PREFIX, type SimCluster, startSimCluster } from '../support/sim-cluster.js';
 
 export type CliDriver = 'etcd' | 'api';
@@ -89,15 +90,7 @@ export async function startCliTarget(driver: CliDriver): Promise<CliTarget> {
   const sock = join(sockDir, 'fleet.sock');
   try {
     server = await startApiServer(
-      {
-        apiSocket: sock,
-        apiListen: '',
-        apiToken: '',
-        apiTlsCert: '',
-        apiTlsKey: '',
-        apiTlsClientCa: '',
-        tokenLimit: 100,
-      },
+      apiListenConfig({ apiSocket: sock }),
       registry,
       createLogger('cli-api-test', { level: 'silent' }),
       { env: {} },
