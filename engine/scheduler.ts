@@ -46,6 +46,8 @@ export class MachineSlot {
   readonly units = new Set<string>();
   /** Position in Cluster.order. */
   pos = 0;
+  /** Position in Cluster.byID (fixed). */
+  index = 0;
   /** conflict-glob id -> how many units here have a name matching it. */
   readonly nameMatches = new Map<number, number>();
   /** conflict-glob id -> how many units here list it in Conflicts. */
@@ -88,6 +90,12 @@ export class Cluster {
   private readonly slots = new Map<string, MachineSlot>();
   /** Non-global unit -> the machine it is placed on. */
   private readonly location = new Map<string, MachineSlot>();
+  /**
+   * MachineMetadata verdicts per requirement object (units of one content share it) and machine index:
+   * 0 unknown, 1 fits, 2 does not. A unit that fits few machines is checked against many while the
+   * planner looks for the least-loaded one; at 100k units on 1,000 machines that check was half the plan.
+   */
+  private readonly metadataFits = new Map<Requirements['metadata'], Uint8Array>();
 
   constructor(
     machines: Iterable<MachineState>,
@@ -95,7 +103,10 @@ export class Cluster {
   ) {
     const sorted = [...machines].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     this.byID = sorted.map((m) => new MachineSlot(m));
-    for (const slot of this.byID) this.slots.set(slot.id, slot);
+    this.byID.forEach((slot, i) => {
+      slot.index = i;
+      this.slots.set(slot.id, slot);
+    });
     this.order = [...this.byID];
     this.order.forEach((slot, i) => {
       slot.pos = i;
@@ -119,11 +130,24 @@ export class Cluster {
     if (u.unplaceable !== undefined) return Fit.Unplaceable;
     if (!keeping && !u.global && m.machine.drained) return Fit.Drained;
     if (u.req.machineID !== undefined && !machineMatchesID(u.req, m.id)) return Fit.MachineID;
-    if (!machineMatchesMetadata(u.req, m.machine.metadata)) return Fit.Metadata;
+    if (!this.metadataMatches(u.req, m)) return Fit.Metadata;
     for (const peer of u.req.machineOf) if (!m.units.has(peer)) return Fit.Peer;
     if (this.conflictsOn(u, m)) return Fit.Conflict;
     for (const r of u.replacers) if (m.units.has(r)) return Fit.Replaced;
     return Fit.OK;
+  }
+
+  private metadataMatches(req: Requirements, m: MachineSlot): boolean {
+    let verdicts = this.metadataFits.get(req.metadata);
+    if (!verdicts) {
+      verdicts = new Uint8Array(this.byID.length);
+      this.metadataFits.set(req.metadata, verdicts);
+    }
+    const known = verdicts[m.index];
+    if (known) return known === 1;
+    const fits = machineMatchesMetadata(req, m.machine.metadata);
+    verdicts[m.index] = fits ? 1 : 2;
+    return fits;
   }
 
   /** Symmetric Conflicts check against the units already on `m` (u itself is not there). */
