@@ -247,7 +247,7 @@ function tcpSettings(config: ApiListenConfig): TcpSettings {
         return readFileSync(path);
       } catch (err) {
         throw new ApiListenError(
-          `${key} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+          `${key} ${path}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`,
         );
       }
     };

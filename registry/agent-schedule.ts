@@ -59,7 +59,7 @@ export class ScheduleFollower {
       rec = decodeSchedule(key, value);
     } catch (err) {
       this.log?.error(
-        { machine: this.machineID, unit: parts.unit, err: (err as Error).message },
+        { machine: this.machineID, unit: parts.unit, err: errorMessage(err) },
         'ignoring malformed schedule record',
       );
       into.delete(parts.unit);

@@ -5,6 +5,7 @@
 import type { Namespace } from 'etcd3';
 import type { AgentStateRecord, AgentStore, ScheduleHandler } from '../agent/store.js';
 import { ByteLru } from '../units/byte-lru.js';
+import { errorMessage } from '../units/common.js';
 import type { Logger } from '../units/log.js';
 import type { MachineState } from '../units/types.js';
 import { ScheduleFollower } from './agent-schedule.js';
@@ -234,7 +235,7 @@ export class EtcdAgentStore implements AgentStore {
         const log = err instanceof RegistrationHeldError ? this.log?.error : this.log?.warn;
         log?.call(
           this.log,
-          { machine: this.machineID, err: (err as Error).message },
+          { machine: this.machineID, err: errorMessage(err) },
           'announcing machine failed; retrying',
         );
         this.renew(Math.min(RETRY_MAX_MS, Math.max(RETRY_MIN_MS, delay * 2)));

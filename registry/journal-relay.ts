@@ -5,6 +5,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { IWatchResponse, Namespace, Watcher } from 'etcd3';
+import { errorMessage } from '../units/common.js';
 import { validateUnitName } from '../units/names.js';
 import { assertMachineID, assertUnitName } from './names-guard.js';
 
@@ -165,7 +166,7 @@ export async function serveJournalRequests(
     try {
       reply = { lines: await read(req.unit, req.lines) };
     } catch (err) {
-      reply = { error: (err as Error).message };
+      reply = { error: errorMessage(err) };
     }
     await ns
       .put(journalReplyKey(machineID, id))

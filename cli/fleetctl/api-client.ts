@@ -11,6 +11,7 @@ import { isLoopbackHost, tokenProblem } from '../../api/tcp-auth.js';
 import { decodeRun } from '../../registry/runs.js';
 import type { CreateUnitOptions, UnitWithTarget } from '../../registry/types.js';
 import { UnitNotFoundError } from '../../registry/types.js';
+import { errorMessage } from '../../units/common.js';
 import type { HealthReport } from '../../units/health-check.js';
 import type { RunRecord } from '../../units/runs.js';
 import { unitHash } from '../../units/serialize.js';
@@ -324,9 +325,7 @@ function readTlsFile(flag: string, path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    throw new CliError(
-      `${INIT}${flag} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-    );
+    throw new CliError(`${INIT}${flag} ${path}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`);
   }
 }
 

@@ -1,6 +1,7 @@
 // fleet's unit creation algorithm (fleetctl's lazyCreateUnits / checkUnitCreation / getUnitFile): used by
 // submit, load, start and restart before they change desired states.
 import { dirname, join, resolve } from 'node:path';
+import { errorMessage } from '../../units/common.js';
 import type { UnitOption, UnitSpec } from '../../units/types.js';
 import { type CommandContext, type CreatingCommand, REPLACE_ALLOWED } from './context.js';
 import { writeInOrder } from './in-order.js';
@@ -23,13 +24,13 @@ function readUnitFile(ctx: CommandContext, path: string): UnitOption[] | null {
   try {
     text = ctx.io.readLocalFile(full);
   } catch (err) {
-    throw new CliError(`Error creating units: cannot read ${path}: ${(err as Error).message}`);
+    throw new CliError(`Error creating units: cannot read ${path}: ${errorMessage(err)}`);
   }
   if (text === null) return null;
   try {
     return ctx.model.parse(text, path);
   } catch (err) {
-    throw new CliError(`Error creating units: ${(err as Error).message}`);
+    throw new CliError(`Error creating units: ${errorMessage(err)}`);
   }
 }
 

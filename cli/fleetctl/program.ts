@@ -1,6 +1,7 @@
 // fleetctl's entry: argv -> commander -> one command -> exit code. Everything the process touches is
 // injected (IO, registry opener, unit model) so tests run the real CLI in-process.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { errorLine, errorMessage } from '../../units/common.js';
 import { normalizeArgv } from './argv.js';
 import type { DriverDeps, FleetClient } from './client.js';
 import {
@@ -82,7 +83,7 @@ function addGlobalOptions(program: Command): void {
           try {
             return parseFlagValue(f, v, `--${f.name}`);
           } catch (err) {
-            throw new InvalidArgumentError((err as Error).message.replace(/^Error: /, ''));
+            throw new InvalidArgumentError(errorMessage(err).replace(/^Error: /, ''));
           }
         }),
       );
@@ -323,7 +324,7 @@ export async function main(argv: readonly string[], io: CliIO, deps: MainDeps): 
       print.err(err.message);
       return err.exitCode;
     }
-    print.err(`Error: ${(err as Error).message?.split('\n')[0] ?? String(err)}`);
+    print.err(`Error: ${errorLine(err)}`);
     return 1;
   } finally {
     if (client) await client.close().catch(() => {});

@@ -8,6 +8,7 @@ import type { ApiRegistry } from '../../api/route.js';
 import type { LeaderElection } from '../../engine/leader.js';
 import type { ScheduleChange } from '../../engine/store.js';
 import { metrics } from '../../metrics/metrics.js';
+import { errorLine } from '../../units/common.js';
 import type { Logger } from '../../units/log.js';
 
 export interface FleetdOpsDeps {
@@ -47,7 +48,7 @@ export function fleetdOps(deps: FleetdOpsDeps): OpsEndpoints {
         await deps.registry().listMachines();
         return { healthy: true, ...base, etcd: 'ok' };
       } catch (err) {
-        return { healthy: false, ...base, etcd: `unreachable: ${(err as Error).message.split('\n')[0]}` };
+        return { healthy: false, ...base, etcd: `unreachable: ${errorLine(err)}` };
       }
     },
   };

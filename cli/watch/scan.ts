@@ -5,6 +5,7 @@
 import type { Dirent } from 'node:fs';
 import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { errorMessage } from '../../units/common.js';
 import type { DirEntry } from './plan.js';
 
 /** Largest unit file read; anything bigger is reported instead of loaded into memory. */
@@ -20,7 +21,7 @@ export class UnitDirError extends Error {
   }
 }
 
-const code = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+const code = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? errorMessage(err);
 
 /**
  * Lists `dir`. Files modified less than `settleMs` before `now` are marked inFlight: a writer may still

@@ -1,7 +1,7 @@
 // list-units, list-unit-files, list-machines: fleet's tables (TAB-aligned, upper-cased headers, `-` for
 // empty cells) or, beyond fleet, `--output json`.
 
-import { compareStrings } from '../../../units/common.js';
+import { compareStrings, errorLine } from '../../../units/common.js';
 import {
   type ColumnTable,
   listMachinesColumns,
@@ -49,7 +49,7 @@ async function fetchOr<T>(what: () => Promise<T>, prefix: string): Promise<T> {
     return await what();
   } catch (err) {
     if (err instanceof CliError) throw err;
-    throw new CliError(`${prefix}: ${(err as Error).message.split('\n')[0]}`);
+    throw new CliError(`${prefix}: ${errorLine(err)}`);
   }
 }
 
@@ -96,7 +96,7 @@ export async function runListMachines(ctx: CommandContext, opts: ListOptions): P
   } catch (err) {
     if (err instanceof CliError) throw err;
     throw new CliError(
-      `Error retrieving list of active machines: ${(err as Error).message.split('\n')[0]} (possible issues: etcd is unhealthy and/or lost quorum, or no etcd server can be reached)`,
+      `Error retrieving list of active machines: ${errorLine(err)} (possible issues: etcd is unhealthy and/or lost quorum, or no etcd server can be reached)`,
     );
   }
   const rows = [...machines].sort((a, b) => compareStrings(a.id, b.id));

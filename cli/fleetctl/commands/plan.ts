@@ -6,6 +6,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { type Proposal, previewPlacements } from '../../../engine/preview.js';
 import type { UnitWithTarget } from '../../../registry/types.js';
+import { errorLine, errorMessage } from '../../../units/common.js';
 import type { MachineState, UnitOption } from '../../../units/types.js';
 import type { CommandContext } from '../context.js';
 import { assertSafeUnitName } from '../create.js';
@@ -32,13 +33,13 @@ function readOptions(ctx: CommandContext, path: string): UnitOption[] | null {
   try {
     text = ctx.io.readLocalFile(resolve(ctx.io.cwd, path));
   } catch (err) {
-    throw new CliError(`Error: cannot read ${path}: ${(err as Error).message}`);
+    throw new CliError(`Error: cannot read ${path}: ${errorMessage(err)}`);
   }
   if (text === null) return null;
   try {
     return ctx.model.parse(text, path);
   } catch (err) {
-    throw new CliError(`Error: ${(err as Error).message}`);
+    throw new CliError(`Error: ${errorMessage(err)}`);
   }
 }
 
@@ -93,7 +94,7 @@ export async function runPlan(ctx: CommandContext, args: readonly string[], o: P
     [units, machines] = await Promise.all([client.listUnits(), client.listMachines()]);
   } catch (err) {
     if (err instanceof CliError) throw err;
-    throw new CliError(`Error retrieving the cluster state: ${(err as Error).message.split('\n')[0]}`);
+    throw new CliError(`Error retrieving the cluster state: ${errorLine(err)}`);
   }
   const registry = new Map(units.map((u) => [u.name, u]));
   const proposal: Proposal = {

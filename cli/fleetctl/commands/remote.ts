@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { Writable } from 'node:stream';
+import { errorMessage } from '../../../units/common.js';
 import type { MachineState } from '../../../units/types.js';
 // The SSH transport (ssh2) is loaded only by the commands that connect, so every other fleetctl
 // command starts without it (see sshTransport below).
@@ -82,7 +83,7 @@ async function runOn(
     const { sshExec } = await sshTransport();
     return await sshExec(machine.publicIP, remote, sshOptions(ctx), sshIo(ctx));
   } catch (err) {
-    throw new CliError(`Unable to SSH to remote host: ${(err as Error).message}`, SSH_FAILURE_EXIT);
+    throw new CliError(`Unable to SSH to remote host: ${errorMessage(err)}`, SSH_FAILURE_EXIT);
   }
 }
 
@@ -250,7 +251,7 @@ export async function runSsh(ctx: CommandContext, args: readonly string[], flags
   } catch (err) {
     // fleet's codes: a refused host key means the client could not be built (1); a failed shell is
     // 1; a command that could not be run is its -1 (255).
-    const msg = (err as Error).message;
+    const msg = errorMessage(err);
     if (err instanceof HostKeyError) throw new CliError(`Failed building SSH client: ${msg}`);
     if (command === '') throw new CliError(`Failed opening shell over SSH: ${msg}`);
     throw new CliError(`Failed running command over SSH: ${msg}`, SSH_FAILURE_EXIT);

@@ -4,6 +4,7 @@
 // go back to their previous contents and the command exits 1 with the reason. Why a command of its own
 // and not `start --replace`: docs/rolling-update.md.
 import { basename, resolve } from 'node:path';
+import { errorMessage } from '../../../units/common.js';
 import { healthCheckOf } from '../../../units/health-check.js';
 import { parseTimeSpanMs } from '../../../units/stop-timeout.js';
 import { DEFAULT_ROLLOUT, type RolloutSettings, rolloutCounts } from '../../rollout/plan.js';
@@ -84,7 +85,7 @@ export async function runRollingUpdate(
   try {
     options = ctx.model.parse(text, path);
   } catch (err) {
-    throw new CliError(`Error: ${(err as Error).message}`);
+    throw new CliError(`Error: ${errorMessage(err)}`);
   }
   const invalid = ctx.model.validateOptions(options);
   if (invalid) throw new CliError(`Error: ${template}: ${invalid}`);

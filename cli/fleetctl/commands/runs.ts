@@ -5,6 +5,7 @@
 // `GET /fleet/v1/units/<name>/runs`, see api/README.md).
 
 import type { UnitWithTarget } from '../../../registry/types.js';
+import { errorLine } from '../../../units/common.js';
 import { compileCron } from '../../../units/cron-expression.js';
 import type { RunRecord } from '../../../units/runs.js';
 import { parseRequirements } from '../../../units/xfleet.js';
@@ -76,7 +77,7 @@ export async function runListRuns(
     runs = await client.listRuns(unit, opts.lines);
   } catch (err) {
     if (err instanceof CliError) throw err;
-    throw new CliError(`Error retrieving runs of ${unit}: ${(err as Error).message.split('\n')[0]}`);
+    throw new CliError(`Error retrieving runs of ${unit}: ${errorLine(err)}`);
   }
   const spec = await client.getUnit(unit);
   if (runs.length === 0 && !spec) throw new CliError(`Unit ${unit} not found`);
