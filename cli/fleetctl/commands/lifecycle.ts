@@ -178,52 +178,43 @@ async function createAndSet(
   );
 }
 
-export async function runStop(
-  ctx: CommandContext,
-  args: readonly string[],
-  opts: BlockOptions,
-): Promise<number> {
-  const { client, found } = await existingUnits(ctx, args);
-  const units = found.units;
-  // Checked for all units before changing any, so a refused stop changes nothing.
-  // A global unit is stopped whatever its state (as in fleet). A cluster cron unit is placed nowhere
-  // between ticks: its desired state is its state (inactive = unloaded, loaded = paused).
-  const stateOf = (u: UnitWithTarget): string =>
-    isCronUnit(u) ? u.desiredState : (u.currentState ?? 'inactive');
-  for (const u of units) {
-    if (!u.global && stateOf(u) === 'inactive') {
-      throw new CliError(`Unable to stop unit ${u.name} in state inactive`);
+export function runStop(ctx: CommandContext, args: readonly string[], opts: BlockOptions): Promise<number> {
+  return settle(ctx, args, opts, 'stop', (units) => {
+    // Checked for all units before changing any, so a refused stop changes nothing.
+    // A global unit is stopped whatever its state (as in fleet). A cluster cron unit is placed nowhere
+    // between ticks: its desired state is its state (inactive = unloaded, loaded = paused).
+    const stateOf = (u: UnitWithTarget): string =>
+      isCronUnit(u) ? u.desiredState : (u.currentState ?? 'inactive');
+    for (const u of units) {
+      if (!u.global && stateOf(u) === 'inactive') {
+        throw new CliError(`Unable to stop unit ${u.name} in state inactive`);
+      }
     }
-  }
-  const triggered = units.filter((u) => u.global || stateOf(u) !== 'loaded' || u.desiredState === 'launched');
-  return settle(ctx, client, found, triggered, 'stop', opts);
+    return units.filter((u) => u.global || stateOf(u) !== 'loaded' || u.desiredState === 'launched');
+  });
 }
 
-export async function runUnload(
-  ctx: CommandContext,
-  args: readonly string[],
-  opts: BlockOptions,
-): Promise<number> {
-  const { client, found } = await existingUnits(ctx, args);
-  const units = found.units;
-  const triggered = units.filter(
-    (u) => u.global || (u.currentState ?? 'inactive') !== 'inactive' || u.desiredState !== 'inactive',
+export function runUnload(ctx: CommandContext, args: readonly string[], opts: BlockOptions): Promise<number> {
+  return settle(ctx, args, opts, 'unload', (units) =>
+    units.filter(
+      (u) => u.global || (u.currentState ?? 'inactive') !== 'inactive' || u.desiredState !== 'inactive',
+    ),
   );
-  return settle(ctx, client, found, triggered, 'unload', opts);
 }
 
 /**
- * stop and unload: set the triggered units' desired state, wait (unless --no-block) and print
- * fleet's "Successfully stopped/unloaded units [...]" or fail with "Failed to stop/unload units".
+ * stop and unload: set the desired state of the named units `choose` picks, wait (unless --no-block)
+ * and print fleet's "Successfully stopped/unloaded units [...]" or fail with "Failed to stop/unload units".
  */
 async function settle(
   ctx: CommandContext,
-  client: FleetClient,
-  found: FoundUnits,
-  triggered: readonly UnitWithTarget[],
-  verb: 'stop' | 'unload',
+  args: readonly string[],
   opts: BlockOptions,
+  verb: 'stop' | 'unload',
+  choose: (units: readonly UnitWithTarget[]) => UnitWithTarget[],
 ): Promise<number> {
+  const { client, found } = await existingUnits(ctx, args);
+  const triggered = choose(found.units);
   const target = verb === 'stop' ? 'loaded' : 'inactive';
   await setDesired(client, triggered, target);
   const waiting = triggered.filter((u) => !u.global).map((u) => u.name);
