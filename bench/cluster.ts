@@ -327,7 +327,14 @@ function spawnEngine(endpoint: string, id: string, ttlS: number, maxTxnOps: numb
     leader = false;
   });
   createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-    let ev: { event?: string; at?: number; puts?: number; deletes?: number };
+    let ev: {
+      event?: string;
+      at?: number;
+      puts?: number;
+      deletes?: number;
+      reason?: string;
+      loopDelayMaxMs?: number;
+    };
     try {
       ev = JSON.parse(line) as typeof ev;
     } catch {
@@ -339,8 +346,12 @@ function spawnEngine(endpoint: string, id: string, ttlS: number, maxTxnOps: numb
       const ws = electedWaiters;
       electedWaiters = [];
       for (const w of ws) w(at);
-    } else if (ev.event === 'deposed') leader = false;
-    else if (ev.event === 'committed') commits.push({ at, puts: ev.puts ?? 0, deletes: ev.deletes ?? 0 });
+    } else if (ev.event === 'deposed') {
+      leader = false;
+      process.stderr.write(
+        `[bench] ${id} deposed: ${ev.reason} (longest event-loop delay since the last: ${ev.loopDelayMaxMs} ms)\n`,
+      );
+    } else if (ev.event === 'committed') commits.push({ at, puts: ev.puts ?? 0, deletes: ev.deletes ?? 0 });
   });
   return {
     id,

@@ -3,7 +3,8 @@
 // only with keepalives acknowledged less than ttl - margin ago (engine/leader.ts); a plan that holds the
 // event loop longer than that used to depose the leader, whose successor planned again and fenced
 // again. Here: 1,000 machines and 10,000 units that fit none of them (MachineMetadata=role=nowhere, so
-// every plan checks each unit against every machine, seconds of CPU, but writes nothing), plus one unit
+// each with its own contents, so every plan checks each unit against every machine: seconds of CPU,
+// but nothing to write), plus one unit
 // that fits. The engine must place that unit without ever losing its first term.
 import type { Etcd3, Namespace } from 'etcd3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -81,9 +82,14 @@ it('keeps its lease while planning 10,000 units against 1,000 machines, and plac
     }),
     leaseID,
   );
-  const nowhere = unitSpec('nowhere@.service', serviceText(['MachineMetadata=role=nowhere']));
+  // Each with its own contents: the planner's per-requirements verdict cache cannot shortcut the checks.
   await submit([
-    ...Array.from({ length: UNPLACEABLE }, (_, i) => ({ ...nowhere, name: `nowhere@${i}.service` })),
+    ...Array.from({ length: UNPLACEABLE }, (_, i) =>
+      unitSpec(
+        `nowhere${i}.service`,
+        serviceText(['MachineMetadata=role=nowhere'], `ExecStart=/bin/sleep ${i}`),
+      ),
+    ),
     unitSpec('fits.service', serviceText(['MachineMetadata=role=db'])),
   ]);
 

@@ -1,6 +1,7 @@
 // fleetd's engine part alone, as the body of a child process: campaigns for leadership, runs the engine
 // while it leads, prints one JSON line per event on stdout (`started`, `elected`, `deposed`, and with
 // reportCommits `committed`: the schedule puts/deletes of one plan) and stops on SIGTERM or SIGINT.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { type EngineDeps, startEngine } from '../../engine/engine.js';
 import { createLeaderElection } from '../../engine/leader.js';
 import { createEtcdClient } from '../../registry/client.js';
@@ -40,7 +41,13 @@ export function runEngineProcess(o: EngineProcessOptions): void {
     retryIntervalMs: o.retryIntervalMs,
   });
   leader.on('elected', (g) => say('elected', { createRevision: g.createRevision }));
-  leader.on('deposed', (reason) => say('deposed', { reason }));
+  // Was the event loop held (a long synchronous step) or was etcd slow to acknowledge keepalives?
+  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  loopDelay.enable();
+  leader.on('deposed', (reason) => {
+    say('deposed', { reason, loopDelayMaxMs: Math.round(loopDelay.max / 1e6) });
+    loopDelay.reset();
+  });
   const engine = startEngine({
     store: createEngineStore(ns, log, o.maxTxnOps === undefined ? {} : { maxTxnOps: o.maxTxnOps }),
     leader,
