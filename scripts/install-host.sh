@@ -1,17 +1,7 @@
 #!/usr/bin/env bash
 # Installs fleet-ts on this host from its .deb or .rpm and joins the cluster, or removes it again.
-# Needs no checkout and no fleetctl: copy this script and the package to the host and run, as root,
-#
-#   bash install-host.sh --package ./fleet-ts_0.1.0_all.deb --etcd-endpoints http://10.0.0.1:2379 \
-#        [--metadata role=worker,disk=ssd] [--public-ip 10.0.0.11] [--etcd-key-prefix /_coreos.com/fleet/]
-#   bash install-host.sh --uninstall
-#
-# Steps: checks systemd >= 239 and node >= 20; installs the package (dpkg, or dnf/yum/rpm); writes
-# the cluster settings into /etc/fleet/fleet.conf; opens ssh (22/tcp) when firewalld or ufw is active
-# (fleetd itself needs no inbound port: it connects out to etcd, its API is a unix socket); with
-# SELinux enforcing, labels /run/fleet/units for systemd; enables and starts fleet.socket + fleetd;
-# prints `fleetctl list-machines`. --uninstall stops fleetd (its units move to the other machines)
-# and purges the package.
+# Needs no checkout and no fleetctl: copy this script and the package to the host and run it as root
+# (`--help` prints the usage). Design notes (its steps): docs/architecture.md, "scripts/install-host.sh".
 set -euo pipefail
 
 PACKAGE=""
@@ -27,7 +17,21 @@ die() {
   echo "install-host: $*" >&2
   exit 1
 }
-usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() {
+  cat <<'EOF'
+Installs fleet-ts on this host from its .deb or .rpm and joins the cluster, or removes it again.
+Needs no checkout and no fleetctl: copy this script and the package to the host and run, as root,
+
+  bash install-host.sh --package ./fleet-ts_0.1.0_all.deb --etcd-endpoints http://10.0.0.1:2379 \
+       [--metadata role=worker,disk=ssd] [--public-ip 10.0.0.11] [--etcd-key-prefix /_coreos.com/fleet/]
+  bash install-host.sh --uninstall
+
+Steps: checks systemd >= 239 and node >= 20; installs the package (dpkg, or dnf/yum/rpm); writes
+the cluster settings into /etc/fleet/fleet.conf; opens ssh (22/tcp) when firewalld or ufw is active;
+enables and starts fleet.socket + fleetd; prints `fleetctl list-machines`. --uninstall stops fleetd
+(its units move to the other machines) and purges the package.
+EOF
+}
 
 while [ $# -gt 0 ]; do
   case "$1" in
