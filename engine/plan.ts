@@ -87,7 +87,9 @@ function* schedUnitSteps(units: readonly EngineUnit[]): PlanSteps<Map<string, Sc
   const conflictPids = new Map<string, number[]>();
   const followers = new Map<string, string[]>();
   let anyReplaces = false;
+  let step = 0;
   for (const { u, req } of resolved) {
+    if (++step % CHEAP_STEP === 0) yield;
     if (req.replaces.length > 0) anyReplaces = true;
     if (req.conflicts.length > 0) {
       const pids: number[] = [];
@@ -105,7 +107,6 @@ function* schedUnitSteps(units: readonly EngineUnit[]): PlanSteps<Map<string, Sc
     ? effectiveReplaces(resolved.map(({ u, req }) => ({ name: u.name, replaces: req.replaces })))
     : undefined;
   const out = new Map<string, SchedUnit>();
-  let step = 0;
   for (const { u, req, error } of resolved) {
     if (++step % CHEAP_STEP === 0) yield;
     const targets = replaces?.targets.get(u.name) ?? NONE;

@@ -18,9 +18,7 @@ import {
 } from '../engine/store.js';
 import { metrics } from '../metrics/metrics.js';
 import type { Logger } from '../units/log.js';
-import { parseUnitFile } from '../units/parse.js';
-import type { MachineState, Requirements, ScheduleRecord } from '../units/types.js';
-import { parseRequirements } from '../units/xfleet.js';
+import type { MachineState, ScheduleRecord } from '../units/types.js';
 import { MAX_TXN_OPS, prefixEnd, rangePrefix, UnitContentCache } from './etcd-read.js';
 import {
   JOB_PREFIX,
@@ -33,7 +31,9 @@ import {
 } from './keys.js';
 import { MachineRecords } from './machine-records.js';
 import { decodeJob, decodeMachine, decodeSchedule, encodeSchedule, type JobRecord } from './records.js';
+import { requirementsCache } from './requirements-cache.js';
 import { prefixRange, type ResumableWatch, type WatchRange, watchRange } from './resumable-watch.js';
+import { TimeSlice } from './time-slice.js';
 import { chunkChanges } from './txn-chunks.js';
 import { NotLeaderError } from './types.js';
 
@@ -65,18 +65,7 @@ export function createEngineStore(ns: Namespace, log: Logger, opts: EngineStoreO
   let latest: { revision: string; machines: MachineRecords } | null = null;
 
   /** Engine view of a job: null when its contents are missing or do not parse (logged, never thrown). */
-  // Contents are addressed by their hash: parse each once (10k instances of one template were 10k
-  // parses, 0.6 s of the engine's CPU; it also lets the planner cache verdicts per requirements object).
-  const requirementsByHash = new Map<string, Requirements>();
-  const requirementsOf = (hash: string, text: string): Requirements => {
-    let req = requirementsByHash.get(hash);
-    if (!req) {
-      if (requirementsByHash.size >= 10_000) requirementsByHash.clear();
-      req = parseRequirements(parseUnitFile(text));
-      requirementsByHash.set(hash, req);
-    }
-    return req;
-  };
+  const requirementsOf = requirementsCache();
   const toEngineUnit = (job: JobRecord, text: string | undefined): EngineUnit | null => {
     if (text === undefined) {
       log.warn({ unit: job.name, hash: job.hash }, 'unit contents missing; unit ignored by the engine');
@@ -123,10 +112,17 @@ export function createEngineStore(ns: Namespace, log: Logger, opts: EngineStoreO
       rangePrefix(ns, MACHINES_PREFIX, jobs.revision),
       rangePrefix(ns, SCHEDULE_PREFIX, jobs.revision),
     ]);
-    const jobRecords = jobs.kvs.map((kv) => decodeOrLog(kv, decodeJob)).filter((j) => j !== null);
+    const slice = new TimeSlice();
+    const jobRecords: JobRecord[] = [];
+    for (const kv of jobs.kvs) {
+      if (slice.due()) await slice.turn();
+      const job = decodeOrLog(kv, decodeJob);
+      if (job) jobRecords.push(job);
+    }
     const texts = await contents.getMany(jobRecords.map((j) => j.hash));
     const units = new Map<string, EngineUnit>();
     for (const job of jobRecords) {
+      if (slice.due()) await slice.turn();
       const u = toEngineUnit(job, texts.get(job.hash));
       if (u) units.set(u.name, u);
     }
@@ -139,6 +135,7 @@ export function createEngineStore(ns: Namespace, log: Logger, opts: EngineStoreO
     }
     const sched = new Map<string, Map<string, ScheduleRecord>>();
     for (const kv of schedule.kvs) {
+      if (slice.due()) await slice.turn();
       const parts = splitMachineUnitKey(SCHEDULE_PREFIX, kv.key.toString());
       const rec = decodeOrLog(kv, decodeSchedule);
       if (!parts || !rec) continue;
