@@ -89,7 +89,9 @@ export function printTargets(
     const label =
       t.sized && u !== undefined && (u !== 100_000 || m !== 1000)
         ? `curve: ${u} units / ${m} agents → all active (not the 100k size)`
-        : t.label;
+        : t.measuredBy === 'the simulated run' && out.units !== undefined && out.units !== 10_000
+          ? `${t.label} (this run: ${out.units} units / ${out.machines} agents)`
+          : t.label;
     return [label, measured ? String(x) : '–', t.goal, verdict] as const;
   });
   const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]?.length ?? 0)));
