@@ -3,7 +3,7 @@
 // fleetctl from the host: `start --no-block` of N template instances, submit → all N active (in etcd and
 // in every machine's systemd), list-units / list-unit-files, destroy → gone from every machine's systemd,
 // and as the floor `systemctl start` of N/M units directly in each machine (all machines at once).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -92,6 +92,9 @@ export async function runRealBench(
   progress: Progress,
 ): Promise<Record<string, number>> {
   const out: Record<string, number> = { real_units: flags.units, real_machines: flags.machines };
+  // BENCH_REAL_TRACE=<dir>: fleetd logs at debug, and each machine's journal plus the wall-clock marks
+  // of this run are saved there (the machines share the host's clock), to see where the time goes.
+  const traceDir = process.env.BENCH_REAL_TRACE;
   const names = Array.from({ length: flags.machines }, (_, i) => `rb${i + 1}`);
   const dir = mkdtempSync(join(tmpdir(), 'fleet-ts-bench-real-'));
   writeFileSync(join(dir, TEMPLATE), BODY);
@@ -106,8 +109,12 @@ export async function runRealBench(
     machines: names.map((name) => ({ name, fleetConf: { agent_ttl: `${flags.agentTtlS}s` } })),
     projectDir: root,
     startFleetd: true,
-    fleetdEnv: { FLEET_LOG_LEVEL: 'warn' },
+    fleetdEnv: { FLEET_LOG_LEVEL: traceDir ? 'debug' : 'warn' },
   });
+  const marks: Record<string, string> = {};
+  const mark = (what: string) => {
+    marks[what] = new Date().toISOString();
+  };
   const registry = openEtcdRegistry({
     endpoints: [cluster.etcd.endpoint],
     keyPrefix: DEFAULT_KEY_PREFIX,
@@ -129,9 +136,11 @@ export async function runRealBench(
 
     progress(`fleetctl start --no-block of ${flags.units} units`);
     const activeIn = new Map<string, number>();
+    mark('start');
     const t0 = performance.now();
     const start = await fleetctlOk(cli, cluster, ['start', '--no-block', ...instances], dir);
     out.real_start_cmd_s = start.s;
+    mark('start returned');
     const etcdActive = firstTrue(`${flags.units} units active in etcd`, 300_000, async () => {
       const states = await registry.listUnitStates();
       const active = states.filter((s) => s.unit.startsWith('bench@') && s.systemd.active === 'active');
@@ -152,6 +161,7 @@ export async function runRealBench(
       }),
     );
     const [tEtcd, tList, tSystemd] = await Promise.all([etcdActive, listActive, systemdActive]);
+    mark('all active seen');
     out.real_all_active_etcd_s = seconds(tEtcd - t0);
     out.real_all_active_systemd_s = seconds(Math.max(...tSystemd) - t0);
     out.real_all_active_s = Math.max(out.real_all_active_etcd_s, out.real_all_active_systemd_s);
@@ -179,9 +189,11 @@ export async function runRealBench(
     out.real_version_dist_s = median(versionDist);
 
     progress(`fleetctl destroy of ${flags.units} units`);
+    mark('destroy');
     const t1 = performance.now();
     const destroy = await fleetctlOk(cli, cluster, ['destroy', ...instances], dir);
     out.real_destroy_cmd_s = destroy.s;
+    mark('destroy returned');
     const gone = await Promise.all(
       names.map((m) =>
         firstTrue(`units gone from ${m}'s systemd`, 600_000, async () => {
@@ -190,12 +202,26 @@ export async function runRealBench(
       ),
     );
     out.real_destroy_gone_s = seconds(Math.max(...gone) - t1);
+    mark('all gone seen');
+    if (traceDir) await saveTrace(cluster, names, traceDir, marks);
     return out;
   } finally {
     await registry.close().catch(() => undefined);
     progress('tearing the machines down');
     await cluster.teardown();
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Each machine's journal (fleetd's JSON lines and systemd's own) and the run's marks, into dir. */
+async function saveTrace(cluster: Cluster, machines: readonly string[], dir: string, marks: object) {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'marks.json'), `${JSON.stringify(marks, null, 2)}\n`);
+  for (const m of machines) {
+    const r = await cluster.execOk(m, ['journalctl', '--no-pager', '-o', 'short-iso-precise'], {
+      timeoutMs: 60_000,
+    });
+    writeFileSync(join(dir, `${m}.journal`), r);
   }
 }
 
