@@ -139,7 +139,10 @@ export function startAgent(opts: AgentOptions): Agent {
     onResume: () => requestReconcile(),
   });
   const publishStates = async () => {
+    const started = performance.now();
     const settling = await publisher.publish();
+    const ms = Math.round(performance.now() - started);
+    if (ms >= 20) log.debug({ machine: machineID, ms, settling }, `state publication took ${ms} ms`);
     health.retain(loaded.keys());
     return settling;
   };

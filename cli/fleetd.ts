@@ -92,7 +92,7 @@ function startComponents(
     publicIP,
     metadata: config.metadata,
     store,
-    driver: new SystemctlDriver({ user: config.systemdUser }),
+    driver: new SystemctlDriver({ user: config.systemdUser, log: agentLog }),
     restartMemory: new RestartFile(
       join(dirname(config.unitsDirectory), 'restarts.json'),
       RegistrationFile.bootID(),

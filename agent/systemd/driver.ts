@@ -30,6 +30,12 @@ export interface SystemdDriver {
   restartUnit(name: string): Promise<void>;
   /** `systemctl kill --signal=SIGKILL`: ends a StopOnDisconnect unit whose stop overran its bound. */
   killUnit(name: string): Promise<void>;
+  /**
+   * Optional: false when systemd will see the current files of these units without a daemon-reload
+   * (it has never loaded any of them and reads new unit files when they are first started). Without it
+   * the agent reloads after every change of unit files.
+   */
+  reloadNeededFor?(names: readonly string[]): Promise<boolean>;
   /** LoadState/ActiveState/SubState for the names (unknown: not-found/inactive/dead). One systemctl call for all. */
   unitStates(names: readonly string[]): Promise<Map<string, SystemdState>>;
   /**

@@ -120,6 +120,14 @@ export class InMemorySystemd implements SystemdDriver {
     this.failures.set(name, how);
   }
 
+  /** Undoes failUnit. */
+  healUnit(name: string): void {
+    this.failures.delete(name);
+  }
+
+  /** Unset: the agent always reloads, as with an old systemd. Tests set it to model a newer one. */
+  reloadNeededFor?: (names: readonly string[]) => Promise<boolean>;
+
   /** Names currently active (running). */
   running(): string[] {
     return [...this.active.entries()]

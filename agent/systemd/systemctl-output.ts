@@ -140,3 +140,23 @@ export function parseJournalRun(jsonLines: string): SystemdRunResult | null {
   }
   return finished;
 }
+
+/**
+ * `systemctl list-units --all --plain --no-legend --full -- NAMES`: one line per unit systemd holds in
+ * memory, `UNIT LOAD ACTIVE SUB [JOB] DESCRIPTION`, columns padded with spaces. Only the requested names
+ * are kept; a unit systemd does not hold (never loaded, collected, or an alias) is simply not listed.
+ */
+export function parseListUnitsOutput(text: string, names: readonly string[]): Map<string, SystemdState> {
+  const wanted = new Set(names);
+  const out = new Map<string, SystemdState>();
+  for (const line of text.split('\n')) {
+    // A status glyph ("●", "*") precedes failed or not-found units when --plain is not honoured.
+    const cols = line
+      .trim()
+      .split(/\s+/)
+      .filter((c) => c !== '●' && c !== '*');
+    const [name, load, active, sub] = cols;
+    if (name && load && active && sub && wanted.has(name)) out.set(name, { load, active, sub });
+  }
+  return out;
+}

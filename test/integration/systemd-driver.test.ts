@@ -126,6 +126,21 @@ describe('SystemctlDriver on a real systemd machine', () => {
     expect((await driver.unitStates(['batch@4.service'])).get('batch@4.service')?.active).toBe('inactive');
   });
 
+  it('a unit systemd never loaded starts without a daemon-reload; reloadNeededFor tells it apart', async () => {
+    // Written after the last reload: systemd (>= 246) reads it when it is first started.
+    await writeUnit('fresh.service', '[Service]\nExecStart=/bin/sleep 1000\n');
+    expect(await driver.reloadNeededFor(['fresh.service', 'fresh2.service'])).toBe(false);
+    await driver.startUnits(['fresh.service']);
+    expect(await waitState('fresh.service', 'active')).toEqual({
+      load: 'loaded',
+      active: 'active',
+      sub: 'running',
+    });
+    // Now systemd holds it: a changed file would not be seen without a reload.
+    expect(await driver.reloadNeededFor(['fresh2.service', 'fresh.service'])).toBe(true);
+    await driver.stopUnit('fresh.service');
+  });
+
   it('enable --runtime links a unit with [Install] into /run, disable removes the link', async () => {
     await writeUnit(
       'installed.service',

@@ -52,6 +52,54 @@ describe('executeTasks batching', () => {
     expect([...loaded.values()].map((u) => u.state)).toEqual(['launched', 'launched', 'launched']);
   });
 
+  it('skips the daemon-reload when the driver says systemd reads the new units on first start', async () => {
+    const asked: string[][] = [];
+    driver.reloadNeededFor = async (names) => {
+      asked.push([...names]);
+      return false;
+    };
+    const loaded = new Map<string, LoadedUnit>();
+    const failures = await executeTasks(deps, planAgent(want(['a.service', 'b.service']), []), loaded);
+    expect(failures).toEqual([]);
+    expect(asked).toEqual([['a.service', 'b.service']]);
+    expect(driver.callLog()).toEqual(['startUnits a.service b.service']);
+    expect(driver.running()).toEqual(['a.service', 'b.service']);
+  });
+
+  it('reloads when the driver says systemd holds a changed unit, or cannot tell', async () => {
+    driver.reloadNeededFor = async () => true;
+    await executeTasks(deps, planAgent(want(['a.service']), []), new Map());
+    expect(driver.callLog()).toEqual(['daemonReload', 'startUnit a.service']);
+    const other = new InMemorySystemd();
+    other.reloadNeededFor = async () => {
+      throw new Error('systemctl list-units timed out');
+    };
+    await executeTasks({ ...deps, driver: other }, planAgent(want(['b.service']), []), new Map());
+    expect(other.callLog()).toEqual(['daemonReload', 'startUnit b.service']);
+  });
+
+  it('a start that fails after a skipped reload is retried once after a daemon-reload', async () => {
+    driver.reloadNeededFor = async () => false;
+    driver.failUnit('b.service', 'start-throws');
+    const reload = driver.daemonReload.bind(driver);
+    driver.daemonReload = async () => {
+      driver.healUnit('b.service'); // what a reload fixes: systemd now sees the file
+      await reload();
+    };
+    const loaded = new Map<string, LoadedUnit>();
+    const failures = await executeTasks(deps, planAgent(want(['a.service', 'b.service']), []), loaded);
+    expect(failures).toEqual([]);
+    expect(driver.callLog()).toEqual([
+      'startUnits a.service b.service',
+      'startUnit a.service',
+      'startUnit b.service',
+      'daemonReload',
+      'startUnit b.service',
+    ]);
+    expect(driver.running()).toEqual(['a.service', 'b.service']);
+    expect(loaded.get('b.service')?.state).toBe('launched');
+  });
+
   it('one unit whose start throws fails alone: the batch is retried one by one', async () => {
     driver.failUnit('b.service', 'start-throws');
     const loaded = new Map<string, LoadedUnit>();

@@ -7,7 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SystemctlDriver } from '../../agent/systemd/systemctl.js';
-import { parseRunStatus, parseShowOutput } from '../../agent/systemd/systemctl-output.js';
+import {
+  parseListUnitsOutput,
+  parseRunStatus,
+  parseShowOutput,
+} from '../../agent/systemd/systemctl-output.js';
 
 const FIXTURES = new URL('../fixtures/systemctl/', import.meta.url).pathname;
 const read = (version: string, name: string) => readFileSync(join(FIXTURES, version, name), 'utf8');
@@ -23,6 +27,24 @@ describe.each(['239', '252'])('systemctl show outputs of systemd %s', (version) 
       { load: 'loaded', active: 'failed', sub: 'failed' },
       { load: 'not-found', active: 'inactive', sub: 'dead' },
     ]);
+  });
+
+  it('list-units states: running, failed and activating units; units not in memory are not listed', () => {
+    const names = ['fixture-web.service', 'fixture-broken.service', 'fixture-missing.service'];
+    const states = parseListUnitsOutput(read(version, 'list-units-states.txt'), [
+      ...names,
+      'fixture-slow.service',
+      'fixture-late.service',
+    ]);
+    expect(Object.fromEntries(states)).toEqual({
+      'fixture-web.service': { load: 'loaded', active: 'active', sub: 'running' },
+      'fixture-broken.service': { load: 'loaded', active: 'failed', sub: 'failed' },
+      'fixture-slow.service': { load: 'loaded', active: 'activating', sub: 'start' },
+    });
+    // Only the names asked for: another unit matched by the same pattern is not reported.
+    expect([
+      ...parseListUnitsOutput(read(version, 'list-units-states.txt'), ['fixture-web.service']).keys(),
+    ]).toEqual(['fixture-web.service']);
   });
 
   it('run status: a finished failed run placed on the wall clock, and a unit that never ran', () => {
@@ -218,10 +240,13 @@ it("every systemctl/journalctl call of the agent's driver is one systemd 239 und
   await driver.disableUnits(['a.service', 'b.service']);
   await driver.resetFailedUnits(['a.service', 'b.service']);
   await driver.unitStates(['a.service', 'b.service']);
+  await driver.reloadNeededFor(['a.service']);
   // runStatus of a unit without a run falls through to journalctl -o json.
   expect((await driver.runStatus('a.service'))?.startedAt).toBeNull();
   const calls = readFileSync(join(dir, 'systemctl.log'), 'utf8');
   expect(calls).toMatch(/^show -p ActiveState,Result,ExecMainStatus,ExecMainStartTimestampMonotonic/m);
   expect(calls).not.toMatch(/--timestamp/);
+  expect(calls).toMatch(/^list-units --all --plain --no-legend --full -- a\.service b\.service$/m);
+  expect(calls).toMatch(/^--version$/m);
   expect(readFileSync(join(dir, 'journalctl.log'), 'utf8')).toMatch(/-o json/);
 });
