@@ -2,7 +2,6 @@
 // (etcd-client.ts) or the HTTP API client (api-client.ts); both implement FleetClient (client.ts).
 import { openApiClient } from './api-client.js';
 import type { DriverDeps, FleetClient } from './client.js';
-import { openEtcdClient } from './etcd-client.js';
 import { CliError } from './io.js';
 import type { GlobalOptions } from './options.js';
 
@@ -24,6 +23,8 @@ export function chooseDriver(g: Pick<GlobalOptions, 'driver' | 'endpoint'>): Dri
   throw new CliError(`Unable to initialize client: unrecognized driver "${g.driver}"`);
 }
 
-export function openClient(g: GlobalOptions, deps: DriverDeps): Promise<FleetClient> {
-  return chooseDriver(g) === 'api' ? openApiClient(g, deps) : openEtcdClient(g, deps);
+/** The etcd client is imported on first use: loading etcd3 and gRPC is ~50 ms of every start otherwise. */
+export async function openClient(g: GlobalOptions, deps: DriverDeps): Promise<FleetClient> {
+  if (chooseDriver(g) === 'api') return openApiClient(g, deps);
+  return (await import('./etcd-client.js')).openEtcdClient(g, deps);
 }

@@ -11,7 +11,6 @@ import {
 } from './columns.js';
 import { runCat } from './commands/cat.js';
 import { type DrainOptions, runDrain, runUndrain } from './commands/drain.js';
-import { runEtcdRoles } from './commands/etcd-roles.js';
 import {
   type BlockOptions,
   type CreateOptions,
@@ -176,8 +175,8 @@ export function buildProgram(
       '',
     )
     .action((args: string[], o: { engine: string }) =>
-      run((ctx) =>
-        runEtcdRoles(
+      run(async (ctx) =>
+        (await import('./commands/etcd-roles.js')).runEtcdRoles(
           ctx,
           args,
           o.engine.split(',').filter((id) => id !== ''),
