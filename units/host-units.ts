@@ -2,7 +2,6 @@
 // linked into /run/systemd/system under a host unit's name would replace the host's own). The agent
 // also refuses names that exist on its host (agent/host-guard.ts); docs/limits.md explains the rules.
 // Design notes: docs/architecture.md, "units/host-units.ts".
-import { globMatch } from './glob.js';
 import { validateUnitName } from './names.js';
 import type { UnitOption } from './types.js';
 
@@ -58,9 +57,22 @@ export const RESERVED_UNIT_PATTERNS: readonly string[] = [
   'tmp.mount',
 ];
 
+/**
+ * The patterns as one RegExp, built once: they hold only literals and `*` (never `/`), for which this
+ * equals globMatch (test/unit/host-units.test.ts compares both). Matching each name against 58 globs
+ * took 34 ms of `fleetctl start` of 300 units.
+ */
+const RESERVED_RE = new RegExp(
+  `^(?:${RESERVED_UNIT_PATTERNS.map((p) => {
+    if (/[?[\\\]]/u.test(p)) throw new Error(`reserved unit pattern ${p}: only literals and * are supported`);
+    return p.replace(/[.+^${}()|]/gu, '\\$&').replaceAll('*', '[^/]*');
+  }).join('|')})$`,
+  'u',
+);
+
 /** Why `name` is reserved for the host (one line), or null. */
 export function reservedUnitProblem(name: string): string | null {
-  if (!RESERVED_UNIT_PATTERNS.some((p) => globMatch(p, name))) return null;
+  if (!RESERVED_RE.test(name)) return null;
   return `unit name ${JSON.stringify(name)} is reserved for the host's own units: fleet units must not shadow them`;
 }
 

@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HostUnitGuard, hostRefusal } from '../../agent/host-guard.js';
 import { assertSubmittable, InvalidNameError } from '../../registry/names-guard.js';
-import { hostCollisionProblem, installHooks, reservedUnitProblem } from '../../units/host-units.js';
+import { globMatch } from '../../units/glob.js';
+import {
+  hostCollisionProblem,
+  installHooks,
+  RESERVED_UNIT_PATTERNS,
+  reservedUnitProblem,
+} from '../../units/host-units.js';
 import { createLogger } from '../../units/log.js';
 import { parseUnitFile } from '../../units/parse.js';
 
@@ -13,6 +19,20 @@ const unit = (install = '') =>
   `[Service]\nExecStart=/bin/true\n${install ? `\n[Install]\n${install}\n` : ''}`;
 
 describe('reserved unit names (submit time)', () => {
+  it('the compiled check agrees with Go path.Match over every pattern, for names around each one', () => {
+    const names = new Set<string>(['a.service', 'x', '', 'ssh', 'sshd', 'fleet.service.bak', 'a/b.mount']);
+    for (const p of RESERVED_UNIT_PATTERNS) {
+      for (const fill of ['', 'x', 'tty1', 'a-b', 'a/b', 'ä']) {
+        const n = p.replaceAll('*', fill);
+        for (const v of [n, `x${n}`, `${n}x`, n.slice(1), n.slice(0, -1), n.toUpperCase()]) names.add(v);
+      }
+    }
+    for (const n of names) {
+      const glob = RESERVED_UNIT_PATTERNS.some((p) => globMatch(p, n));
+      expect({ n, reserved: reservedUnitProblem(n) !== null }).toEqual({ n, reserved: glob });
+    }
+  });
+
   it.each([
     'sshd.service',
     'ssh.service',
