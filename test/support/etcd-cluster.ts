@@ -105,7 +105,11 @@ export async function startEtcdCluster(opts: {
       kill: async () => {
         const c = m.child;
         if (!c || !m.running()) return;
-        const exited = new Promise<void>((r) => c.once('exit', () => r()));
+        // Exited meanwhile: its 'exit' event is gone, so waiting for it would never end.
+        const exited = new Promise<void>((r) => {
+          if (c.exitCode !== null || c.signalCode !== null) r();
+          else c.once('exit', () => r());
+        });
         c.kill('SIGKILL');
         await exited;
       },
