@@ -222,7 +222,7 @@ export async function executeTasks(
             reloadSkipped = true;
             deps.log.debug(
               { machine: deps.machineID },
-              'daemon-reload skipped: only new units, which systemd reads when they start',
+              'daemon-reload skipped: systemd holds none of the changed units (new ones are read at their start)',
             );
             continue;
           }

@@ -6,7 +6,7 @@ export interface SystemdDriver {
   daemonReload(): Promise<void>;
   /** `systemctl enable --runtime --force` (units with an [Install] section). */
   enableUnit(name: string): Promise<void>;
-  /** `systemctl disable --runtime`. */
+  /** `systemctl disable --runtime --no-reload`: the agent reloads once per batch, when systemd needs it. */
   disableUnit(name: string): Promise<void>;
   /**
    * Returns when the start job is queued/done. The state must be read afterwards: starting a unit

@@ -114,7 +114,7 @@ export class SystemctlDriver implements SystemdDriver {
   /** Idempotent: disabling a unit systemd does not know is not an error. */
   async disableUnit(name: string): Promise<void> {
     checkUnitName(name);
-    await this.systemctlOk(['disable', '--runtime', '--', name], { notLoadedIsOk: true });
+    await this.systemctlOk(['disable', '--runtime', '--no-reload', '--', name], { notLoadedIsOk: true });
   }
 
   async startUnit(name: string): Promise<void> {
@@ -167,7 +167,7 @@ export class SystemctlDriver implements SystemdDriver {
   }
 
   async disableUnits(names: readonly string[]): Promise<void> {
-    await this.batch(['disable', '--runtime'], names);
+    await this.batch(['disable', '--runtime', '--no-reload'], names);
   }
 
   async resetFailedUnits(names: readonly string[]): Promise<void> {
