@@ -5,9 +5,9 @@ import type { UnitStateReport } from '../../units/types.js';
 import { machineFullLegend, machineLookup } from './legend.js';
 import {
   ATTEMPT_WINDOW_MS,
-  POLL_INTERVAL_MS,
   PROGRESS_AFTER_MS,
   PROGRESS_EVERY_MS,
+  pollDelay,
   type WaitContext,
 } from './wait.js';
 
@@ -78,6 +78,6 @@ export async function waitForRestart(
       ctx.print.err(`Waiting for ${unit} to restart on ${waiting.size} machine(s) (${secs}s): ${shown}`);
       nextProgress = Date.now() + PROGRESS_EVERY_MS;
     }
-    await ctx.io.sleep(POLL_INTERVAL_MS);
+    await ctx.io.sleep(pollDelay(started));
   }
 }

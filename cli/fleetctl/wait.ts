@@ -10,6 +10,14 @@ import type { CliIO, Printer } from './io.js';
 import { machineFullLegend, machineLookup } from './legend.js';
 
 export const POLL_INTERVAL_MS = 250;
+/** Polls in the first FAST_POLL_FOR_MS of a wait come this often: most waits end within a second or two. */
+export const FAST_POLL_INTERVAL_MS = 100;
+export const FAST_POLL_FOR_MS = 2000;
+
+/** The pause before the next poll of a wait that began at `started` (Date.now()). */
+export function pollDelay(started: number): number {
+  return Date.now() - started < FAST_POLL_FOR_MS ? FAST_POLL_INTERVAL_MS : POLL_INTERVAL_MS;
+}
 export const ATTEMPT_WINDOW_MS = 2000;
 /** First progress line after this long, then every PROGRESS_EVERY_MS. */
 export const PROGRESS_AFTER_MS = 2000;
@@ -118,7 +126,7 @@ export async function waitForUnitStates(
       ctx.print.err(`Waiting for ${pending.size} unit(s) to be ${state} (${secs}s): ${summary(pending)}`);
       nextProgress = Date.now() + PROGRESS_EVERY_MS;
     }
-    await ctx.io.sleep(POLL_INTERVAL_MS);
+    await ctx.io.sleep(pollDelay(started));
   }
 }
 
@@ -171,7 +179,7 @@ export async function waitForSystemdActive(
       );
       nextProgress = Date.now() + PROGRESS_EVERY_MS;
     }
-    await ctx.io.sleep(POLL_INTERVAL_MS);
+    await ctx.io.sleep(pollDelay(started));
   }
 }
 
@@ -202,6 +210,6 @@ export async function waitForUnitsGone(
       );
       nextProgress = Date.now() + PROGRESS_EVERY_MS;
     }
-    await ctx.io.sleep(POLL_INTERVAL_MS);
+    await ctx.io.sleep(pollDelay(started));
   }
 }
