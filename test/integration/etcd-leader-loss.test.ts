@@ -8,7 +8,7 @@ import { type EtcdCluster, startEtcdCluster } from '../support/etcd-cluster.js';
 let cluster: EtcdCluster | undefined;
 
 /** A step that does not finish in `ms` fails the test naming the step (not a bare 120 s test timeout). */
-function step<T>(what: string, ms: number, p: Promise<T>): Promise<T> {
+function step<T>(what: string, ms: number, p: PromiseLike<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what}: no answer after ${ms} ms`)), ms);
