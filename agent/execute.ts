@@ -4,7 +4,7 @@
 
 import { errorMessage as message } from '../units/common.js';
 import type { Logger } from '../units/log.js';
-import { type AgentTask, describeTask } from './plan.js';
+import { type AgentTask, describeTask, hasInstallSection } from './plan.js';
 import type { SystemdDriver } from './systemd/driver.js';
 import type { UnitFileStore } from './unit-files.js';
 
@@ -89,9 +89,16 @@ export async function unloadUnits(deps: ExecuteDeps, units: readonly string[]): 
   const bestEffort = (what: string, errors: Map<string, string>) => {
     for (const [unit, err] of errors) deps.log.debug({ unit, err }, `${what} failed`);
   };
+  // Only units whose file has an [Install] section can have been enabled: `disable` of 100 units that
+  // were not took systemd 0.3 s. A unit whose file is unreadable is disabled anyway.
+  const enabled: string[] = [];
+  for (const u of stopped) {
+    const text = await deps.files.read(u).catch(() => null);
+    if (text === null || hasInstallSection(text)) enabled.push(u);
+  }
   bestEffort(
     'disable',
-    await forEachUnit(deps, 'disable', stopped, d.disableUnits?.bind(d), (u) => d.disableUnit(u)),
+    await forEachUnit(deps, 'disable', enabled, d.disableUnits?.bind(d), (u) => d.disableUnit(u)),
   );
   bestEffort(
     'reset-failed',

@@ -14,6 +14,8 @@ import { createLogger } from '../../units/log.js';
 
 const TEXT = '[Service]\nExecStart=/bin/sleep 1000\n';
 const HASH = contentHash(TEXT);
+const INSTALL_TEXT = `${TEXT}\n[Install]\nWantedBy=multi-user.target\n`;
+const INSTALL_HASH = contentHash(INSTALL_TEXT);
 
 let root = '';
 let driver: InMemorySystemd;
@@ -26,7 +28,7 @@ beforeEach(async () => {
   deps = {
     driver,
     files,
-    unitText: async (h) => (h === HASH ? TEXT : null),
+    unitText: async (h) => (h === HASH ? TEXT : h === INSTALL_HASH ? INSTALL_TEXT : null),
     log: createLogger('agent-execute-test', { level: 'silent' }),
     machineID: 'm1',
   };
@@ -137,7 +139,6 @@ describe('executeTasks batching', () => {
     expect(failures).toEqual([]);
     expect(driver.callLog()).toEqual([
       'stopUnits a.service b.service',
-      'disableUnits a.service b.service',
       'resetFailedUnits a.service b.service',
       'daemonReload',
       'stopUnits c.service d.service',
@@ -147,6 +148,24 @@ describe('executeTasks batching', () => {
     expect(loaded.get('c.service')?.state).toBe('loaded');
     expect(existsSync(join(root, 'units/a.service'))).toBe(false);
     expect(existsSync(join(root, 'units/c.service'))).toBe(true);
+  });
+
+  it('unloading disables only the units whose file has an [Install] section', async () => {
+    const loaded = new Map<string, LoadedUnit>();
+    const units: DesiredUnit[] = [
+      ...want(['plain.service']),
+      { name: 'hooked.service', hash: INSTALL_HASH, desiredState: 'launched', hasInstall: true },
+    ];
+    await executeTasks(deps, planAgent(units, []), loaded);
+    driver.clearCalls();
+    expect(await executeTasks(deps, planAgent([], have(loaded)), loaded)).toEqual([]);
+    expect(driver.callLog()).toEqual([
+      'stopUnits hooked.service plain.service',
+      'disableUnit hooked.service',
+      'resetFailedUnits hooked.service plain.service',
+      'daemonReload',
+    ]);
+    expect(loaded.size).toBe(0);
   });
 
   it('a unit that failed to load is not started with the batch; the others are', async () => {
