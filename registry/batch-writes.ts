@@ -25,6 +25,29 @@ const chunks = <T>(items: readonly T[], size: number): T[][] => {
   return out;
 };
 
+/** Chunks written at once: the engine then sees a 300-unit `start` as one burst and plans it once. */
+const CHUNKS_IN_FLIGHT = 8;
+
+/**
+ * `write` for every chunk, CHUNKS_IN_FLIGHT at a time when the chunks are independent (no name in two
+ * of them), else one after the other; the results in chunk order.
+ */
+async function eachChunk<T, R>(
+  items: readonly T[],
+  size: number,
+  independent: boolean,
+  write: (chunk: T[]) => Promise<R[]>,
+): Promise<R[]> {
+  const all = chunks(items, size);
+  const results: R[][] = new Array(all.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < all.length; i = next++) results[i] = await write(all[i] as T[]);
+  };
+  await Promise.all(Array.from({ length: independent ? CHUNKS_IN_FLIGHT : 1 }, worker));
+  return results.flat();
+}
+
 /** A transaction whose compares are all of `compares` (etcd ANDs them). */
 function txnIf(ns: Namespace, compares: readonly [string, 'Create' | 'Mod', '==' | '>', number | string][]) {
   const [first, ...rest] = compares;
@@ -44,24 +67,30 @@ export async function createUnitsBatch(
   single: SingleWrites,
   remember: (hash: string, text: string) => void,
 ): Promise<boolean[]> {
-  const out: boolean[] = [];
+  // Every unit is checked before anything is written: a bad one fails the call with nothing created.
+  const texts = specs.map((spec) => {
+    assertSubmittable(spec.name, spec.options);
+    const hash = unitHash(spec.options);
+    if (hash !== spec.hash) {
+      throw new Error(`unit ${spec.name}: hash ${spec.hash} does not match its contents (${hash})`);
+    }
+    return serializeUnit(spec.options);
+  });
+  const textOf = new Map(specs.map((spec, i) => [spec, texts[i] as string]));
+  const independent = new Set(specs.map((s) => s.name)).size === specs.length;
   // Each unit costs one compare and at most two puts (its job, its contents when not yet in the chunk).
-  for (const chunk of chunks(specs, MAX_TXN_OPS / 2)) {
+  return eachChunk(specs, MAX_TXN_OPS / 2, independent, async (chunk) => {
+    const out: boolean[] = [];
     if (new Set(chunk.map((s) => s.name)).size < chunk.length) {
       // A name twice: one transaction cannot put a key twice; the per-unit path creates it once.
       for (const spec of chunk) out.push(await single.createUnit(spec));
-      continue;
+      return out;
     }
     const contents = new Map<string, string>();
     const jobs: [string, string][] = [];
     for (const spec of chunk) {
-      assertSubmittable(spec.name, spec.options);
-      const text = serializeUnit(spec.options);
-      const hash = unitHash(spec.options);
-      if (hash !== spec.hash) {
-        throw new Error(`unit ${spec.name}: hash ${spec.hash} does not match its contents (${hash})`);
-      }
-      contents.set(hash, text);
+      const hash = spec.hash;
+      contents.set(hash, textOf.get(spec) as string);
       const job: JobRecord = {
         name: spec.name,
         hash,
@@ -85,8 +114,8 @@ export async function createUnitsBatch(
     } else {
       for (const spec of chunk) out.push(await single.createUnit(spec));
     }
-  }
-  return out;
+    return out;
+  });
 }
 
 /** Sets the desired state of every named unit (throws UnitNotFoundError as setDesiredState does). */
@@ -96,8 +125,9 @@ export async function setDesiredStatesBatch(
   state: DesiredState,
   single: SingleWrites,
 ): Promise<void> {
-  for (const chunk of chunks([...new Set(names)], MAX_TXN_OPS)) {
-    for (const n of chunk) assertUnitName(n);
+  const unique = [...new Set(names)];
+  for (const n of unique) assertUnitName(n);
+  await eachChunk(unique, MAX_TXN_OPS, true, async (chunk) => {
     // Read the jobs in one round trip (a transaction whose compare always holds), then write those
     // that change with a compare on each one's revision.
     const read = await txnIf(ns, [[jobKey(chunk[0] ?? ''), 'Create', '>', -1]])
@@ -118,9 +148,9 @@ export async function setDesiredStatesBatch(
     });
     if (missing) {
       for (const n of chunk) await single.setDesiredState(n, state);
-      continue;
+      return [];
     }
-    if (writes.length === 0) continue;
+    if (writes.length === 0) return [];
     const res = await txnIf(
       ns,
       writes.map((w) => [jobKey(w.name), 'Mod', '==', w.mod]),
@@ -128,7 +158,8 @@ export async function setDesiredStatesBatch(
       .then(...writes.map((w) => ns.put(jobKey(w.name)).value(w.value)))
       .commit();
     if (!res.succeeded) for (const w of writes) await single.setDesiredState(w.name, state);
-  }
+    return [];
+  });
 }
 
 /** Destroys the named units (job and cron run records); true per name when it existed. */
@@ -137,10 +168,10 @@ export async function destroyUnitsBatch(
   names: readonly string[],
   single: SingleWrites,
 ): Promise<boolean[]> {
-  const out: boolean[] = [];
+  for (const n of names) assertUnitName(n);
   // Each unit: one compare (it exists) and two deletes (its job, its run records).
-  for (const chunk of chunks(names, MAX_TXN_OPS / 2)) {
-    for (const n of chunk) assertUnitName(n);
+  return eachChunk(names, MAX_TXN_OPS / 2, new Set(names).size === names.length, async (chunk) => {
+    const out: boolean[] = [];
     const unique = [...new Set(chunk)];
     const res =
       unique.length === chunk.length
@@ -155,6 +186,6 @@ export async function destroyUnitsBatch(
         : { succeeded: false };
     if (res.succeeded) out.push(...chunk.map(() => true));
     else for (const n of chunk) out.push(await single.destroyUnit(n));
-  }
-  return out;
+    return out;
+  });
 }

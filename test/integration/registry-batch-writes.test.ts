@@ -56,6 +56,12 @@ describe('registry batch writes', () => {
     expect(d.get('b@8.service')).toBe('inactive');
   });
 
+  it('a unit that may not be submitted fails the call before any unit of any chunk is written', async () => {
+    const specs = [...names(200), 'sshd.service'].map((n) => unitSpec(n, serviceText(), 'inactive'));
+    await expect(reg.createUnits(specs)).rejects.toThrow(/sshd\.service/);
+    expect(await reg.listUnits()).toEqual([]);
+  });
+
   it('sets 300 desired states, skipping units already there, and refuses an unknown unit', async () => {
     await reg.createUnits(names(300).map((n) => unitSpec(n, serviceText(), 'inactive')));
     await reg.setDesiredState('b@1.service', 'launched');
