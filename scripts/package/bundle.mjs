@@ -19,7 +19,8 @@ const CODE_CACHED = new Set(['fleetctl']);
 
 // etcd3 reads its gRPC service definition from ../proto/rpc.proto next to its own files when it is
 // loaded. A bundle has no such files, so the definition is parsed here at build time and embedded as
-// protobuf JSON (proto-loader's fromJSON builds the same package definition from it).
+// protobuf JSON, which grpc-services.cjs turns into the service definitions proto-loader would build.
+const GRPC_SERVICES = fileURLToPath(new URL('./grpc-services.cjs', import.meta.url));
 function etcdProtoPlugin() {
   const requireFromEtcd = createRequire(join(ROOT, 'node_modules/etcd3/package.json'));
   const requireFromLoader = createRequire(requireFromEtcd.resolve('@grpc/proto-loader'));
@@ -34,7 +35,12 @@ function etcdProtoPlugin() {
         const root = new protobuf.Root();
         root.loadSync(join(dirname(args.path), '../proto/rpc.proto'), { keepCase: true });
         const json = JSON.stringify(root.toJSON());
-        return { contents: source.replace(call, `(0, proto_loader_1.fromJSON)(${json},`), loader: 'js' };
+        // proto-loader itself (and protobufjs's descriptor extension it loads) is then never needed.
+        const loader = 'const proto_loader_1 = require("@grpc/proto-loader");';
+        if (source.split('proto_loader_1').length !== 3 || !source.includes(loader))
+          throw new Error(`etcd3 changed how it uses @grpc/proto-loader: ${args.path}`);
+        const services = `require(${JSON.stringify(GRPC_SERVICES)}).serviceDefinitions(require("protobufjs/light"), ${json},`;
+        return { contents: source.replace(loader, '').replace(call, services), loader: 'js' };
       });
     },
   };
