@@ -140,6 +140,43 @@ async function reloadNeeded(deps: ExecuteDeps, tasks: readonly AgentTask[]): Pro
   return deps.driver.reloadNeededFor([...changed]).catch(() => true);
 }
 
+/**
+ * Unit files written and linked at once. One load is ~9 file system calls, one after the other,
+ * through libuv's thread pool (4 threads): 100 new units took 0.13-0.28 s one by one on a real machine.
+ */
+const LOADS_IN_FLIGHT = 8;
+
+type LoadTask = Extract<AgentTask, { kind: 'load' }>;
+
+/** The run of load tasks starting at `from` that may go in parallel: distinct units, none enabled. */
+function parallelLoads(tasks: readonly AgentTask[], from: number): LoadTask[] {
+  const run: LoadTask[] = [];
+  const units = new Set<string>();
+  for (let i = from; i < tasks.length; i++) {
+    const t = tasks[i];
+    // `systemctl enable` calls stay one at a time, as before.
+    if (t?.kind !== 'load' || t.enable || units.has(t.unit)) break;
+    units.add(t.unit);
+    run.push(t);
+  }
+  return run;
+}
+
+async function inParallel<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
 type BatchedTask = Extract<AgentTask, { kind: 'unload' | 'stop' | 'start' }>;
 const isBatched = (t: AgentTask | undefined): t is BatchedTask =>
   t?.kind === 'unload' || t?.kind === 'stop' || t?.kind === 'start';
@@ -213,6 +250,21 @@ export async function executeTasks(
         else if (cur) loaded.set(t.unit, { ...cur, state: t.kind === 'start' ? 'launched' : 'loaded' });
         succeeded(t);
       }
+      continue;
+    }
+    const loads = parallelLoads(tasks, i);
+    if (loads.length > 1) {
+      i += loads.length;
+      await inParallel(loads, LOADS_IN_FLIGHT, async (t) => {
+        if (failedUnits.has(t.unit)) return;
+        try {
+          await loadUnit(deps, t.unit, t.hash, false);
+          loaded.set(t.unit, { hash: t.hash, state: 'loaded' });
+          succeeded(t);
+        } catch (err) {
+          failed(t, message(err));
+        }
+      });
       continue;
     }
     i++;

@@ -182,4 +182,32 @@ describe('executeTasks batching', () => {
     expect(driver.callLog()).toEqual(['daemonReload', 'startUnits a.service c.service']);
     expect(loaded.has('b.service')).toBe(false);
   });
+
+  it('writes many new unit files at once, and a failed one fails alone', async () => {
+    let writing = 0;
+    let most = 0;
+    const write = deps.files.write.bind(deps.files);
+    deps.files.write = async (name, text) => {
+      writing++;
+      most = Math.max(most, writing);
+      try {
+        if (name === 'u13.service') throw new Error('ENOSPC: no space left on device');
+        await write(name, text);
+      } finally {
+        writing--;
+      }
+    };
+    const names = Array.from({ length: 40 }, (_, i) => `u${i}.service`);
+    const loaded = new Map<string, LoadedUnit>();
+    const failures = await executeTasks(deps, planAgent(want(names), []), loaded);
+    expect(failures.map((f) => [f.task.kind, f.error])).toEqual([
+      ['load', 'ENOSPC: no space left on device'],
+    ]);
+    expect(most).toBeGreaterThan(1);
+    const started = names.filter((n) => n !== 'u13.service');
+    expect(driver.running()).toEqual([...started].sort());
+    expect([...loaded.keys()].sort()).toEqual([...started].sort());
+    for (const n of started) expect(existsSync(join(root, 'system', n)), n).toBe(true);
+    expect(existsSync(join(root, 'system', 'u13.service'))).toBe(false);
+  });
 });
