@@ -12,6 +12,7 @@ import {
   readlink,
   rename,
   rm,
+  stat,
   symlink,
   unlink,
   writeFile,
@@ -59,6 +60,19 @@ export interface UnitFileStoreOptions {
 
 export const contentHash = (text: string): string => createHash('sha1').update(text).digest('hex');
 
+/**
+ * How long list() may answer from its last listing while the directory itself is unchanged (same
+ * inode and mtime: no file added, removed or renamed). A file edited in place is seen within this.
+ */
+export const FULL_LIST_EVERY_MS = 30_000;
+
+interface Listing {
+  readonly dirIno: bigint;
+  readonly dirMtimeNs: bigint;
+  readonly at: number;
+  readonly files: readonly LocalUnitFile[];
+}
+
 function unitType(name: string): string {
   const dot = name.lastIndexOf('.');
   return dot < 0 ? '' : name.slice(dot + 1);
@@ -73,6 +87,7 @@ export class UnitFileStore {
   readonly systemdDir: string;
   private readonly log: Logger | undefined;
   private readonly hashes = new Map<string, { ino: number; size: number; mtimeMs: number; hash: string }>();
+  private listing: Listing | undefined;
 
   constructor(opts: UnitFileStoreOptions = {}) {
     this.unitsDir = resolve(opts.unitsDir ?? DEFAULT_UNITS_DIR);
@@ -100,8 +115,34 @@ export class UnitFileStore {
     return this.pathIn(this.unitsDir, name);
   }
 
-  /** Unit files in the units directory with a recognized type and a valid name, sorted by name. */
+  /**
+   * Unit files in the units directory with a recognized type and a valid name, sorted by name. The
+   * agent asks on every reconcile (at least every 5 s); while the directory is unchanged the last
+   * listing is the answer for up to FULL_LIST_EVERY_MS, instead of one lstat per file each time.
+   */
   async list(): Promise<LocalUnitFile[]> {
+    let dir: { ino: bigint; mtimeNs: bigint };
+    try {
+      dir = await stat(this.unitsDir, { bigint: true });
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return [];
+      throw err;
+    }
+    const last = this.listing;
+    if (
+      last &&
+      last.dirIno === dir.ino &&
+      last.dirMtimeNs === dir.mtimeNs &&
+      Date.now() - last.at < FULL_LIST_EVERY_MS
+    )
+      return [...last.files];
+    // Stat before reading: a change made while this listing runs moves the mtime past the one kept.
+    const files = await this.listNow();
+    this.listing = { dirIno: dir.ino, dirMtimeNs: dir.mtimeNs, at: Date.now(), files };
+    return [...files];
+  }
+
+  private async listNow(): Promise<LocalUnitFile[]> {
     let entries: string[];
     try {
       entries = await readdir(this.unitsDir);
@@ -162,11 +203,13 @@ export class UnitFileStore {
   /** Writes the unit file atomically (temp file + rename) with mode 0644. */
   async write(name: string, text: string): Promise<void> {
     const p = this.pathIn(this.unitsDir, name);
+    this.listing = undefined; // also where directory mtimes are too coarse to show this change
     await mkdir(this.unitsDir, { recursive: true, mode: 0o755 });
     const tmp = join(this.unitsDir, `.${name}.tmp-${randomBytes(4).toString('hex')}`);
     try {
       await writeFile(tmp, text, { mode: 0o644, flag: 'wx' });
       await rename(tmp, p);
+      this.listing = undefined;
     } catch (err) {
       await rm(tmp, { force: true });
       throw err;
@@ -209,6 +252,7 @@ export class UnitFileStore {
   /** Removes the symlink (only if it points into the units directory) and the unit file. */
   async remove(name: string): Promise<void> {
     const file = this.pathIn(this.unitsDir, name);
+    this.listing = undefined;
     const linkPath = this.pathIn(this.systemdDir, name);
     try {
       const st = await lstat(linkPath);

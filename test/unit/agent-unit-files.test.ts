@@ -12,8 +12,13 @@ import {
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { contentHash, UnitFileStore, UnsafeUnitNameError } from '../../agent/unit-files.js';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  contentHash,
+  FULL_LIST_EVERY_MS,
+  UnitFileStore,
+  UnsafeUnitNameError,
+} from '../../agent/unit-files.js';
 
 let root: string;
 let unitsDir: string;
@@ -72,6 +77,35 @@ describe('UnitFileStore', () => {
 
   it('list of a missing directory is empty', async () => {
     expect(await store.list()).toEqual([]);
+  });
+
+  it('list sees files others add, remove or rename at once, and a file edited in place within 30 s', async () => {
+    await store.write('a.service', 'one');
+    const listed = async () => (await store.list()).map((f) => `${f.name} ${f.hash.slice(0, 6)}`);
+    expect(await listed()).toEqual([`a.service ${contentHash('one').slice(0, 6)}`]);
+    await writeFile(join(unitsDir, 'b.service'), 'two');
+    expect(await listed()).toEqual([
+      `a.service ${contentHash('one').slice(0, 6)}`,
+      `b.service ${contentHash('two').slice(0, 6)}`,
+    ]);
+    await rm(join(unitsDir, 'a.service'));
+    expect(await listed()).toEqual([`b.service ${contentHash('two').slice(0, 6)}`]);
+
+    // Same directory, same entries: the last listing stands until FULL_LIST_EVERY_MS has passed.
+    await writeFile(join(unitsDir, 'b.service'), 'edited');
+    const now = Date.now();
+    const clock = vi.spyOn(Date, 'now');
+    try {
+      clock.mockReturnValue(now + 1000);
+      expect(await listed()).toEqual([`b.service ${contentHash('two').slice(0, 6)}`]);
+      clock.mockReturnValue(now + FULL_LIST_EVERY_MS + 1000);
+      expect(await listed()).toEqual([`b.service ${contentHash('edited').slice(0, 6)}`]);
+    } finally {
+      clock.mockRestore();
+    }
+    // Its own writes are listed at once.
+    await store.write('b.service', 'rewritten');
+    expect(await listed()).toEqual([`b.service ${contentHash('rewritten').slice(0, 6)}`]);
   });
 
   it('link symlinks the unit into the systemd dir and remove deletes both', async () => {
