@@ -2,13 +2,15 @@
 // Runs the whole benchmark (see bench/README.md): raw etcd baseline, scheduling of N units onto M real
 // agents, fleetctl list timings, machine loss and leader failover, and the scaling curve. Prints a table
 // and optionally writes one flat JSON object. Exit code 1 (and a one-line error) when a run fails.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { main as fleetctlMain } from '../cli/fleetctl/program.js';
 import { unitModel } from '../cli/fleetctl/unit-model.js';
 import { openEtcdRegistry } from '../registry/etcd-registry.js';
+import { bundle } from '../scripts/package/bundle.mjs';
 import { runChild } from '../test/support/child.js';
 import { errorLine, errorMessage } from '../units/common.js';
 import { type BenchCluster, startBenchCluster } from './cluster.js';
@@ -114,22 +116,22 @@ function parseFlags(argv: readonly string[]): Flags {
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-/** The compiled CLI, as users run it (`npm run build`; ensureFreshDist checks it matches the sources). */
+/** The compiled CLI of an npm install (`npm run build`; ensureFreshDist checks it matches the sources). */
 const FLEETCTL_JS = `${ROOT}dist/cli/fleetctl.js`;
 
-/** Wall time of a spawned `node dist/cli/fleetctl.js --driver=etcd <args>` (best of 3), stdout lines. */
-async function timeFleetctl(endpoint: string, args: string[]): Promise<{ s: number; lines: number }> {
+/** Wall time of a spawned `node CLI --driver=etcd <args>` (best of 3), stdout lines. */
+async function timeFleetctl(
+  cli: string,
+  endpoint: string,
+  args: string[],
+): Promise<{ s: number; lines: number }> {
   let best = Number.POSITIVE_INFINITY;
   let lines = 0;
   for (let i = 0; i < 3; i++) {
     const started = performance.now();
-    const r = await runChild(
-      process.execPath,
-      [FLEETCTL_JS, '--driver=etcd', `--endpoint=${endpoint}`, ...args],
-      {
-        cwd: ROOT,
-      },
-    );
+    const r = await runChild(process.execPath, [cli, '--driver=etcd', `--endpoint=${endpoint}`, ...args], {
+      cwd: ROOT,
+    });
     if (r.code !== 0) throw new Error(`fleetctl ${args.join(' ')}: exit ${r.code}: ${r.stderr.trim()}`);
     const out = r.stdout;
     best = Math.min(best, performance.now() - started);
@@ -203,6 +205,10 @@ async function schedulingRun(units: number, machines: number, flags: Flags): Pro
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2));
   ensureFreshDist(ROOT, progress);
+  // fleetctl as the packages install it (one file with a code cache); dist/ is timed for comparison.
+  const bundleDir = mkdtempSync(join(tmpdir(), 'fleet-ts-bench-bundle-'));
+  process.once('exit', () => rmSync(bundleDir, { recursive: true, force: true }));
+  const [installedCli = ''] = await bundle(bundleDir);
   const out: Record<string, number> = {};
   const started = Date.now();
   // The real machines first: they boot slowly and their figures suffer most from a busy host.
@@ -229,14 +235,17 @@ async function main(): Promise<void> {
     Object.assign(out, main);
     out.placements_vs_raw_put = Math.round((main.placements_per_s / raw.putPerS) * 100) / 100;
     progress('fleetctl list-units / list-unit-files');
-    const lu = await timeFleetctl(cluster.etcd.endpoint, ['list-units']);
-    const luf = await timeFleetctl(cluster.etcd.endpoint, ['list-unit-files']);
-    const version = await timeFleetctl(cluster.etcd.endpoint, ['version']);
+    const endpoint = cluster.etcd.endpoint;
+    const lu = await timeFleetctl(installedCli, endpoint, ['list-units']);
+    const luf = await timeFleetctl(installedCli, endpoint, ['list-unit-files']);
+    const version = await timeFleetctl(installedCli, endpoint, ['version']);
     out.list_units_s = lu.s;
     out.list_units_lines = lu.lines;
     out.list_unit_files_s = luf.s;
     out.list_unit_files_lines = luf.lines;
     out.fleetctl_startup_s = version.s;
+    out.list_units_dist_s = (await timeFleetctl(FLEETCTL_JS, endpoint, ['list-units'])).s;
+    out.fleetctl_startup_dist_s = (await timeFleetctl(FLEETCTL_JS, endpoint, ['version'])).s;
     out.list_units_in_process_s = await timeFleetctlInProcess(cluster.etcd.endpoint, ['list-units']);
     out.list_unit_files_in_process_s = await timeFleetctlInProcess(cluster.etcd.endpoint, [
       'list-unit-files',
