@@ -1,57 +1,88 @@
-// Starts bench/agent-child.ts for one machine and follows its JSON lines (see that file).
+// Starts bench/agent-child.ts for one machine or a group of machines and follows its JSON lines.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { BenchMachine } from './workload.js';
 
 const AGENT_CHILD = fileURLToPath(new URL('./agent-child.ts', import.meta.url));
+/** Killed when the harness exits, however it exits (one 'exit' listener for all of them). */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
 
 export interface AgentProcess {
-  readonly machine: BenchMachine;
+  readonly machines: readonly BenchMachine[];
   readonly child: ChildProcess;
   readonly ready: Promise<void>;
-  /** SIGTERM; resolves with the agent's count of watch events for other machines' keys. */
+  /** The most watch events for other machines' keys that any one of its agents saw so far. */
+  foreignWatchEvents(): Promise<number>;
+  /** SIGTERM; resolves with the same count as foreignWatchEvents, taken as the agents stopped. */
   stop(): Promise<number>;
 }
 
-export function spawnAgentProcess(
+/** Runs `machines` in one child process; their unit files go under `dir`/<index>. */
+export async function spawnAgentProcess(
   endpoint: string,
   dir: string,
   ttlMs: number,
-  m: BenchMachine,
-): AgentProcess {
+  machines: readonly BenchMachine[],
+): Promise<AgentProcess> {
+  await mkdir(dir, { recursive: true });
+  const machinesFile = join(dir, 'machines.json');
+  writeFileSync(machinesFile, JSON.stringify(machines));
+  // BENCH_CPU_PROF=<dir>: the agents' processes write V8 CPU profiles there too.
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', AGENT_CHILD, endpoint, dir, String(ttlMs), JSON.stringify(m)],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    [...prof, '--import', 'tsx', AGENT_CHILD, endpoint, dir, String(ttlMs), machinesFile],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
   );
-  process.once('exit', () => child.kill('SIGKILL'));
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  const name = `bench agents ${machines[0]?.id ?? ''}${machines.length > 1 ? ` (+${machines.length - 1})` : ''}`;
   let onReady: () => void = () => undefined;
   let onStopped: (foreign: number) => void = () => undefined;
+  const reports: ((foreign: number) => void)[] = [];
   const ready = new Promise<void>((resolve, reject) => {
     onReady = resolve;
-    child.once('exit', (code, sig) => reject(new Error(`bench agent ${m.id} exited (${code ?? sig})`)));
+    child.once('exit', (code, sig) => reject(new Error(`${name} exited (${code ?? sig})`)));
   });
+  ready.catch(() => undefined); // awaited by the caller later; never an unhandled rejection meanwhile
   const stopped = new Promise<number>((resolve) => {
     onStopped = resolve;
     child.once('exit', () => resolve(-1));
+  });
+  child.once('exit', () => {
+    for (const r of reports.splice(0)) r(-1);
   });
   createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
     try {
       const ev = JSON.parse(line) as { event?: string; foreign?: number };
       if (ev.event === 'ready') onReady();
+      else if (ev.event === 'report') reports.shift()?.(ev.foreign ?? -1);
       else if (ev.event === 'stopped') onStopped(ev.foreign ?? -1);
     } catch {
       // not one of ours
     }
   });
+  const exited = () => child.exitCode !== null || child.signalCode !== null;
   return {
-    machine: m,
+    machines,
     child,
     ready,
+    foreignWatchEvents: () =>
+      exited()
+        ? Promise.resolve(-1)
+        : new Promise<number>((resolve) => {
+            reports.push(resolve);
+            child.stdin?.write('report\n');
+          }),
     stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return stopped;
+      if (exited()) return stopped;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
       const n = await stopped;

@@ -1,5 +1,5 @@
 // The benchmark cluster: a real etcd, engines in child processes, M real agents (in-memory systemd,
-// unit files on tmpfs like /run) in this process, and an observer that follows schedule/, state/ and
+// unit files on tmpfs like /run) in this process or in child processes, and an observer that follows schedule/, state/ and
 // machines/ through its own watch. stop() always removes everything it started.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -151,6 +151,11 @@ export interface ClusterOptions {
   readonly maxTxnOps: number;
   /** This many of the machines (the first ones) run their agent in a child process, to read its RSS. */
   readonly agentProcesses?: number;
+  /**
+   * The other machines' agents run in this many child processes instead of the harness's own (0): at
+   * 1,000 agents one event loop is the bottleneck, not the engine or etcd.
+   */
+  readonly agentGroups?: number;
 }
 
 export interface BenchCluster {
@@ -159,7 +164,7 @@ export interface BenchCluster {
   readonly observer: Observer;
   readonly agents: BenchAgent[];
   readonly engines: EngineProcess[];
-  /** The agents running in child processes (ClusterOptions.agentProcesses). */
+  /** The agents running in child processes: agentProcesses single ones first, then agentGroups. */
   readonly agentProcesses: AgentProcess[];
   leader(): EngineProcess | undefined;
   /** Writes contents then jobs in batched transactions (like an API client submitting many units). */
@@ -223,12 +228,6 @@ export async function startBenchCluster(opts: ClusterOptions): Promise<BenchClus
     let agentNs = ns;
     const startOne = async (m: BenchMachine, i: number): Promise<void> => {
       const dir = join(root, String(i));
-      if (i < (opts.agentProcesses ?? 0)) {
-        const p = spawnAgentProcess(etcd.endpoint, dir, opts.agentTtlMs, m);
-        agentProcesses.push(p);
-        await p.ready;
-        return;
-      }
       const files = new UnitFileStore({ unitsDir: join(dir, 'units'), systemdDir: join(dir, 'system') });
       const systemd = new InMemorySystemd({ systemdDir: join(dir, 'system'), record: false });
       const store = new EtcdAgentStore({ etcd: agentNs, machineID: m.id, ttlMs: opts.agentTtlMs, log });
@@ -247,16 +246,30 @@ export async function startBenchCluster(opts: ClusterOptions): Promise<BenchClus
       agents.push({ machine: m, agent, store });
       await agent.ready;
     };
+    const inProcess = opts.machines.slice(opts.agentProcesses ?? 0);
+    const spawned = opts.machines.slice(0, opts.agentProcesses ?? 0).map((m) => [m]);
+    const groups = Math.min(opts.agentGroups ?? 0, inProcess.length);
+    if (groups > 0) {
+      const size = Math.ceil(inProcess.length / groups);
+      for (let i = 0; i < inProcess.length; i += size) spawned.push(inProcess.slice(i, i + size));
+      inProcess.length = 0;
+    }
+    agentProcesses.push(
+      ...(await Promise.all(
+        spawned.map((ms, i) => spawnAgentProcess(etcd.endpoint, join(root, `p${i}`), opts.agentTtlMs, ms)),
+      )),
+    );
     // Announce in waves, so 1,000 agents do not open 1,000 leases in the same millisecond.
-    for (let i = 0; i < opts.machines.length; i += AGENTS_PER_CLIENT * 5) {
+    for (let i = 0; i < inProcess.length; i += AGENTS_PER_CLIENT * 5) {
       const wave: Promise<void>[] = [];
-      for (let j = i; j < Math.min(opts.machines.length, i + AGENTS_PER_CLIENT * 5); j++) {
+      for (let j = i; j < Math.min(inProcess.length, i + AGENTS_PER_CLIENT * 5); j++) {
         if (j % AGENTS_PER_CLIENT === 0) agentNs = newClient().namespace(DEFAULT_KEY_PREFIX);
-        const m = opts.machines[j];
+        const m = inProcess[j];
         if (m) wave.push(startOne(m, j));
       }
       await Promise.all(wave);
     }
+    await Promise.all(agentProcesses.map((p) => p.ready));
   } catch (err) {
     await stop();
     throw err;

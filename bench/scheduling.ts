@@ -30,6 +30,8 @@ export interface SchedulingResult {
 export async function measureScheduling(
   cluster: BenchCluster,
   workload: Workload,
+  /** Called every 60 s while waiting, with how far the run got (long runs only say something). */
+  progress?: (line: string) => void,
 ): Promise<SchedulingResult> {
   const leader = cluster.leader();
   const pid = leader?.child.pid;
@@ -41,12 +43,24 @@ export async function measureScheduling(
   await cluster.submit(workload.units);
   const submitted = Date.now();
   const timeoutMs = 120_000 + workload.units.length * 10;
-  const activeAt = await cluster.observer.until(
-    `${workload.expectedActive} active units`,
-    () => cluster.observer.activePairs >= workload.expectedActive,
-    timeoutMs,
+  const obs = cluster.observer;
+  const ticker = setInterval(
+    () =>
+      progress?.(
+        `${Math.round((Date.now() - t0) / 1000)} s: ${obs.scheduled.size} units scheduled, ${obs.activePairs} of ${workload.expectedActive} active, ${leader.commits.length - commitsBefore} engine commits`,
+      ),
+    60_000,
   );
+  const activeAt = await obs
+    .until(
+      `${workload.expectedActive} active units (${obs.activePairs} were)`,
+      () => obs.activePairs >= workload.expectedActive,
+      timeoutMs,
+    )
+    .finally(() => clearInterval(ticker));
   const cpuAfter = processCpuSeconds(pid);
+  const foreign = await Promise.all(cluster.agentProcesses.map((p) => p.foreignWatchEvents()));
+  if (foreign.some((n) => n < 0)) throw new Error('a benchmark agent process exited during the run');
   const ops = diffCounters(await scrapeEtcd(cluster.etcd.metricsUrl), before);
   const commits = leader.commits.slice(commitsBefore);
   const placements = commits.reduce((n, c) => n + c.puts, 0);
@@ -66,7 +80,11 @@ export async function measureScheduling(
     etcd_txns_per_unit: per(ops.txns),
     etcd_ranges_per_unit: per(ops.ranges),
     engine_cpu_s: Math.round((cpuAfter - cpuBefore) * 100) / 100,
-    max_foreign_watch_events: Math.max(0, ...cluster.agents.map((a) => a.store.foreignWatchEvents())),
+    max_foreign_watch_events: Math.max(
+      0,
+      ...foreign,
+      ...cluster.agents.map((a) => a.store.foreignWatchEvents()),
+    ),
     engine_peak_rss_mib: peakRssMiB(pid),
     agent_peak_rss_mib: peakRssMiB(cluster.agentProcesses[0]?.child.pid),
   };

@@ -89,6 +89,7 @@ describe('npm run bench (tiny)', () => {
       '--agent-ttl=10',
       '--100k',
       '--100k-size=300,4',
+      '--100k-agent-procs=2', // the 3 other agents in two processes: 2 + 1
       `--json=${json}`,
     ]);
     expect(r.stderr.split('\n').filter((l) => l.startsWith('bench:'))).toEqual([]);
@@ -106,8 +107,11 @@ describe('npm run bench (tiny)', () => {
     expect(out.list_unit_files_lines).toBe(1 + 200);
     expect(out.machine_loss_units).toBeGreaterThan(0);
     expect(r.stdout).toContain('placements committed');
-    // The big curve point, shrunk: one agent in its own process reports its RSS like the engine.
+    // The big curve point, shrunk: one agent in its own process reports its RSS like the engine; every
+    // agent runs in a child process, so all units active means those processes ran their agents.
     expect(out.scale_100k_units).toBe(300);
+    expect(out.scale_100k_agent_procs).toBe(2);
+    expect(out.scale_100k_s).toBeGreaterThan(0);
     expect(out.scale_100k_max_foreign_watch_events).toBe(0);
     expect(out.scale_100k_engine_peak_rss_mib).toBeGreaterThan(20);
     expect(out.scale_100k_agent_peak_rss_mib).toBeGreaterThan(20);
