@@ -120,7 +120,12 @@ describe('npm run bench (tiny)', () => {
     expect(r.stdout).toContain('issue 16 targets');
     expect(r.stdout).toMatch(/fleetctl start --no-block of 300 .*NOT MEASURED \(run with --real\)/);
     expect(out.target_real_all_active_s).toBe(-1);
-    for (const k of ['placements_per_s', 'all_active_s', 'list_units_s', 'scale_100k_engine_peak_rss_mib'])
+    for (const k of ['placements_per_s', 'list_units_s', 'scale_100k_engine_peak_rss_mib'])
       expect([0, 1], k).toContain(out[`target_${k}`]);
+    // "10k units / 100 agents all active ≤ 5 s" is not judged from 200 units on 5 agents.
+    expect(out.target_all_active_s).toBe(-1);
+    expect(r.stdout).toMatch(
+      /10k units \/ 100 agents: submit → all active .*NOT MEASURED \(run with the simulated run at 10k units \/ 100 agents\)/,
+    );
   }, 660_000);
 });
