@@ -119,6 +119,19 @@ describe('UnitFileStore', () => {
     expect(await readdir(systemdDir)).toEqual([]);
   });
 
+  it('write and link recreate their directories when someone removed them (e.g. /run wiped)', async () => {
+    await store.write('a.service', 'one\n');
+    await store.link('a.service');
+    await rm(join(root, 'run/fleet'), { recursive: true });
+    await rm(systemdDir, { recursive: true });
+    await store.write('b.service', 'two\n');
+    await store.link('b.service');
+    expect(await readFile(join(unitsDir, 'b.service'), 'utf8')).toBe('two\n');
+    expect((await stat(unitsDir)).mode & 0o777).toBe(0o755);
+    expect(await readlink(join(systemdDir, 'b.service'))).toBe(join(unitsDir, 'b.service'));
+    expect(await readdir(systemdDir)).toEqual(['b.service']); // no temp link left behind
+  });
+
   it('link refuses to replace an admin-owned file or a link pointing elsewhere', async () => {
     await store.write('a.service', 'x');
     await store.write('b.service', 'x');
