@@ -11,10 +11,20 @@ export interface TabwriterOptions {
 
 export const FLEETCTL_TABWRITER: TabwriterOptions = { minwidth: 0, tabwidth: 8, padding: 1 };
 
-/** Width of a cell as Go counts it: in runes (code points), not UTF-16 units or bytes. */
+/**
+ * Width of a cell as Go counts it: in runes (code points), not UTF-16 units or bytes. Counted by char
+ * codes (a surrogate pair is one) rather than by iterating the string: list-units at 10k measures cells
+ * 40k times in a process too short-lived for the iterator to be optimised.
+ */
 function runeWidth(text: string): number {
-  let n = 0;
-  for (const _ of text) n++;
+  let n = text.length;
+  for (let i = 1; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xdc00 && c <= 0xdfff) {
+      const prev = text.charCodeAt(i - 1);
+      if (prev >= 0xd800 && prev <= 0xdbff) n--;
+    }
+  }
   return n;
 }
 
@@ -40,11 +50,12 @@ export function tabwrite(text: string, opts: TabwriterOptions = FLEETCTL_TABWRIT
     for (let i = from; i < to; i++) {
       const cells = lines[i] ?? [];
       let s = '';
-      cells.forEach((cell, j) => {
+      for (let j = 0; j < cells.length; j++) {
+        const cell = cells[j] ?? '';
         s += cell;
         // Only tab-terminated cells (all but the last) are padded to their column width.
         if (j < cells.length - 1 && j < widths.length) s += pad(runeWidth(cell), widths[j] ?? 0);
-      });
+      }
       out.push(s);
     }
   };

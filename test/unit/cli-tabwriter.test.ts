@@ -73,6 +73,30 @@ describe('tabwriter (Go text/tabwriter, padchar TAB, tabwidth 8, padding 1)', ()
     ).toBe('ééééééé\tx\na\ty\n');
   });
 
+  it('counts a character outside the BMP (two UTF-16 units) as one rune, and a lone surrogate as one', () => {
+    const astral = '\u{1D518}'.repeat(7); // 14 UTF-16 units, 7 runes: fits the first tab stop
+    expect(
+      formatTable([
+        [astral, 'x'],
+        ['a', 'y'],
+      ]),
+    ).toBe(`${astral}\tx\na\ty\n`);
+    const lone = '\uD835\uDD18\uDD18\uD835abcd'; // a pair, a lone low, a lone high, 4 letters: 7 runes
+    expect(
+      formatTable([
+        [lone, 'x'],
+        ['a', 'y'],
+      ]),
+    ).toBe(`${lone}\tx\na\ty\n`);
+    const eight = '\u{1D518}'.repeat(8); // 8 runes: padding 1 needs the second tab stop
+    expect(
+      formatTable([
+        [eight, 'x'],
+        ['a', 'y'],
+      ]),
+    ).toBe(`${eight}\tx\na\t\ty\n`);
+  });
+
   it('empty input gives empty output', () => {
     expect(formatTable([])).toBe('');
   });
