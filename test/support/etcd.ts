@@ -59,12 +59,27 @@ export interface StartEtcdOptions {
   readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile: string };
 }
 
+/** Attempts at a first start whose ports another process took between freePort() and etcd's bind. */
+const BIND_ATTEMPTS = 3;
+
 export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer> {
   if (!existsSync(ETCD_BINARY)) {
     throw new Error(
       `etcd not found at ${ETCD_BINARY}: install the Debian package etcd-server (scripts/install-deps.sh)`,
     );
   }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startEtcdOnce(opts);
+    } catch (err) {
+      // freePort() closes its probe before etcd binds: on a busy machine another process can take the
+      // port in between (seen once in CI). New ports, fresh data dir; any other failure is reported.
+      if (attempt >= BIND_ATTEMPTS || !String(err).includes('address already in use')) throw err;
+    }
+  }
+}
+
+async function startEtcdOnce(opts: StartEtcdOptions): Promise<EtcdServer> {
   const clientPort = opts.clientPort ?? (await freePort());
   const peerPort = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'fleet-ts-etcd-'));
@@ -145,7 +160,13 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer
     running.delete(c);
   };
 
-  await launch();
+  try {
+    await launch();
+  } catch (err) {
+    await kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   let stopped = false;
   return {
     endpoint,
