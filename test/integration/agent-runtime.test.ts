@@ -1,7 +1,7 @@
-import { lstat, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Etcd3, Namespace } from 'etcd3';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { InMemorySystemd } from '../../agent/systemd/fake.js';
 import { EtcdAgentStore } from '../../registry/agent-store.js';
 import { machineObjectKey, scheduleKey, unitStateKey } from '../../registry/keys.js';
@@ -188,6 +188,7 @@ describe('agent against a real etcd', () => {
   it('refuses hostile unit names from the registry and keeps working', async () => {
     const m = await start('m-evil');
     const before = await tempRoot(); // a sibling dir that must stay empty
+    onTestFinished(() => rm(before, { recursive: true, force: true }));
     for (const name of ['../evil.service', 'a/b.service', '../../../tmp/x.service']) {
       await scheduleUnit(ns, 'm-evil', name, unitText('evil'), 'launched');
     }

@@ -35,6 +35,7 @@ describe('cluster cron', () => {
       'bad.service': oneshotText(['Schedule=61 * * * *']),
       'nightly.service': oneshotText(['Schedule=* * * * * *']),
     });
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const fleetctl = fleetctlAt(etcd.endpoint, dir);
     const bad = await fleetctl(`--etcd-key-prefix=${prefix}`, 'submit', 'bad.service');
     expect(bad.code).toBe(1);
