@@ -1,6 +1,6 @@
 // Benchmark agents in their own process: one, so its peak RSS can be read from /proc, or a group, so
-// 1,000 agents do not share one event loop with the harness. Same parts as the in-process agents
-// (bench/cluster.ts): real etcd, in-memory systemd, unit files on tmpfs under <dir>/<index>.
+// 1,000 agents do not share one event loop with the harness. The same agents as in the harness
+// (bench/bench-agent.ts): real etcd, in-memory systemd, unit files on tmpfs under <dir>/<index>.
 // Prints `{"event":"ready"}` once every agent announced; a `report` line on stdin answers
 // `{"event":"report","foreign":N}` (most watch events for other machines' keys of any one agent);
 // SIGTERM stops the agents and prints `{"event":"stopped","foreign":N}` before exiting.
@@ -9,20 +9,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Etcd3 } from 'etcd3';
-import { type Agent, startAgent } from '../agent/agent.js';
-import { InMemorySystemd } from '../agent/systemd/fake.js';
-import { UnitFileStore } from '../agent/unit-files.js';
-import { EtcdAgentStore } from '../registry/agent-store.js';
 import { createEtcdClient } from '../registry/client.js';
 import { DEFAULT_KEY_PREFIX } from '../registry/types.js';
 import { createLogger } from '../units/log.js';
-import { FLEET_TS_VERSION } from '../units/version.js';
+import { type BenchAgent, startBenchAgent, startInWaves } from './bench-agent.js';
 import type { BenchMachine } from './workload.js';
-
-/** Agents per etcd client (one gRPC connection), as in the harness's own process. */
-const AGENTS_PER_CLIENT = 10;
-/** Announced at once, so a group does not open all its leases in the same millisecond. */
-const ANNOUNCE_WAVE = 50;
 
 const [endpointArg, dirArg, ttl, machinesFile] = process.argv.slice(2);
 if (!endpointArg || !dirArg || !ttl || !machinesFile) {
@@ -34,44 +25,27 @@ const dir: string = dirArg;
 const machines = JSON.parse(readFileSync(machinesFile, 'utf8')) as BenchMachine[];
 const log = createLogger('bench-agent', { level: process.env.FLEET_LOG_LEVEL ?? 'silent' });
 const clients: Etcd3[] = [];
-const running: { agent: Agent; store: EtcdAgentStore }[] = [];
-
-function startOne(m: BenchMachine, i: number): Promise<void> {
-  if (i % AGENTS_PER_CLIENT === 0)
-    clients.push(
-      createEtcdClient({ endpoints: [endpoint], keyPrefix: DEFAULT_KEY_PREFIX, requestTimeoutMs: 10_000 }),
-    );
-  const client = clients[clients.length - 1] as Etcd3;
-  const machineDir = join(dir, String(i));
-  const store = new EtcdAgentStore({
-    etcd: client.namespace(DEFAULT_KEY_PREFIX),
-    machineID: m.id,
-    ttlMs: Number(ttl),
-    log,
-  });
-  const agent = startAgent({
-    machineID: m.id,
-    publicIP: m.publicIP,
-    metadata: m.metadata,
-    store,
-    driver: new InMemorySystemd({ systemdDir: join(machineDir, 'system'), record: false }),
-    files: new UnitFileStore({ unitsDir: join(machineDir, 'units'), systemdDir: join(machineDir, 'system') }),
-    ttlMs: Number(ttl),
-    log,
-    version: FLEET_TS_VERSION,
-    disableEngine: true,
-  });
-  running.push({ agent, store });
-  return agent.ready;
-}
+const running: BenchAgent[] = [];
 
 const say = (event: string, extra: object = {}) =>
   process.stdout.write(`${JSON.stringify({ event, ...extra })}\n`);
 const foreign = () => Math.max(0, ...running.map((r) => r.store.foreignWatchEvents()));
 
 (async () => {
-  for (let i = 0; i < machines.length; i += ANNOUNCE_WAVE)
-    await Promise.all(machines.slice(i, i + ANNOUNCE_WAVE).map((m, j) => startOne(m, i + j)));
+  const newNamespace = () => {
+    const c = createEtcdClient({
+      endpoints: [endpoint],
+      keyPrefix: DEFAULT_KEY_PREFIX,
+      requestTimeoutMs: 10_000,
+    });
+    clients.push(c);
+    return c.namespace(DEFAULT_KEY_PREFIX);
+  };
+  await startInWaves(machines, newNamespace, async (m, i, ns) => {
+    const a = startBenchAgent(ns, join(dir, String(i)), Number(ttl), m, log);
+    running.push(a);
+    await a.agent.ready;
+  });
   say('ready');
 })().catch((err: unknown) => {
   process.stderr.write(`bench agents ${machines[0]?.id ?? ''}…: ${String(err)}\n`);

@@ -1,7 +1,7 @@
 // Starts bench/agent-child.ts for one machine or a group of machines and follows its JSON lines.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +33,7 @@ export async function spawnAgentProcess(
 ): Promise<AgentProcess> {
   await mkdir(dir, { recursive: true });
   const machinesFile = join(dir, 'machines.json');
-  writeFileSync(machinesFile, JSON.stringify(machines));
+  await writeFile(machinesFile, JSON.stringify(machines));
   // BENCH_CPU_PROF=<dir>: the agents' processes write V8 CPU profiles there too.
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
   const child = spawn(

@@ -1,6 +1,6 @@
 // The benchmark cluster: a real etcd, engines in child processes, M real agents (in-memory systemd,
-// unit files on tmpfs like /run) in this process or in child processes, and an observer that follows schedule/, state/ and
-// machines/ through its own watch. stop() always removes everything it started.
+// unit files on tmpfs like /run) in this process or in child processes, and an observer that follows
+// schedule/, state/ and machines/ through its own watch. stop() always removes everything it started.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -9,10 +9,6 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Etcd3, Namespace, Watcher } from 'etcd3';
-import { type Agent, startAgent } from '../agent/agent.js';
-import { InMemorySystemd } from '../agent/systemd/fake.js';
-import { UnitFileStore } from '../agent/unit-files.js';
-import { EtcdAgentStore } from '../registry/agent-store.js';
 import { createEtcdClient } from '../registry/client.js';
 import {
   jobKey,
@@ -27,13 +23,11 @@ import { type EtcdServer, startEtcd } from '../test/support/etcd.js';
 import { createLogger } from '../units/log.js';
 import { serializeUnit } from '../units/serialize.js';
 import type { UnitSpec } from '../units/types.js';
-import { FLEET_TS_VERSION } from '../units/version.js';
 import { type AgentProcess, spawnAgentProcess } from './agent-process.js';
+import { type BenchAgent, startBenchAgent, startInWaves } from './bench-agent.js';
 import type { BenchMachine } from './workload.js';
 
 const ENGINE_CHILD = fileURLToPath(new URL('./engine-child.ts', import.meta.url));
-/** Agents per etcd client (one gRPC connection); real machines have one each, 1,000 would be wasteful. */
-const AGENTS_PER_CLIENT = 10;
 
 export interface EngineProcess {
   readonly id: string;
@@ -43,12 +37,6 @@ export interface EngineProcess {
   isLeader(): boolean;
   /** Resolves on this engine's next `elected` line. */
   elected(): Promise<number>;
-}
-
-export interface BenchAgent {
-  readonly machine: BenchMachine;
-  readonly agent: Agent;
-  readonly store: EtcdAgentStore;
 }
 
 /** What the observer knows, from its own watches. */
@@ -225,50 +213,26 @@ export async function startBenchCluster(opts: ClusterOptions): Promise<BenchClus
       engines.push(spawnEngine(etcd.endpoint, `engine${i}`, opts.engineTtlS, opts.maxTxnOps));
     await Promise.race(engines.map((e) => e.elected()));
 
-    let agentNs = ns;
-    const startOne = async (m: BenchMachine, i: number): Promise<void> => {
-      const dir = join(root, String(i));
-      const files = new UnitFileStore({ unitsDir: join(dir, 'units'), systemdDir: join(dir, 'system') });
-      const systemd = new InMemorySystemd({ systemdDir: join(dir, 'system'), record: false });
-      const store = new EtcdAgentStore({ etcd: agentNs, machineID: m.id, ttlMs: opts.agentTtlMs, log });
-      const agent = startAgent({
-        machineID: m.id,
-        publicIP: m.publicIP,
-        metadata: m.metadata,
-        store,
-        driver: systemd,
-        files,
-        ttlMs: opts.agentTtlMs,
-        log,
-        version: FLEET_TS_VERSION,
-        disableEngine: true,
-      });
-      agents.push({ machine: m, agent, store });
-      await agent.ready;
-    };
-    const inProcess = opts.machines.slice(opts.agentProcesses ?? 0);
-    const spawned = opts.machines.slice(0, opts.agentProcesses ?? 0).map((m) => [m]);
-    const groups = Math.min(opts.agentGroups ?? 0, inProcess.length);
-    if (groups > 0) {
-      const size = Math.ceil(inProcess.length / groups);
-      for (let i = 0; i < inProcess.length; i += size) spawned.push(inProcess.slice(i, i + size));
-      inProcess.length = 0;
-    }
+    const single = opts.machines.slice(0, opts.agentProcesses ?? 0);
+    const others = opts.machines.slice(single.length);
+    const groups = Math.min(opts.agentGroups ?? 0, others.length);
+    const size = Math.ceil(others.length / Math.max(1, groups));
+    const spawned = single.map((m) => [m]);
+    for (let i = 0; groups > 0 && i < others.length; i += size) spawned.push(others.slice(i, i + size));
     agentProcesses.push(
       ...(await Promise.all(
         spawned.map((ms, i) => spawnAgentProcess(etcd.endpoint, join(root, `p${i}`), opts.agentTtlMs, ms)),
       )),
     );
-    // Announce in waves, so 1,000 agents do not open 1,000 leases in the same millisecond.
-    for (let i = 0; i < inProcess.length; i += AGENTS_PER_CLIENT * 5) {
-      const wave: Promise<void>[] = [];
-      for (let j = i; j < Math.min(inProcess.length, i + AGENTS_PER_CLIENT * 5); j++) {
-        if (j % AGENTS_PER_CLIENT === 0) agentNs = newClient().namespace(DEFAULT_KEY_PREFIX);
-        const m = inProcess[j];
-        if (m) wave.push(startOne(m, j));
-      }
-      await Promise.all(wave);
-    }
+    await startInWaves(
+      groups > 0 ? [] : others,
+      () => newClient().namespace(DEFAULT_KEY_PREFIX),
+      async (m, i, agentNs) => {
+        const a = startBenchAgent(agentNs, join(root, String(i)), opts.agentTtlMs, m, log);
+        agents.push(a);
+        await a.agent.ready;
+      },
+    );
     await Promise.all(agentProcesses.map((p) => p.ready));
   } catch (err) {
     await stop();

@@ -76,7 +76,8 @@ export function printTargets(
 ): void {
   const rows = TARGETS.map((t) => {
     const x = out[t.key];
-    const measured = x !== undefined && Number.isFinite(x) && (t.applies?.(out) ?? true);
+    const has = x !== undefined && Number.isFinite(x);
+    const measured = has && (t.applies?.(out) ?? true);
     const ok = measured && t.ok(x, out);
     const failure = measured ? undefined : failed.get(t.measuredBy);
     out[`target_${t.key}`] = measured ? (ok ? 1 : 0) : failure !== undefined ? -2 : -1;
@@ -95,7 +96,7 @@ export function printTargets(
         : t.measuredBy.startsWith('the simulated run') && out.units !== undefined && out.units !== 10_000
           ? `${t.label} (this run: ${out.units} units / ${out.machines} agents)`
           : t.label;
-    return [label, x !== undefined && Number.isFinite(x) ? String(x) : '–', t.goal, verdict] as const;
+    return [label, has ? String(x) : '–', t.goal, verdict] as const;
   });
   const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]?.length ?? 0)));
   console.log('\nissue 16 targets');
